@@ -1,0 +1,43 @@
+// The syntax tree of the expression language (DESIGN §3), as the parser produces it.
+// Knows nothing about shapes, types or which functions exist: host/graph lowers it and
+// reports unknown names, wrong arities and shape errors at each node's span.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/source.hpp"
+
+namespace descent::expr {
+
+enum class AstKind {
+  number,  // 2, 0.5, 1e-3
+  name,    // x, w_1
+  negate,  // -a                       args = {a}
+  binary,  // a + b, a - b, a * b, a / b, a ^ b (also a ** b), a @ b     args = {a, b}
+  call,    // f(a, b, ...)             name = "f", args = the arguments
+};
+
+struct Ast {
+  AstKind kind = AstKind::number;
+  Span span;                // the whole node's text, e.g. all of "f(a, b)"
+  double number = 0.0;      // kind == number
+  std::string name;         // kind == name or call
+  Span name_span;           // kind == call: the function name alone
+  char op = 0;              // kind == binary: one of + - * / ^ @   ("**" is stored as '^')
+  std::vector<std::unique_ptr<Ast>> args;
+};
+using AstPtr = std::unique_ptr<Ast>;
+
+// Maximum nesting depth of parentheses, calls and unary/binary operators on the right.
+inline constexpr int kMaxExpressionDepth = 200;
+
+// Parses the whole source text as one expression. Throws descent::Error (exit code 2) with a
+// compiler-style message on the first syntax error.
+AstPtr parse_expression(std::shared_ptr<const Source> source);
+
+// Convenience for tests and the command line: parse `text` with source name `name`.
+AstPtr parse_expression(const std::string& text, const std::string& name = "expr");
+
+}  // namespace descent::expr
