@@ -27,6 +27,13 @@ struct Ast {
   Span name_span;           // kind == call: the function name alone
   char op = 0;              // kind == binary: one of + - * / ^ @   ("**" is stored as '^')
   std::vector<std::unique_ptr<Ast>> args;
+
+  Ast() = default;
+  Ast(const Ast&) = delete;
+  Ast& operator=(const Ast&) = delete;
+  // Frees the subtree with a loop, so that a long chain like x+x+...+x cannot overflow the
+  // stack when it is destroyed.
+  ~Ast();
 };
 using AstPtr = std::unique_ptr<Ast>;
 

@@ -1,0 +1,45 @@
+// Rendering of recorded derivation steps (see explain.hpp).
+#include "ad/explain.hpp"
+
+#include "ad/derive.hpp"
+#include "graph/printer.hpp"
+#include "graph/simplify.hpp"
+
+namespace descent {
+
+namespace {
+std::string shown(Graph& g, NodeId id) { return print_expression(g, simplify(g, {id})[0]); }
+}  // namespace
+
+std::string explain_derivative(Graph& g, NodeId output, NodeId variable) {
+  std::vector<DerivationStep> steps;
+  GradientOptions options;
+  options.explain = &steps;
+  const NodeId gradient = derive_gradients(g, output, {variable}, options)[0];
+  const std::string name = g[variable].name;
+
+  std::string out = "Reverse mode: start from d(f)/d(f) = 1 at f = " + shown(g, output) +
+                    ", visit each node once from the output down, and pass each child the\n"
+                    "node's adjoint times the local derivative; a node's adjoint is the sum of what\n"
+                    "its parents passed it.\n";
+  int number = 0;
+  for (const DerivationStep& step : steps) {
+    const Node& n = g[step.node];
+    out += "\n[" + std::to_string(++number) + "] " + shown(g, step.node) + "\n";
+    out += "    rule:    " + step.rule + "\n";
+    out += "    adjoint: " + shown(g, step.adjoint) + "\n";
+    if (n.op == Op::mul && n.arity == 2) {
+      out += "    with u = " + shown(g, n[0]) + ", v = " + shown(g, n[1]) +
+             ": u receives adjoint*v and v receives adjoint*u; both terms reach " + name +
+             "\n    and are added ((u*v)' = u'*v + u*v'). Multiplying the two derivatives, "
+             "u'*v', is the classic mistake.\n";
+    }
+    for (const auto& [child, contribution] : step.contributions)
+      out += "    -> " + shown(g, child) + " receives " + shown(g, contribution) + "\n";
+  }
+  out += "\nSumming what reached " + name + " and simplifying:\n  d/d" + name + " = " +
+         print_expression(g, gradient) + "\n";
+  return out;
+}
+
+}  // namespace descent

@@ -1,0 +1,96 @@
+// Reverse-mode accumulation: one visit per node in decreasing id (= reverse topological)
+// order; each node's adjoint is the sum of the contributions its parents sent it.
+#include <algorithm>
+
+#include "ad/derive.hpp"
+#include "ad/rules.hpp"
+#include "common/error.hpp"
+#include "graph/simplify.hpp"
+
+namespace descent {
+
+namespace {
+
+// Brings a contribution to the child's shape (summing broadcast axes) and, for a child that
+// is the same for every sample, sums it over the batch.
+NodeId fit_to_child(Graph& g, NodeId contribution, NodeId child) {
+  const Node& c = g[child];
+  if (!(g[contribution].shape == c.shape))
+    contribution = g.apply_with_attr(Op::sum_to, contribution, c.shape);
+  if (g[contribution].varying && !c.varying) contribution = g.apply(Op::batch_sum, contribution);
+  return contribution;
+}
+
+}  // namespace
+
+std::string derivative_rule_name(const Graph& graph, NodeId node) {
+  const Node& n = graph[node];
+  if (n.op == Op::pow && graph.is_constant(n[1])) return "power rule: (u^c)' = c*u^(c-1)*u'";
+  return derivative_rule(n.op).name;
+}
+
+std::vector<NodeId> derive_gradients(Graph& g, NodeId output, const std::vector<NodeId>& wrt,
+                                     const GradientOptions& options) {
+  if (!g[output].shape.is_scalar())
+    throw input_error("can only differentiate a scalar, but the expression has shape " +
+                          g[output].shape.to_string(),
+                      g[output].span);
+  if (g[output].varying)
+    throw Error(ExitCode::failure,
+                "internal: differentiate a batch_mean of a per-sample loss, not the loss itself");
+
+  // Only nodes on a path from a wrt variable to the output need adjoints.
+  const std::vector<NodeId> order = g.reachable({output});
+  std::vector<char> needed(g.size(), 0);
+  for (NodeId v : wrt) needed[v] = 1;
+  for (NodeId id : order) {
+    const Node& n = g[id];
+    for (int i = 0; i < n.arity; ++i)
+      if (needed[n[i]]) needed[id] = 1;
+  }
+
+  std::vector<std::vector<NodeId>> contributions(g.size());
+  contributions[output].push_back(g.num(1));
+  std::vector<NodeId> adjoint(g.size(), kNoNode);
+
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const NodeId id = *it;
+    if (!needed[id] || contributions[id].empty()) continue;
+    NodeId total = contributions[id][0];
+    for (std::size_t k = 1; k < contributions[id].size(); ++k)
+      total = g.add(total, contributions[id][k]);
+    contributions[id].clear();
+    contributions[id].shrink_to_fit();
+    adjoint[id] = total;
+
+    const Node& n = g[id];
+    if (n.arity == 0) continue;
+    DerivationStep step;
+    NodeId partials[2] = {kNoNode, kNoNode};
+    derivative_rule(n.op).partials(g, id, total, partials);
+    const Node& node = g[id];  // re-read: the rules may have grown the node vector
+    for (int i = 0; i < node.arity; ++i) {
+      const NodeId child = node[i];
+      if (partials[i] == kNoNode || !needed[child]) continue;
+      const NodeId fitted = fit_to_child(g, partials[i], child);
+      contributions[child].push_back(fitted);
+      if (options.explain) step.contributions.emplace_back(child, fitted);
+    }
+    if (options.explain) {
+      step.node = id;
+      step.rule = derivative_rule_name(g, id);
+      step.adjoint = total;
+      options.explain->push_back(std::move(step));
+    }
+  }
+
+  std::vector<NodeId> gradients;
+  for (NodeId v : wrt) {
+    const NodeId grad = adjoint[v] != kNoNode ? adjoint[v] : g.constant(0.0, g[v].shape);
+    gradients.push_back(grad);
+  }
+  if (options.simplify) gradients = simplify(g, gradients);
+  return gradients;
+}
+
+}  // namespace descent

@@ -1,0 +1,139 @@
+// Derivative rules, one row per op. y is the node, a and b its children, g its adjoint.
+// Rules reuse the node's own value where they can (d exp = g*y, d sqrt = g/(2y),
+// d sigmoid = g*y*(1-y), d tanh = g*(1-y^2)). Kink conventions: abs'(0) = sign(0) = 0,
+// relu'(0) = step(0) = 0, and at a tie of min/max each side gets half: (1 ± sign(a-b))/2.
+#include "ad/rules.hpp"
+
+#include <array>
+
+namespace descent {
+
+namespace {
+
+using R = DerivativeRule;
+#define RULE(...) [](Graph& G, NodeId y, NodeId g, NodeId out[2]) { \
+    const NodeId a = G[y][0];                                          \
+    const NodeId b = G[y].arity > 1 ? G[y][1] : kNoNode;               \
+    (void)a; (void)b; __VA_ARGS__; }
+
+NodeId one(Graph& G) { return G.num(1); }
+NodeId half_of(Graph& G, NodeId x) { return G.mul(G.num(0.5), x); }
+
+// clang-format off
+constexpr std::array<R, kOpCount> kDerivativeRules = {{
+  {Op::constant, "constant",          RULE((void)G; (void)g; out[0] = kNoNode)},
+  {Op::variable, "variable",          RULE((void)G; (void)g; out[0] = kNoNode)},
+  // d(-a) = -g
+  {Op::neg,      "negation",          RULE(out[0] = G.neg(g))},
+  // d exp(a) = g*exp(a) = g*y
+  {Op::exp,      "chain rule: exp' = exp",           RULE(out[0] = G.mul(g, y))},
+  // d log(a) = g/a
+  {Op::log,      "chain rule: log'(u) = 1/u",        RULE(out[0] = G.div(g, a))},
+  // d log1p(a) = g/(1+a)
+  {Op::log1p,    "chain rule: log1p'(u) = 1/(1+u)",  RULE(out[0] = G.div(g, G.add(one(G), a)))},
+  // d expm1(a) = g*e^a = g*(y+1)
+  {Op::expm1,    "chain rule: expm1'(u) = exp(u)",   RULE(out[0] = G.mul(g, G.add(y, one(G))))},
+  // d sqrt(a) = g/(2*sqrt(a)) = g/(2y)
+  {Op::sqrt,     "chain rule: sqrt'(u) = 1/(2*sqrt(u))", RULE(out[0] = G.div(g, G.mul(G.num(2), y)))},
+  // d |a| = g*sign(a), with sign(0) = 0
+  {Op::abs,      "chain rule: abs'(u) = sign(u)",    RULE(out[0] = G.mul(g, G.apply(Op::sign, a)))},
+  // d sin(a) = g*cos(a)
+  {Op::sin,      "chain rule: sin' = cos",           RULE(out[0] = G.mul(g, G.apply(Op::cos, a)))},
+  // d cos(a) = -g*sin(a)
+  {Op::cos,      "chain rule: cos' = -sin",          RULE(out[0] = G.neg(G.mul(g, G.apply(Op::sin, a))))},
+  // d tan(a) = g*(1 + tan(a)^2) = g*(1 + y^2)
+  {Op::tan,      "chain rule: tan' = 1 + tan^2",     RULE(out[0] = G.mul(g, G.add(one(G), G.pow(y, G.num(2)))))},
+  // d tanh(a) = g*(1 - y^2)
+  {Op::tanh,     "chain rule: tanh' = 1 - tanh^2",   RULE(out[0] = G.mul(g, G.sub(one(G), G.pow(y, G.num(2)))))},
+  // d sigmoid(a) = g*y*(1 - y)
+  {Op::sigmoid,  "chain rule: sigmoid' = sigmoid*(1 - sigmoid)", RULE(out[0] = G.mul(G.mul(g, y), G.sub(one(G), y)))},
+  // d softplus(a) = g*sigmoid(a)
+  {Op::softplus, "chain rule: softplus' = sigmoid",  RULE(out[0] = G.mul(g, G.apply(Op::sigmoid, a)))},
+  // d relu(a) = g*step(a), with step(0) = 0
+  {Op::relu,     "chain rule: relu'(u) = step(u)",   RULE(out[0] = G.mul(g, G.apply(Op::step, a)))},
+  // sign and step are flat (their kinks carry no gradient)
+  {Op::sign,     "sign' = 0",                        RULE((void)G; (void)g; out[0] = kNoNode)},
+  {Op::step,     "step' = 0",                        RULE((void)G; (void)g; out[0] = kNoNode)},
+  // d(a + b) = g, g
+  {Op::add,      "sum rule",                         RULE((void)G; out[0] = g; out[1] = g)},
+  // d(a - b) = g, -g
+  {Op::sub,      "difference rule",                  RULE(out[0] = g; out[1] = G.neg(g))},
+  // d(a*b) = g*b, g*a  (the product rule: (uv)' = u'v + uv', never u'v')
+  {Op::mul,      "product rule",                     RULE(out[0] = G.mul(g, b); out[1] = G.mul(g, a))},
+  // d(a/b) = g/b, -g*a/b^2 = -g*y/b
+  {Op::div,      "quotient rule",                    RULE(out[0] = G.div(g, b); out[1] = G.neg(G.div(G.mul(g, y), b)))},
+  // d(a^b) = g*b*a^(b-1), g*a^b*log(a) (the latter as xlogy(y, a): 0 where y = 0)
+  {Op::pow,      "power rule",                       RULE(
+      out[0] = G.mul(G.mul(g, b), G.pow(a, G.sub(b, one(G))));
+      out[1] = G.is_constant(b) ? kNoNode : G.mul(g, G.apply(Op::xlogy, y, a)))},
+  // d min(a, b) = g*(1 - sign(a-b))/2, g*(1 + sign(a-b))/2: ties split evenly
+  {Op::min,      "min rule (ties split evenly)",     RULE(
+      const NodeId s = G.apply(Op::sign, G.sub(a, b));
+      out[0] = G.mul(g, half_of(G, G.sub(one(G), s)));
+      out[1] = G.mul(g, half_of(G, G.add(one(G), s))))},
+  // d max(a, b) = g*(1 + sign(a-b))/2, g*(1 - sign(a-b))/2: ties split evenly
+  {Op::max,      "max rule (ties split evenly)",     RULE(
+      const NodeId s = G.apply(Op::sign, G.sub(a, b));
+      out[0] = G.mul(g, half_of(G, G.add(one(G), s)));
+      out[1] = G.mul(g, half_of(G, G.sub(one(G), s))))},
+  // d xlogy(a, b) = g*log(b), g*a/b
+  {Op::xlogy,    "xlogy rule",                       RULE(out[0] = G.mul(g, G.apply(Op::log, b)); out[1] = G.div(G.mul(g, a), b))},
+  // d sum(a) = g in every element (broadcast by multiplying with ones of a's shape)
+  {Op::sum,      "sum over elements",                RULE(out[0] = G.mul(g, G.constant(1, G[a].shape)))},
+  // d mean(a) = g/n in every element
+  {Op::mean,     "mean over elements",               RULE(out[0] = G.mul(g, G.constant(1.0 / static_cast<double>(G[a].shape.size()), G[a].shape)))},
+  // d dot(a, b) = g*b, g*a
+  {Op::dot,      "dot product rule",                 RULE(out[0] = G.mul(g, b); out[1] = G.mul(g, a))},
+  // d(A@B) by the shapes of A and B:
+  {Op::matmul,   "matrix product rule",              RULE(
+      const Shape sa = G[a].shape, sb = G[b].shape;
+      if (sa.rank == 2 && sb.rank == 2) {        // (m,k)@(k,n): G@B^T, A^T@G
+        out[0] = G.apply(Op::matmul, g, G.apply(Op::transpose, b));
+        out[1] = G.apply(Op::matmul, G.apply(Op::transpose, a), g);
+      } else if (sa.rank == 2) {                 // (m,k)@(k): outer(G, b), G@A
+        out[0] = G.apply(Op::outer, g, b);
+        out[1] = G.apply(Op::matmul, g, a);
+      } else if (sb.rank == 2) {                 // (k)@(k,n): B@G, outer(a, G)
+        out[0] = G.apply(Op::matmul, b, g);
+        out[1] = G.apply(Op::outer, a, g);
+      } else {                                   // (k)@(k): g*b, g*a
+        out[0] = G.mul(g, b);
+        out[1] = G.mul(g, a);
+      })},
+  // d outer(a, b) = G@b, a@G
+  {Op::outer,    "outer product rule",               RULE(out[0] = G.apply(Op::matmul, g, b); out[1] = G.apply(Op::matmul, a, g))},
+  // d transpose(a) = transpose(G)
+  {Op::transpose, "transpose rule",                  RULE(out[0] = G.apply(Op::transpose, g))},
+  // d softmax(a) = y*(g - dot(g, y))
+  {Op::softmax,  "softmax rule: y*(g - dot(g, y))",  RULE(out[0] = G.mul(y, G.sub(g, G.apply(Op::dot, g, y))))},
+  // d logsumexp(a) = g*exp(a - y) (= g*softmax(a) for vectors)
+  {Op::logsumexp, "logsumexp rule: softmax",         RULE(out[0] = G.mul(g, G.apply(Op::exp, G.sub(a, y))))},
+  // d norm(a) = g*a/y
+  {Op::norm,     "norm rule: a/norm(a)",             RULE(out[0] = G.mul(g, G.div(a, y)))},
+  // onehot is flat in its index
+  {Op::onehot,   "onehot' = 0",                      RULE((void)G; (void)g; out[0] = kNoNode)},
+  // d sum_to(a) = G broadcast back to a's shape
+  {Op::sum_to,   "broadcast back",                   RULE(out[0] = G.mul(g, G.constant(1, G[a].shape)))},
+  // d batch_mean(a) = g/batch_size for every sample
+  {Op::batch_mean, "mean over the batch",            RULE(
+      out[0] = G.div(g, G.variable("batch_size", VarKind::batch_size)))},
+  // d batch_sum(a) = g for every sample
+  {Op::batch_sum, "sum over the batch",              RULE((void)G; out[0] = g)},
+}};
+// clang-format on
+#undef RULE
+
+constexpr bool rows_in_op_order() {
+  for (std::size_t i = 0; i < kDerivativeRules.size(); ++i)
+    if (static_cast<std::size_t>(kDerivativeRules[i].op) != i) return false;
+  return true;
+}
+static_assert(rows_in_op_order(), "kDerivativeRules rows must follow the order of enum Op");
+
+}  // namespace
+
+const DerivativeRule& derivative_rule(Op op) {
+  return kDerivativeRules[op_index(op)];
+}
+
+}  // namespace descent

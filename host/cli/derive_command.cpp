@@ -1,0 +1,134 @@
+// `descent derive EXPR --wrt x [--at x=1.5,y=2] [--format text|json] [--explain]`:
+// prints the simplified symbolic derivative(s) of an expression.
+#include <charconv>
+#include <iostream>
+#include <unordered_map>
+
+#include "ad/derive.hpp"
+#include "ad/explain.hpp"
+#include "cli/commands.hpp"
+#include "common/error.hpp"
+#include "common/json.hpp"
+#include "common/suggest.hpp"
+#include "cpu/interpreter.hpp"
+#include "graph/lower.hpp"
+#include "graph/printer.hpp"
+#include "graph/simplify.hpp"
+
+namespace descent::cli {
+
+namespace {
+
+struct DeriveOptions {
+  std::string target;
+  std::vector<std::string> wrt;
+  std::vector<std::string> at;
+  std::string format = "text";
+  bool explain = false;
+};
+
+// "x=1.5,y=2" (the flag may also repeat) → {x: 1.5, y: 2}
+std::unordered_map<std::string, double> parse_assignments(const std::vector<std::string>& specs) {
+  std::unordered_map<std::string, double> values;
+  for (const std::string& spec : specs) {
+    std::size_t start = 0;
+    while (start <= spec.size()) {
+      std::size_t end = spec.find(',', start);
+      if (end == std::string::npos) end = spec.size();
+      const std::string item = spec.substr(start, end - start);
+      const std::size_t eq = item.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw input_error("--at: expected name=value, got '" + item + "'");
+      const std::string name = item.substr(0, eq);
+      const std::string number = item.substr(eq + 1);
+      double value = 0;
+      auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+      if (ec != std::errc() || ptr != number.data() + number.size() || number.empty())
+        throw input_error("--at: expected a number for '" + name + "', got '" + number + "'");
+      values[name] = value;
+      start = end + 1;
+    }
+  }
+  return values;
+}
+
+int run_derive(const DeriveOptions& options) {
+  Graph graph;
+  const auto ast = expr::parse_expression(options.target, "expr");
+  const NodeId written = lower_expression(graph, *ast, free_variable_scope(graph));
+  const std::vector<NodeId> variables = graph.variables_of({written});
+  std::vector<std::string> names;
+  for (NodeId v : variables) names.push_back(graph[v].name);
+
+  std::vector<NodeId> wrt;
+  if (options.wrt.empty()) wrt = variables;
+  for (const std::string& name : options.wrt) {
+    const NodeId v = graph.find_variable(name);
+    if (v == kNoNode) {
+      std::string listed;
+      for (const std::string& n : names) listed += (listed.empty() ? "" : ", ") + n;
+      throw input_error("--wrt: '" + name + "' is not a variable of the expression" +
+                        did_you_mean(name, names) +
+                        (listed.empty() ? " (it has none)" : " (its variables: " + listed + ")"));
+    }
+    wrt.push_back(v);
+  }
+  const auto values = parse_assignments(options.at);
+  if (!options.at.empty())
+    for (const std::string& name : names)
+      if (!values.count(name)) throw input_error("--at: no value given for '" + name + "'");
+
+  const NodeId f = stabilize(graph, {written})[0];
+  if (options.explain) {
+    for (NodeId v : wrt) std::cout << explain_derivative(graph, f, v) << "\n";
+    return 0;
+  }
+  const std::vector<NodeId> gradients = derive_gradients(graph, f, wrt);
+
+  if (options.format == "json") {
+    Json derivatives = Json::object();
+    Json evaluated = Json::object();
+    for (std::size_t i = 0; i < wrt.size(); ++i) {
+      derivatives.set(graph[wrt[i]].name, print_expression(graph, gradients[i]));
+      if (!options.at.empty())
+        evaluated.set(graph[wrt[i]].name, evaluate_scalar(graph, gradients[i], values));
+    }
+    Json out = Json::object().set("expression", options.target).set("derivatives", derivatives);
+    if (!options.at.empty()) out.set("values", evaluated);
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  for (std::size_t i = 0; i < wrt.size(); ++i) {
+    std::cout << "d/d" << graph[wrt[i]].name << " = " << print_expression(graph, gradients[i]);
+    if (!options.at.empty())
+      std::cout << " = " << format_shortest(evaluate_scalar(graph, gradients[i], values));
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+Run add_derive_command(CLI::App& app) {
+  auto options = std::make_shared<DeriveOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "derive", "Print the simplified symbolic derivative of an expression (free names are "
+                "scalar variables), or of a config's cost for every parameter");
+  cmd->add_option("target", options->target, "An expression such as \"2*x^2*(4*x^3 - 3*x^4)\"")
+      ->required();
+  cmd->add_option("--wrt", options->wrt,
+                  "Differentiate with respect to this variable (repeatable; default: all)")
+      ->allow_extra_args(false);
+  cmd->add_option("--at", options->at, "Also evaluate at a point, e.g. --at x=1.5,y=2")
+      ->allow_extra_args(false);
+  cmd->add_option("--format", options->format, "Output format")
+      ->check(CLI::IsMember({"text", "json"}));
+  cmd->add_flag("--explain", options->explain,
+                "Show the derivation step by step, naming the rule used at each node");
+  return [options, cmd]() -> int {
+    if (!cmd->parsed()) return -1;
+    return run_derive(*options);
+  };
+}
+
+}  // namespace descent::cli

@@ -1,0 +1,256 @@
+// The CPU-evaluation column of the op table: one kernel per op over whole batches, in double
+// precision. Elementwise ops broadcast like NumPy inside a sample and along the batch axis
+// (a uniform operand is shared by every sample).
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "common/error.hpp"
+#include "cpu/interpreter.hpp"
+#include "graph/elementwise.hpp"
+
+namespace descent {
+
+namespace {
+
+struct Strides {
+  std::int64_t batch = 0, row = 0, col = 0;
+};
+
+// Where element (b, r, c) of a `target`-shaped value lives in `shape` broadcast to it.
+Strides broadcast_strides(const Shape& shape, bool varying, const Shape& target) {
+  (void)target;
+  Strides s;
+  s.batch = varying ? shape.size() : 0;
+  if (shape.rank >= 1) s.col = shape.dims[shape.rank - 1] == 1 ? 0 : 1;
+  if (shape.rank == 2) s.row = shape.dims[0] == 1 ? 0 : shape.dims[1];
+  return s;
+}
+
+std::int64_t batch_of(const std::vector<const Tensor*>& in) {
+  std::int64_t b = 0;
+  for (const Tensor* t : in) b = std::max(b, t->batch);
+  return b;
+}
+
+void prepare(Tensor& out, const Shape& shape, std::int64_t batch) {
+  out.shape = shape;
+  out.batch = batch;
+  out.data.assign(static_cast<std::size_t>(shape.size() * std::max<std::int64_t>(batch, 1)), 0.0);
+}
+
+using Kernel = void (*)(const Graph&, const Node&, const std::vector<const Tensor*>&, Tensor&);
+
+void leaf_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>&, Tensor& out) {
+  // Constants are filled here; variables are bound by the interpreter and never reach this.
+  prepare(out, n.shape, 0);
+  std::fill(out.data.begin(), out.data.end(), n.value);
+}
+
+void unary_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
+  const UnaryFn f = elementwise_fn(n.op).unary;
+  const Tensor& a = *in[0];
+  prepare(out, n.shape, a.batch);
+  for (std::size_t i = 0; i < out.data.size(); ++i) out.data[i] = f(a.data[i]);
+}
+
+void binary_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
+  const BinaryFn f = elementwise_fn(n.op).binary;
+  const Tensor& a = *in[0];
+  const Tensor& b = *in[1];
+  prepare(out, n.shape, batch_of(in));
+  const Strides sa = broadcast_strides(a.shape, a.varying(), n.shape);
+  const Strides sb = broadcast_strides(b.shape, b.varying(), n.shape);
+  const std::int64_t rows = n.shape.rows(), cols = n.shape.cols();
+  double* o = out.data.data();
+  for (std::int64_t s = 0; s < out.samples(); ++s) {
+    const double* pa = a.data.data() + s * sa.batch;
+    const double* pb = b.data.data() + s * sb.batch;
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (std::int64_t c = 0; c < cols; ++c)
+        *o++ = f(pa[r * sa.row + c * sa.col], pb[r * sb.row + c * sb.col]);
+  }
+}
+
+// Applies `per_sample(a_sample, b_sample, out_sample)` to every sample.
+template <class F>
+void per_sample(const Node& n, const std::vector<const Tensor*>& in, Tensor& out, F f) {
+  prepare(out, n.shape, batch_of(in));
+  for (std::int64_t s = 0; s < out.samples(); ++s) {
+    const double* a = in[0]->sample(s);
+    const double* b = in.size() > 1 ? in[1]->sample(s) : nullptr;
+    f(a, b, out.sample(s));
+  }
+}
+
+void sum_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
+  const std::int64_t size = g[n[0]].shape.size();
+  const double scale = n.op == Op::mean ? 1.0 / static_cast<double>(size) : 1.0;
+  per_sample(n, in, out, [&](const double* a, const double*, double* o) {
+    double s = 0.0;
+    for (std::int64_t i = 0; i < size; ++i) s += a[i];
+    *o = s * scale;
+  });
+}
+
+void dot_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
+  const std::int64_t size = g[n[0]].shape.size();
+  per_sample(n, in, out, [&](const double* a, const double* b, double* o) {
+    double s = 0.0;
+    for (std::int64_t i = 0; i < size; ++i) s += a[i] * b[i];
+    *o = s;
+  });
+}
+
+void matmul_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
+  const Shape sa = g[n[0]].shape, sb = g[n[1]].shape;
+  // View both operands as matrices: a vector on the left is a row, on the right a column.
+  const std::int64_t m = sa.rank == 2 ? sa.dims[0] : 1;
+  const std::int64_t k = sa.dims[sa.rank - 1];
+  const std::int64_t cols = sb.rank == 2 ? sb.dims[1] : 1;
+  per_sample(n, in, out, [&](const double* a, const double* b, double* o) {
+    if (cols == 1) {  // matrix-vector: contiguous dot products
+      for (std::int64_t i = 0; i < m; ++i) {
+        double s = 0.0;
+        for (std::int64_t p = 0; p < k; ++p) s += a[i * k + p] * b[p];
+        o[i] = s;
+      }
+      return;
+    }
+    std::fill(o, o + m * cols, 0.0);
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t p = 0; p < k; ++p) {
+        const double aip = a[i * k + p];
+        for (std::int64_t j = 0; j < cols; ++j) o[i * cols + j] += aip * b[p * cols + j];
+      }
+  });
+}
+
+void outer_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
+  const std::int64_t rows = n.shape.dims[0], cols = n.shape.dims[1];
+  per_sample(n, in, out, [&](const double* a, const double* b, double* o) {
+    for (std::int64_t i = 0; i < rows; ++i)
+      for (std::int64_t j = 0; j < cols; ++j) o[i * cols + j] = a[i] * b[j];
+  });
+}
+
+void transpose_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>& in,
+                      Tensor& out) {
+  const std::int64_t rows = n.shape.dims[0], cols = n.shape.dims[1];  // output's
+  per_sample(n, in, out, [&](const double* a, const double*, double* o) {
+    for (std::int64_t i = 0; i < rows; ++i)
+      for (std::int64_t j = 0; j < cols; ++j) o[i * cols + j] = a[j * rows + i];
+  });
+}
+
+// max(v) + log Σ exp(v - max(v)): never overflows; -inf for an all -inf input.
+double stable_logsumexp(const double* v, std::int64_t size) {
+  double m = -INFINITY;
+  for (std::int64_t i = 0; i < size; ++i) m = std::max(m, v[i]);
+  if (!std::isfinite(m)) return m;
+  double s = 0.0;
+  for (std::int64_t i = 0; i < size; ++i) s += std::exp(v[i] - m);
+  return m + std::log(s);
+}
+
+void softmax_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
+                    Tensor& out) {
+  const std::int64_t size = g[n[0]].shape.size();
+  per_sample(n, in, out, [&](const double* a, const double*, double* o) {
+    const double lse = stable_logsumexp(a, size);
+    for (std::int64_t i = 0; i < size; ++i) o[i] = std::exp(a[i] - lse);
+  });
+}
+
+void logsumexp_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
+                      Tensor& out) {
+  const std::int64_t size = g[n[0]].shape.size();
+  per_sample(n, in, out, [&](const double* a, const double*, double* o) {
+    *o = stable_logsumexp(a, size);
+  });
+}
+
+void norm_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
+  const std::int64_t size = g[n[0]].shape.size();
+  per_sample(n, in, out, [&](const double* a, const double*, double* o) {
+    double s = 0.0;
+    for (std::int64_t i = 0; i < size; ++i) s += a[i] * a[i];
+    *o = std::sqrt(s);
+  });
+}
+
+void onehot_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
+  const std::int64_t k = n.shape.dims[0];
+  per_sample(n, in, out, [&](const double* a, const double*, double* o) {
+    const double index = *a;
+    if (!(index >= 0 && index < static_cast<double>(k)) || std::floor(index) != index)
+      throw input_error("onehot index " + std::to_string(index) + " is not a class in [0, " +
+                            std::to_string(k) + ")",
+                        n.span);
+    o[static_cast<std::int64_t>(index)] = 1.0;
+  });
+}
+
+void sum_to_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
+                   Tensor& out) {
+  const Shape from = g[n[0]].shape;
+  const Strides to = broadcast_strides(n.shape, false, from);
+  const std::int64_t rows = from.rows(), cols = from.cols();
+  per_sample(n, in, out, [&](const double* a, const double*, double* o) {
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (std::int64_t c = 0; c < cols; ++c) o[r * to.row + c * to.col] += a[r * cols + c];
+  });
+}
+
+void batch_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
+  const Tensor& a = *in[0];
+  prepare(out, n.shape, 0);
+  const std::int64_t size = n.shape.size();
+  for (std::int64_t s = 0; s < a.samples(); ++s) {
+    const double* p = a.sample(s);
+    for (std::int64_t i = 0; i < size; ++i) out.data[i] += p[i];
+  }
+  if (n.op == Op::batch_mean)
+    for (double& v : out.data) v /= static_cast<double>(a.samples());
+}
+
+struct CpuKernel {
+  Op op;
+  Kernel kernel;
+};
+
+// clang-format off
+constexpr std::array<CpuKernel, kOpCount> kCpuKernels = {{
+  {Op::constant, leaf_kernel},     {Op::variable, leaf_kernel},
+  {Op::neg, unary_kernel},         {Op::exp, unary_kernel},       {Op::log, unary_kernel},
+  {Op::log1p, unary_kernel},       {Op::expm1, unary_kernel},     {Op::sqrt, unary_kernel},
+  {Op::abs, unary_kernel},         {Op::sin, unary_kernel},       {Op::cos, unary_kernel},
+  {Op::tan, unary_kernel},         {Op::tanh, unary_kernel},      {Op::sigmoid, unary_kernel},
+  {Op::softplus, unary_kernel},    {Op::relu, unary_kernel},      {Op::sign, unary_kernel},
+  {Op::step, unary_kernel},
+  {Op::add, binary_kernel},        {Op::sub, binary_kernel},      {Op::mul, binary_kernel},
+  {Op::div, binary_kernel},        {Op::pow, binary_kernel},      {Op::min, binary_kernel},
+  {Op::max, binary_kernel},        {Op::xlogy, binary_kernel},
+  {Op::sum, sum_kernel},           {Op::mean, sum_kernel},        {Op::dot, dot_kernel},
+  {Op::matmul, matmul_kernel},     {Op::outer, outer_kernel},     {Op::transpose, transpose_kernel},
+  {Op::softmax, softmax_kernel},   {Op::logsumexp, logsumexp_kernel}, {Op::norm, norm_kernel},
+  {Op::onehot, onehot_kernel},     {Op::sum_to, sum_to_kernel},
+  {Op::batch_mean, batch_kernel},  {Op::batch_sum, batch_kernel},
+}};
+// clang-format on
+constexpr bool rows_in_op_order() {
+  for (std::size_t i = 0; i < kCpuKernels.size(); ++i)
+    if (static_cast<std::size_t>(kCpuKernels[i].op) != i) return false;
+  return true;
+}
+static_assert(rows_in_op_order(), "kCpuKernels rows must follow the order of enum Op");
+
+}  // namespace
+
+void evaluate_node(const Graph& graph, NodeId id, const std::vector<const Tensor*>& inputs,
+                   Tensor& out) {
+  const Node& n = graph[id];
+  kCpuKernels[op_index(n.op)].kernel(graph, n, inputs, out);
+}
+
+}  // namespace descent

@@ -1,0 +1,57 @@
+// The elementwise math of the language, one function per op, written once for every
+// backend: the CPU interpreter and the constant folder call it on doubles, and emitted CUDA
+// includes it (DESCENT_HD = __host__ __device__ under nvcc/NVRTC). The stable forms live
+// here: sigmoid and softplus never overflow, and the kink conventions are fixed here too.
+#pragma once
+
+#include <cmath>
+
+#if defined(__CUDACC__) || defined(__CUDACC_RTC__)
+#define DESCENT_HD __host__ __device__
+#else
+#define DESCENT_HD
+#endif
+
+namespace descent::math {
+
+// sigmoid(x) = 1/(1+e^-x), evaluated on the side where the exponential cannot overflow.
+template <class T>
+DESCENT_HD inline T sigmoid(T x) {
+  if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
+  const T e = std::exp(x);
+  return e / (T(1) + e);
+}
+
+// softplus(x) = log(1+e^x) = max(x,0) + log1p(e^-|x|): exact for large |x|, never inf.
+template <class T>
+DESCENT_HD inline T softplus(T x) {
+  const T m = x > T(0) ? x : T(0);
+  return m + std::log1p(std::exp(-std::fabs(x)));
+}
+
+template <class T>
+DESCENT_HD inline T relu(T x) { return x > T(0) ? x : T(0); }
+// sign(0) = 0, which makes abs'(0) = 0.
+template <class T>
+DESCENT_HD inline T sign(T x) { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0)); }
+// step(x) = 1 for x > 0, else 0, which makes relu'(0) = 0.
+template <class T>
+DESCENT_HD inline T step(T x) { return x > T(0) ? T(1) : T(0); }
+// x*log(y) with 0*log(anything) = 0: the masked branch of d(a^b)/db at a = 0.
+template <class T>
+DESCENT_HD inline T xlogy(T x, T y) { return x == T(0) ? T(0) : x * std::log(y); }
+template <class T>
+DESCENT_HD inline T min(T a, T b) { return b < a ? b : a; }
+template <class T>
+DESCENT_HD inline T max(T a, T b) { return b > a ? b : a; }
+
+// a^b with the integer exponents that derivatives produce evaluated exactly by multiplication.
+template <class T>
+DESCENT_HD inline T pow(T a, T b) {
+  if (b == T(2)) return a * a;
+  if (b == T(1)) return a;
+  if (b == T(-1)) return T(1) / a;
+  return std::pow(a, b);
+}
+
+}  // namespace descent::math

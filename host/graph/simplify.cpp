@@ -1,0 +1,614 @@
+// The simplifier's and the stabilizer's rule lists (see simplify.hpp for the canonical form).
+#include "graph/simplify.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <optional>
+#include <unordered_map>
+
+#include "graph/elementwise.hpp"
+
+namespace descent {
+
+namespace {
+
+// A product flattened to coefficient * Π base^exponent.
+struct Factor {
+  NodeId base;
+  double exponent;
+};
+// A sum flattened to Σ coefficient * rest (+ constant).
+struct Term {
+  double coefficient;
+  NodeId rest;
+};
+
+// Flattening stops here, so a product or sum of n factors costs O(n) new nodes, not O(n^2).
+constexpr std::size_t kMaxFlatten = 16;
+// A child shared by several parents is flattened into them only when it is this small, so
+// that shared products (adjoints, forward chains) stay shared.
+constexpr std::size_t kSmallShared = 3;
+
+class Rewriter {
+ public:
+  using Rule = std::function<std::optional<NodeId>(Rewriter&, NodeId)>;
+  struct NamedRule {
+    const char* name;
+    Rule rule;
+  };
+
+  Rewriter(Graph& graph, std::vector<NamedRule> rules) : g_(graph), rules_(std::move(rules)) {}
+
+  std::vector<NodeId> run(const std::vector<NodeId>& roots, RewriteStats* stats) {
+    std::vector<NodeId> current = roots;
+    RewriteStats local;
+    for (int pass = 0; pass < kMaxRewritePasses; ++pass) {
+      ++local.passes;
+      count_uses(current);
+      std::unordered_map<NodeId, NodeId> mapped;
+      for (NodeId id : g_.reachable(current)) mapped[id] = rewrite_node(id, mapped);
+      std::vector<NodeId> next;
+      for (NodeId r : current) next.push_back(mapped.at(r));
+      if (next == current) {
+        if (stats) *stats = local;
+        return next;
+      }
+      current = std::move(next);
+    }
+    local.hit_cap = true;
+    if (stats) *stats = local;
+    return current;
+  }
+
+  Graph& g() { return g_; }
+  const Node& n(NodeId id) const { return g_[id]; }
+
+  bool finite(NodeId id) {
+    while (finite_.size() < g_.size()) {
+      const NodeId k = static_cast<NodeId>(finite_.size());
+      const Node& node = g_[k];
+      bool ok;
+      if (node.op == Op::constant) {
+        ok = std::isfinite(node.value);
+      } else if (node.op == Op::variable) {
+        ok = true;
+      } else if (node.op == Op::pow) {
+        // x^k with k a non-negative whole number stays finite.
+        const Node& e = g_[node[1]];
+        ok = finite_[node[0]] && e.op == Op::constant && e.value >= 0 &&
+             std::floor(e.value) == e.value;
+      } else {
+        ok = op_info(node.op).finite_preserving;
+        for (int i = 0; i < node.arity; ++i) ok = ok && finite_[node[i]];
+      }
+      finite_.push_back(ok ? 1 : 0);
+    }
+    return finite_[id] != 0;
+  }
+
+  std::size_t uses(NodeId id) const {
+    auto it = uses_.find(id);
+    return it == uses_.end() ? 1 : it->second;
+  }
+
+  // ---- products ----
+  bool flattenable_product(NodeId id) {
+    const Op op = n(id).op;
+    if (op != Op::mul && op != Op::div && op != Op::neg) return false;
+    if (uses(id) <= 1) return true;
+    double c = 1;
+    std::vector<Factor> f;
+    gather_product(id, 1.0, c, f, /*top=*/false, /*shallow=*/true);
+    return f.size() <= kSmallShared;
+  }
+
+  // Collects coefficient and factors of `id` raised to `power` (±1 for quotients).
+  void gather_product(NodeId id, double power, double& coefficient, std::vector<Factor>& out,
+                      bool top, bool shallow = false) {
+    const Node& node = n(id);
+    const bool descend = top || (!shallow && out.size() < kMaxFlatten && flattenable_product(id)) ||
+                         (shallow && (node.op == Op::mul || node.op == Op::div ||
+                                      node.op == Op::neg) && out.size() <= kSmallShared);
+    if (node.op == Op::constant) {
+      coefficient *= std::pow(node.value, power);
+    } else if (descend && node.op == Op::mul) {
+      gather_product(node[0], power, coefficient, out, false, shallow);
+      gather_product(node[1], power, coefficient, out, false, shallow);
+    } else if (descend && node.op == Op::div) {
+      gather_product(node[0], power, coefficient, out, false, shallow);
+      gather_product(node[1], -power, coefficient, out, false, shallow);
+    } else if (descend && node.op == Op::neg) {
+      coefficient = -coefficient;
+      gather_product(node[0], power, coefficient, out, false, shallow);
+    } else if (node.op == Op::pow && n(node[1]).op == Op::constant && n(node[1]).shape.is_scalar()) {
+      out.push_back({node[0], n(node[1]).value * power});
+    } else {
+      out.push_back({id, power});
+    }
+  }
+
+  NodeId power_of(NodeId base, double exponent) {
+    if (exponent == 1.0) return base;
+    return g_.pow(base, g_.num(exponent));
+  }
+
+  // coefficient * Π factors, in base-id order, shaped like `shape`.
+  NodeId build_product(double coefficient, std::vector<Factor> factors, const Shape& shape) {
+    std::stable_sort(factors.begin(), factors.end(),
+                     [](const Factor& a, const Factor& b) { return a.base < b.base; });
+    NodeId chain = kNoNode;
+    for (const Factor& f : factors) {
+      const NodeId term = power_of(f.base, f.exponent);
+      chain = chain == kNoNode ? term : g_.mul(chain, term);
+    }
+    if (chain == kNoNode) return g_.constant(coefficient, shape);
+    if (coefficient != 1.0 || !(n(chain).shape == shape)) {
+      const Shape coefficient_shape = n(chain).shape == shape ? Shape{} : shape;
+      chain = g_.mul(g_.constant(coefficient, coefficient_shape), chain);
+    }
+    return chain;
+  }
+
+  // ---- sums ----
+  bool flattenable_sum(NodeId id) {
+    const Op op = n(id).op;
+    if (op != Op::add && op != Op::sub) return false;
+    return uses(id) <= 1 || n(id).shape.is_scalar();
+  }
+
+  // A term's numeric coefficient and the rest: 3*x → (3, x); x → (1, x); 5 → (5, none).
+  Term split_term(NodeId id) {
+    const Node& node = n(id);
+    if (node.op == Op::constant) return {node.value, kNoNode};
+    if (node.op == Op::mul) {
+      if (g_.is_constant(node[0]) && n(node[0]).shape.is_scalar()) return {n(node[0]).value, node[1]};
+      if (g_.is_constant(node[1]) && n(node[1]).shape.is_scalar()) return {n(node[1]).value, node[0]};
+    }
+    if (node.op == Op::neg) {
+      Term t = split_term(node[0]);
+      t.coefficient = -t.coefficient;
+      return t;
+    }
+    return {1.0, id};
+  }
+
+  void gather_sum(NodeId id, double sign, std::vector<Term>& out, bool top) {
+    const Node& node = n(id);
+    const bool descend = top || (out.size() < kMaxFlatten && flattenable_sum(id));
+    if (descend && node.op == Op::add) {
+      gather_sum(node[0], sign, out, false);
+      gather_sum(node[1], sign, out, false);
+    } else if (descend && node.op == Op::sub) {
+      gather_sum(node[0], sign, out, false);
+      gather_sum(node[1], -sign, out, false);
+    } else {
+      Term t = split_term(id);
+      t.coefficient *= sign;
+      out.push_back(t);
+    }
+  }
+
+  NodeId build_sum(std::vector<Term> terms, double constant, const Shape& shape) {
+    std::stable_sort(terms.begin(), terms.end(),
+                     [](const Term& a, const Term& b) { return a.rest < b.rest; });
+    NodeId chain = kNoNode;
+    for (const Term& t : terms) {
+      const NodeId term =
+          t.coefficient == 1.0 ? t.rest : build_scaled(t.coefficient, t.rest);
+      chain = chain == kNoNode ? term : g_.add(chain, term);
+    }
+    if (chain == kNoNode) return g_.constant(constant, shape);
+    if (constant != 0.0 || !(n(chain).shape == shape)) {
+      const Shape constant_shape = n(chain).shape == shape ? Shape{} : shape;
+      chain = g_.add(chain, g_.constant(constant, constant_shape));
+    }
+    return chain;
+  }
+
+  // c * rest, merged into rest's own coefficient when rest is a product.
+  NodeId build_scaled(double c, NodeId rest) {
+    double coefficient = c;
+    std::vector<Factor> factors;
+    gather_product(rest, 1.0, coefficient, factors, true);
+    return build_product(coefficient, factors, n(rest).shape);
+  }
+
+  // The product's factors without its coefficient (for common-factor search).
+  std::vector<Factor> factors_of(NodeId rest) {
+    double c = 1.0;
+    std::vector<Factor> f;
+    gather_product(rest, 1.0, c, f, true);
+    return f;
+  }
+
+ private:
+  void count_uses(const std::vector<NodeId>& roots) {
+    uses_.clear();
+    for (NodeId id : g_.reachable(roots)) {
+      const Node& node = g_[id];
+      for (int i = 0; i < node.arity; ++i) ++uses_[node[i]];
+    }
+    for (NodeId r : roots) ++uses_[r];
+  }
+
+  NodeId rebuild(NodeId id, const std::unordered_map<NodeId, NodeId>& mapped) {
+    const Node& node = g_[id];
+    if (node.arity == 0) return id;
+    const NodeId a = mapped.at(node[0]);
+    if (node.arity == 1) {
+      if (a == node[0]) return id;
+      const Op op = node.op;
+      const Shape attr = node.attr;
+      const Span span = node.span;
+      return op_info(op).kind == OpKind::tensor && (op == Op::onehot || op == Op::sum_to)
+                 ? g_.apply_with_attr(op, a, attr, span)
+                 : g_.apply(op, a, span);
+    }
+    const NodeId b = mapped.at(node[1]);
+    if (a == node[0] && b == node[1]) return id;
+    const Op op = node.op;
+    const Span span = node.span;
+    return g_.apply(op, a, b, span);
+  }
+
+  NodeId rewrite_node(NodeId id, const std::unordered_map<NodeId, NodeId>& mapped) {
+    NodeId current = rebuild(id, mapped);
+    // Apply the first matching rule until none matches (capped against cycles).
+    for (int round = 0; round < 8; ++round) {
+      bool changed = false;
+      for (const NamedRule& r : rules_) {
+        auto replaced = r.rule(*this, current);
+        if (replaced && *replaced != current) {
+          current = *replaced;
+          changed = true;
+          break;
+        }
+      }
+      if (!changed) break;
+    }
+    return current;
+  }
+
+  Graph& g_;
+  std::vector<NamedRule> rules_;
+  std::unordered_map<NodeId, std::size_t> uses_;
+  std::vector<char> finite_;
+};
+
+using Opt = std::optional<NodeId>;
+constexpr Opt kNo = std::nullopt;
+
+bool all_constant_children(const Graph& g, const Node& node) {
+  for (int i = 0; i < node.arity; ++i)
+    if (!g.is_constant(node[i])) return false;
+  return node.arity > 0;
+}
+
+// ---- the simplifier's rules ----
+
+// f(c1, c2) → the number, for elementwise f over constants (shape kept).
+Opt fold_constants(Rewriter& r, NodeId id) {
+  const Node& node = r.n(id);
+  if (!all_constant_children(r.g(), node)) return kNo;
+  const ElementwiseFn& fn = elementwise_fn(node.op);
+  if (fn.unary) return r.g().constant(fn.unary(r.n(node[0]).value), node.shape);
+  if (fn.binary) {
+    const double v = fn.binary(r.n(node[0]).value, r.n(node[1]).value);
+    // Keep constants that would not print back exactly as a short number (e.g. 2^0.5).
+    return r.g().constant(v, node.shape);
+  }
+  const double v = r.n(node[0]).value;
+  const double size = static_cast<double>(r.n(node[0]).shape.size());
+  switch (node.op) {
+    case Op::sum: return r.g().constant(v * size);        // Σ of `size` copies of v
+    case Op::mean: return r.g().constant(v);              // mean of copies of v
+    case Op::transpose: return r.g().constant(v, node.shape);
+    case Op::sum_to: {                                    // each output sums size_in/size_out v's
+      const double ratio = size / static_cast<double>(node.shape.size());
+      return r.g().constant(v * ratio, node.shape);
+    }
+    default: return kNo;
+  }
+}
+
+// a - b → a + (-1)*b;  -a → (-1)*a;  a/b → a*b^-1  (canonical sums and products)
+Opt canonical_difference_negation_quotient(Rewriter& r, NodeId id) {
+  const Node& node = r.n(id);
+  Graph& g = r.g();
+  if (node.op == Op::sub) {
+    const NodeId a = node[0], b = node[1];
+    return g.add(a, g.mul(g.num(-1), b));
+  }
+  if (node.op == Op::neg) return g.mul(g.num(-1), node[0]);
+  if (node.op == Op::div) {
+    const NodeId a = node[0], b = node[1];
+    return g.mul(a, g.pow(b, g.num(-1)));
+  }
+  return kNo;
+}
+
+// Products: c1*x*c2*x^2 → (c1*c2)*x^3; x^0 → 1; 0*x → 0 when x is provably finite;
+// c*(c1*a + c2*b) → (c*c1)*a + (c*c2)*b when every term already carries a number.
+Opt normalize_product(Rewriter& r, NodeId id) {
+  const Node& node = r.n(id);
+  if (node.op != Op::mul) return kNo;
+  const Shape shape = node.shape;
+  double coefficient = 1.0;
+  std::vector<Factor> gathered;
+  r.gather_product(id, 1.0, coefficient, gathered, true);
+  // Merge like bases: x^a * x^b = x^(a+b).
+  std::vector<Factor> factors;
+  for (const Factor& f : gathered) {
+    auto same = std::find_if(factors.begin(), factors.end(),
+                             [&](const Factor& e) { return e.base == f.base; });
+    if (same != factors.end())
+      same->exponent += f.exponent;
+    else
+      factors.push_back(f);
+  }
+  // x^0 = 1 (the convention 0^0 = 1).
+  std::erase_if(factors, [](const Factor& f) { return f.exponent == 0.0; });
+  if (coefficient == 0.0) {
+    bool finite = true;
+    for (const Factor& f : factors) finite = finite && r.finite(f.base) && f.exponent >= 0;
+    if (finite) return r.g().constant(0.0, shape);
+  }
+  if (coefficient != 1.0 && coefficient != -1.0) {
+    // Distribute a number into the one sum factor whose terms all carry numbers.
+    int sums = 0;
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < factors.size(); ++i)
+      if (r.n(factors[i].base).op == Op::add && factors[i].exponent == 1.0) {
+        ++sums;
+        at = i;
+      }
+    if (sums == 1) {
+      std::vector<Term> terms;
+      r.gather_sum(factors[at].base, 1.0, terms, true);
+      const bool all_numbered = std::all_of(terms.begin(), terms.end(), [](const Term& t) {
+        return t.rest == kNoNode || (t.coefficient != 1.0 && t.coefficient != -1.0);
+      });
+      if (all_numbered) {
+        double constant = 0.0;
+        std::vector<Term> scaled;
+        for (Term t : terms) {
+          if (t.rest == kNoNode)
+            constant += coefficient * t.coefficient;
+          else
+            scaled.push_back({coefficient * t.coefficient, t.rest});
+        }
+        factors[at].base = r.build_sum(scaled, constant, r.n(factors[at].base).shape);
+        coefficient = 1.0;
+      }
+    }
+  }
+  return r.build_product(coefficient, factors, shape);
+}
+
+// Sums: 3*x + 2*x → 5*x; x - x → 0; x + 0 → x; c1 + c2 → c;
+// A*t1 + A*t2 → A*(t1 + t2) when every term shares the factor A (never the reverse).
+Opt normalize_sum(Rewriter& r, NodeId id) {
+  const Node& node = r.n(id);
+  if (node.op != Op::add) return kNo;
+  const Shape shape = node.shape;
+  std::vector<Term> gathered;
+  r.gather_sum(id, 1.0, gathered, true);
+  double constant = 0.0;
+  std::vector<Term> terms;
+  for (const Term& t : gathered) {
+    if (t.rest == kNoNode) {
+      constant += t.coefficient;
+      continue;
+    }
+    auto same = std::find_if(terms.begin(), terms.end(),
+                             [&](const Term& e) { return e.rest == t.rest; });
+    if (same != terms.end())
+      same->coefficient += t.coefficient;
+    else
+      terms.push_back(t);
+  }
+  std::erase_if(terms, [](const Term& t) { return t.coefficient == 0.0; });
+
+  if (terms.size() >= 2 && constant == 0.0) {
+    // Common factors of every term: identical (base, exponent) pairs.
+    std::vector<std::vector<Factor>> factor_lists;
+    for (const Term& t : terms) factor_lists.push_back(r.factors_of(t.rest));
+    std::vector<Factor> common;
+    for (const Factor& f : factor_lists[0]) {
+      const bool everywhere = std::all_of(
+          factor_lists.begin() + 1, factor_lists.end(), [&](const std::vector<Factor>& list) {
+            return std::any_of(list.begin(), list.end(), [&](const Factor& e) {
+              return e.base == f.base && e.exponent == f.exponent;
+            });
+          });
+      if (everywhere) common.push_back(f);
+    }
+    if (!common.empty()) {
+      std::vector<Term> reduced;
+      for (std::size_t i = 0; i < terms.size(); ++i) {
+        std::vector<Factor> rest = factor_lists[i];
+        for (const Factor& c : common) {
+          auto it = std::find_if(rest.begin(), rest.end(), [&](const Factor& e) {
+            return e.base == c.base && e.exponent == c.exponent;
+          });
+          rest.erase(it);
+        }
+        const NodeId rest_node = r.build_product(1.0, rest, r.n(terms[i].rest).shape);
+        reduced.push_back({terms[i].coefficient, rest_node});
+      }
+      Shape inner_shape = r.n(reduced[0].rest).shape;
+      for (const Term& t : reduced)
+        inner_shape = broadcast_shapes(inner_shape, r.n(t.rest).shape).value_or(inner_shape);
+      const NodeId inner = r.build_sum(reduced, 0.0, inner_shape);
+      std::vector<Factor> outer = common;
+      outer.push_back({inner, 1.0});
+      const NodeId result = r.build_product(1.0, outer, shape);
+      if (r.n(result).shape == shape) return result;
+    }
+  }
+  return r.build_sum(terms, constant, shape);
+}
+
+// x^1 → x;  x^0 → 1;  1^x → 1;  (x^a)^k → x^(a*k) for whole k
+Opt simplify_power(Rewriter& r, NodeId id) {
+  const Node& node = r.n(id);
+  if (node.op != Op::pow) return kNo;
+  Graph& g = r.g();
+  const NodeId base = node[0], exponent = node[1];
+  const Shape shape = node.shape;
+  if (g.is_constant(exponent, 1.0) && g[base].shape == shape) return base;
+  if (g.is_constant(exponent, 0.0)) return g.constant(1.0, shape);
+  if (g.is_constant(base, 1.0)) return g.constant(1.0, shape);
+  if (g[base].op == Op::pow && g.is_constant(g[base][1]) && g.is_constant(exponent)) {
+    const double k = g[exponent].value;
+    if (std::floor(k) == k && g[exponent].shape.is_scalar() && g[g[base][1]].shape.is_scalar())
+      return g.pow(g[base][0], g.num(g[g[base][1]].value * k));
+  }
+  return kNo;
+}
+
+// log(exp(x)) → x;  transpose(transpose(x)) → x;  sum_to(x, shape of x) → x;
+// min(x, x) → x;  max(x, x) → x;  batch_mean(u) → u and batch_sum(u) → u*batch_size for u
+// the same for every sample.
+Opt simplify_identities(Rewriter& r, NodeId id) {
+  const Node& node = r.n(id);
+  Graph& g = r.g();
+  if (node.op == Op::log && g[node[0]].op == Op::exp) return g[node[0]][0];
+  if (node.op == Op::transpose && g[node[0]].op == Op::transpose) return g[node[0]][0];
+  if (node.op == Op::sum_to && g[node[0]].shape == node.shape) return node[0];
+  if ((node.op == Op::min || node.op == Op::max) && node[0] == node[1]) return node[0];
+  if (node.op == Op::batch_mean && !g[node[0]].varying) return node[0];
+  if (node.op == Op::batch_sum && !g[node[0]].varying) {
+    const NodeId b = g.find_variable("batch_size");
+    if (b != kNoNode) return g.mul(node[0], b);
+  }
+  return kNo;
+}
+
+std::vector<Rewriter::NamedRule> simplifier_rules() {
+  return {
+      {"fold constants", fold_constants},
+      {"canonical difference, negation, quotient", canonical_difference_negation_quotient},
+      {"power identities", simplify_power},
+      {"identities", simplify_identities},
+      {"normalize product", normalize_product},
+      {"normalize sum", normalize_sum},
+  };
+}
+
+// ---- the stabilizing rules (canonical forms: see simplifier_rules) ----
+
+// If `id` is c + rest (a two-term sum with a constant), sets c and rest.
+bool split_constant_plus(const Graph& g, NodeId id, double& c, NodeId& rest) {
+  const Node& node = g[id];
+  if (node.op != Op::add) return false;
+  for (int i = 0; i < 2; ++i)
+    if (g.is_constant(node[i]) && g[node[i]].shape.is_scalar()) {
+      c = g[node[i]].value;
+      rest = node[1 - i];
+      return true;
+    }
+  return false;
+}
+
+// If `id` is -1*x (canonical negation), sets x.
+bool split_negation(const Graph& g, NodeId id, NodeId& x) {
+  const Node& node = g[id];
+  if (node.op != Op::mul) return false;
+  for (int i = 0; i < 2; ++i)
+    if (g.is_constant(node[i], -1.0) && g[node[i]].shape.is_scalar()) {
+      x = node[1 - i];
+      return true;
+    }
+  return false;
+}
+
+// log(sigmoid(z)) → -softplus(-z): log(1/(1+e^-z)) = -log(1+e^-z), finite for every z.
+Opt stable_log_sigmoid(Rewriter& r, NodeId id) {
+  Graph& g = r.g();
+  const Node& node = g[id];
+  if (node.op != Op::log || g[node[0]].op != Op::sigmoid) return kNo;
+  const NodeId z = g[node[0]][0];
+  return g.neg(g.apply(Op::softplus, g.neg(z)));
+}
+
+// 1 - sigmoid(z) → sigmoid(-z): exact, and no cancellation when sigmoid(z) ≈ 1.
+Opt stable_sigmoid_complement(Rewriter& r, NodeId id) {
+  Graph& g = r.g();
+  double c = 0;
+  NodeId rest = kNoNode, s = kNoNode;
+  if (!split_constant_plus(g, id, c, rest) || c != 1.0 || !split_negation(g, rest, s)) return kNo;
+  if (g[s].op != Op::sigmoid) return kNo;
+  const Shape shape = g[id].shape;
+  const NodeId result = g.apply(Op::sigmoid, g.neg(g[s][0]));
+  return g[result].shape == shape ? std::optional<NodeId>(result) : kNo;
+}
+
+// log(1 + x) → log1p(x): accurate when |x| is tiny.
+Opt stable_log1p(Rewriter& r, NodeId id) {
+  Graph& g = r.g();
+  const Node& node = g[id];
+  double c = 0;
+  NodeId rest = kNoNode;
+  if (node.op != Op::log || !split_constant_plus(g, node[0], c, rest) || c != 1.0) return kNo;
+  if (!(g[rest].shape == g[node[0]].shape)) return kNo;
+  return g.apply(Op::log1p, rest);
+}
+
+// log(sum(exp(v))) → logsumexp(v): max(v) + log Σ e^(v - max v) never overflows.
+Opt stable_logsumexp(Rewriter& r, NodeId id) {
+  Graph& g = r.g();
+  const Node& node = g[id];
+  if (node.op != Op::log || g[node[0]].op != Op::sum || g[g[node[0]][0]].op != Op::exp) return kNo;
+  return g.apply(Op::logsumexp, g[g[node[0]][0]][0]);
+}
+
+// log(softmax(v)) → v - logsumexp(v): log-softmax without log(0).
+Opt stable_log_softmax(Rewriter& r, NodeId id) {
+  Graph& g = r.g();
+  const Node& node = g[id];
+  if (node.op != Op::log || g[node[0]].op != Op::softmax) return kNo;
+  const NodeId v = g[node[0]][0];
+  return g.sub(v, g.apply(Op::logsumexp, v));
+}
+
+// exp(x) - 1 → expm1(x): accurate when |x| is tiny.
+Opt stable_expm1(Rewriter& r, NodeId id) {
+  Graph& g = r.g();
+  double c = 0;
+  NodeId rest = kNoNode;
+  if (!split_constant_plus(g, id, c, rest) || c != -1.0 || g[rest].op != Op::exp) return kNo;
+  return g.apply(Op::expm1, g[rest][0]);
+}
+
+std::vector<Rewriter::NamedRule> stabilizer_rules() {
+  return {
+      {"log(sigmoid(z)) -> -softplus(-z)", stable_log_sigmoid},
+      {"1 - sigmoid(z) -> sigmoid(-z)", stable_sigmoid_complement},
+      {"log(1 + x) -> log1p(x)", stable_log1p},
+      {"log(sum(exp(v))) -> logsumexp(v)", stable_logsumexp},
+      {"log(softmax(v)) -> v - logsumexp(v)", stable_log_softmax},
+      {"exp(x) - 1 -> expm1(x)", stable_expm1},
+  };
+}
+
+}  // namespace
+
+std::vector<NodeId> simplify(Graph& graph, const std::vector<NodeId>& roots, RewriteStats* stats) {
+  return Rewriter(graph, simplifier_rules()).run(roots, stats);
+}
+
+std::vector<NodeId> stabilize(Graph& graph, const std::vector<NodeId>& roots) {
+  std::vector<NodeId> current = simplify(graph, roots);
+  current = Rewriter(graph, stabilizer_rules()).run(current, nullptr);
+  return simplify(graph, current);
+}
+
+bool provably_finite(const Graph& graph, NodeId id) {
+  // A throwaway rewriter owns the memo; the graph is not modified.
+  Rewriter r(const_cast<Graph&>(graph), {});
+  return r.finite(id);
+}
+
+}  // namespace descent
