@@ -157,7 +157,7 @@ NodeId Graph::variable(std::string_view name, VarKind kind, Shape shape, Span sp
   node.var_kind = kind;
   node.shape = shape;
   node.attr = shape;
-  node.varying = kind == VarKind::input;
+  node.varying = kind == VarKind::input || kind == VarKind::start_param;
   node.span = std::move(span);
   const NodeId id = intern(std::move(node));
   variables_.emplace(std::string(name), id);

@@ -26,6 +26,7 @@ enum class VarKind : std::uint8_t {
   free,        // a variable of `descent derive EXPR`
   input,       // a per-sample data input (varies along the implicit batch axis)
   param,       // a trained parameter, shared by all samples
+  start_param, // minimize mode: a parameter with its own copy per start (varies like an input)
   batch_size,  // the number of samples in the current batch (a scalar)
 };
 
