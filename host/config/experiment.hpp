@@ -1,0 +1,110 @@
+// The experiment a config file describes, as plain data (DESIGN §1): the data set and how its
+// columns become named inputs, the parameters and their initializers, the model's named
+// expressions, the cost, and the training settings. host/config/load.cpp fills it from TOML;
+// host/train turns it into a Program and runs it. Expressions stay text here, each with a
+// Source whose positions are the expression's place in the config file, so that errors found
+// later (unknown names, shape mismatches, non-finite values) point into the config.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/source.hpp"
+#include "graph/shape.hpp"
+#include "train/schedule.hpp"
+#include "train/update_rules.hpp"
+
+namespace descent {
+
+// An expression written in the config, e.g. loss = "-(y*log(p) + (1-y)*log(1-p))".
+struct ExpressionText {
+  std::shared_ptr<const Source> source;  // name = config path, first_line/col = the string's start
+  Span where;                            // the whole value in the config (for messages)
+};
+
+// A named input of the model built from data columns.
+struct InputSpec {
+  std::string name;                  // the name used in expressions, e.g. "x"
+  std::vector<std::string> columns;  // CSV columns, in order ("x1..x3" expanded by header order)
+  bool is_vector = false;            // true when written as a list or a range: shape (columns)
+  bool classes = false;              // the column holds class labels → indices 0..K-1 (sorted)
+  bool standardize = false;          // subtract the training split's mean, divide by its std
+  std::string npy_file;              // .npy source instead of CSV columns (rows = samples)
+  Span where;
+};
+
+struct DataConfig {
+  bool present = false;        // no [data] section: minimize mode
+  std::string file;            // CSV path, resolved against the config's folder ("" for npy-only)
+  std::vector<InputSpec> inputs;
+  double validation = 0.0;     // fraction of rows held out, in [0, 1)
+  bool shuffle = true;         // reshuffle the training rows every epoch
+  std::uint64_t seed = 0;      // for the split and the shuffles
+  Span where;
+};
+
+struct ParamSpec {
+  std::string name;
+  Shape shape;  // scalar unless `shape = [n]` or `[rows, cols]`
+  // zeros, constant (value), uniform (low, high), normal (mean, std), xavier, he, literal
+  std::string init = "zeros";
+  double value = 0.0;
+  double low = -1.0, high = 1.0;
+  double mean = 0.0, std = 1.0;
+  std::vector<double> literal;  // init == "literal": row-major values
+  Span where;
+};
+
+struct NamedExpression {
+  std::string name;
+  ExpressionText text;
+};
+
+struct EarlyStopping {
+  long patience = 0;       // evaluations without improvement before stopping; 0 = off
+  double min_delta = 0.0;  // an improvement must lower val_loss by more than this
+};
+
+struct TrainConfig {
+  OptimizerConfig optimizer;  // kind + hyperparameters (defaults per kind)
+  ScheduleConfig schedule;    // its lr mirrors optimizer.lr
+  long epochs = 0;            // exactly one of epochs/steps is > 0 after loading
+  long steps = 0;
+  long batch_size = 0;        // 0 = full batch
+  std::uint64_t seed = 0;     // parameter initialization (and data, unless data.seed is set)
+  double clip_norm = 0.0;     // clip the global gradient norm to this; 0 = off
+  long eval_every = 0;        // steps between validation evaluations; 0 = once per epoch
+  EarlyStopping early_stopping;
+  long starts = 1;            // minimize mode: independent starting points
+  long log_every = 0;         // steps between log lines / metric rows; 0 = automatic
+  long checkpoint_every = 0;  // steps between checkpoints; 0 = automatic
+};
+
+struct ExperimentConfig {
+  std::string path;  // the config file as given
+  std::string dir;   // its folder: relative paths in the config are resolved against it
+  std::string name;  // [experiment] name, default: the file's stem
+  DataConfig data;
+  std::vector<ParamSpec> params;          // in the order written
+  std::vector<NamedExpression> model;     // in the order written
+  ExpressionText loss;                    // [cost] loss: per sample (fit) or the whole cost
+  std::vector<ExpressionText> penalties;  // [cost] penalty: of parameters alone
+  TrainConfig train;
+
+  bool minimize() const { return !data.present; }
+};
+
+// Reads and validates a config file. `overrides` are "dotted.key=value" strings from
+// --set that replace values before validation (the value is parsed as TOML: 0.1, "adam",
+// [3, 4], true). Every problem is an Error with exit code 2 naming file:line:col; an unknown
+// key gets a did-you-mean; a missing file is ExitCode::io_error.
+ExperimentConfig load_experiment(const std::string& path,
+                                 const std::vector<std::string>& overrides = {});
+
+// The effective config with every default filled in, as TOML (descent config --resolved,
+// and the run directory's config.resolved.toml). Loading it again gives the same experiment.
+std::string resolved_config_toml(const ExperimentConfig& config);
+
+}  // namespace descent

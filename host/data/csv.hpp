@@ -1,0 +1,56 @@
+// Reads a CSV data file into columns of doubles: the numbers of numeric columns, and for
+// categorical columns the index of each row's label among the column's sorted labels.
+//
+// The format: a header row of unique, non-empty names, then one row per sample with as many
+// fields as the header. Fields are separated by `delimiter`, surrounding blanks are trimmed,
+// and a field may be double-quoted (a quote inside it is written ""; a quoted field may span
+// lines). CRLF or LF line ends, a UTF-8 byte-order mark, blank lines anywhere and '#' comment
+// lines before the header are accepted. Numbers are parsed with std::from_chars (independent
+// of the locale) and must fill the whole field; a leading '+' is allowed, hexadecimal is not.
+// A number too small for a double rounds to zero; one too large is an error.
+//
+// Every defect is an input_error pointing at the file, line and column of the bad field.
+// Does not: guess the delimiter or whether a column is categorical, accept missing values,
+// stream files larger than memory, or convert encodings (bytes are compared as they are).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/source.hpp"
+
+namespace descent {
+
+struct CsvOptions {
+  // Columns whose fields are kept as labels rather than parsed as numbers.
+  std::vector<std::string> categorical;
+  // Accept nan/inf fields; by default they are an error, because descent does not train on them.
+  bool allow_non_finite = false;
+  char delimiter = ',';
+};
+
+struct CsvColumn {
+  std::string name;
+  // One value per row. For a categorical column: the row's label's index in `labels`.
+  std::vector<double> values;
+  // Categorical columns only: the distinct labels, sorted bytewise ("10" sorts before "9").
+  std::vector<std::string> labels;
+};
+
+struct CsvTable {
+  std::string path;
+  std::vector<CsvColumn> columns;  // in header order
+  std::size_t rows = 0;
+
+  // The column named `name`. An unknown name throws an input_error at `asked_at` (where the
+  // config names the column) that lists the columns and suggests the nearest one.
+  const CsvColumn& column(std::string_view name, const Span& asked_at = {}) const;
+};
+
+// Reads and checks the whole file. Throws Error(io_error) when it cannot be read and an
+// input_error (exit code 2) for any defect in its content.
+CsvTable read_csv(const std::string& path, const CsvOptions& options = {});
+
+}  // namespace descent

@@ -1,0 +1,57 @@
+// The backend interface of the trainer (DESIGN §2): a small table of operations that the
+// CPU interpreter and the GPU both provide, so that host/train/trainer.cpp never knows which
+// one runs. Parameters and optimizer state live in the backend between load() and store().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "train/program.hpp"
+#include "train/state.hpp"
+#include "train/update_rules.hpp"
+
+namespace descent {
+
+// One batch: for every program input (in Program::inputs order), `rows` samples laid out
+// row-major and back to back. Minimize mode has no inputs; rows = the number of starts.
+struct Batch {
+  std::int64_t rows = 0;
+  std::vector<const double*> inputs;
+};
+
+struct UpdateSettings {
+  OptimizerConfig optimizer;
+  long step = 1;          // 1-based number of this update (Adam's bias correction)
+  double lr = 0.0;        // the scheduled rate for this step
+  double clip_norm = 0.0; // clip the global gradient norm to this; 0 = off
+};
+
+struct StepResult {
+  double loss = 0.0;       // the reported loss of the batch before the update
+  double grad_norm = 0.0;  // the global gradient norm before clipping
+  bool finite = true;
+  std::string problem;     // when !finite: which node went non-finite, and where in the config
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  virtual void load(const TrainState& state) = 0;
+  virtual void store(TrainState& state) const = 0;
+  // Forward, backward, divergence guard, clipping and the update, for one batch. When the
+  // result is not finite the parameters are left unchanged.
+  virtual StepResult step(const Batch& batch, const UpdateSettings& update) = 0;
+  // The reported loss of a batch at the current parameters (validation).
+  virtual double evaluate(const Batch& batch) = 0;
+  // The objective and its gradient at the current parameters, no update (gradcheck).
+  virtual double objective_and_gradients(const Batch& batch,
+                                         std::vector<std::vector<double>>& gradients) = 0;
+};
+
+// The double-precision CPU reference backend over the interpreter.
+std::unique_ptr<Backend> make_cpu_backend(const Program& program);
+
+}  // namespace descent

@@ -1,0 +1,136 @@
+// Reading and writing checkpoint files (see checkpoint.hpp).
+#include "train/checkpoint.hpp"
+
+#include <bit>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "common/atomic_file.hpp"
+#include "common/error.hpp"
+
+namespace descent {
+
+namespace {
+
+constexpr std::string_view kMagic = "DESCENT-CHECKPOINT 1\n";
+static_assert(std::endian::native == std::endian::little, "checkpoints assume little-endian");
+
+void put_record(std::string& out, const std::string& key, std::string_view bytes) {
+  out += key;
+  out += '\n';
+  const std::uint64_t n = bytes.size();
+  out.append(reinterpret_cast<const char*>(&n), sizeof n);
+  out.append(bytes.data(), bytes.size());
+}
+
+std::string_view as_bytes(const std::vector<double>& v) {
+  return {reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double)};
+}
+
+std::string number_bytes(double v) { return std::string(reinterpret_cast<const char*>(&v), sizeof v); }
+std::string number_bytes(long v) {
+  const std::int64_t x = v;
+  return std::string(reinterpret_cast<const char*>(&x), sizeof x);
+}
+
+[[noreturn]] void damaged(const std::string& path, const std::string& why) {
+  throw Error(ExitCode::io_error, "checkpoint '" + path + "' is damaged: " + why);
+}
+
+}  // namespace
+
+void write_checkpoint(const std::string& path, const TrainState& state,
+                      const std::vector<std::string>& param_names) {
+  std::string out(kMagic);
+  put_record(out, "step", number_bytes(state.step));
+  put_record(out, "epoch", number_bytes(state.epoch));
+  put_record(out, "cursor", number_bytes(state.cursor));
+  put_record(out, "epoch_rng", state.epoch_rng);
+  put_record(out, "best_val", number_bytes(state.best_val));
+  put_record(out, "best_step", number_bytes(state.best_step));
+  put_record(out, "evals_since_best", number_bytes(state.evals_since_best));
+  put_record(out, "stopped_early", number_bytes(static_cast<long>(state.stopped_early)));
+  put_record(out, "wall_seconds", number_bytes(state.wall_seconds));
+  for (std::size_t i = 0; i < param_names.size(); ++i) {
+    const std::string prefix = "param/" + param_names[i] + "/";
+    put_record(out, prefix + "value", as_bytes(state.params[i].value));
+    put_record(out, prefix + "state0", as_bytes(state.params[i].state0));
+    put_record(out, prefix + "state1", as_bytes(state.params[i].state1));
+    if (i < state.best_params.size())
+      put_record(out, "best/" + param_names[i], as_bytes(state.best_params[i]));
+  }
+  write_file_atomically(path, out);
+}
+
+TrainState read_checkpoint(const std::string& path, const std::vector<std::string>& param_names) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw Error(ExitCode::io_error, "cannot open checkpoint '" + path + "'");
+  std::ostringstream buffer;
+  buffer << file.rdbuf();
+  const std::string bytes = buffer.str();
+  if (bytes.compare(0, kMagic.size(), kMagic) != 0) damaged(path, "it does not start with the checkpoint header");
+
+  std::map<std::string, std::string> records;
+  std::size_t at = kMagic.size();
+  while (at < bytes.size()) {
+    const std::size_t newline = bytes.find('\n', at);
+    if (newline == std::string::npos || newline + 1 + 8 > bytes.size()) damaged(path, "truncated record");
+    const std::string key = bytes.substr(at, newline - at);
+    std::uint64_t n = 0;
+    std::memcpy(&n, bytes.data() + newline + 1, sizeof n);
+    const std::size_t start = newline + 1 + sizeof n;
+    if (n > bytes.size() - start) damaged(path, "record '" + key + "' runs past the end");
+    records[key] = bytes.substr(start, n);
+    at = start + n;
+  }
+  auto record = [&](const std::string& key) -> const std::string& {
+    auto it = records.find(key);
+    if (it == records.end()) damaged(path, "record '" + key + "' is missing");
+    return it->second;
+  };
+  auto integer = [&](const std::string& key) {
+    const std::string& r = record(key);
+    if (r.size() != 8) damaged(path, "record '" + key + "' has the wrong size");
+    std::int64_t v;
+    std::memcpy(&v, r.data(), 8);
+    return static_cast<long>(v);
+  };
+  auto real = [&](const std::string& key) {
+    const std::string& r = record(key);
+    if (r.size() != 8) damaged(path, "record '" + key + "' has the wrong size");
+    double v;
+    std::memcpy(&v, r.data(), 8);
+    return v;
+  };
+  auto array = [&](const std::string& key) {
+    const std::string& r = record(key);
+    if (r.size() % sizeof(double) != 0) damaged(path, "record '" + key + "' has the wrong size");
+    std::vector<double> v(r.size() / sizeof(double));
+    std::memcpy(v.data(), r.data(), r.size());
+    return v;
+  };
+
+  TrainState state;
+  state.step = integer("step");
+  state.epoch = integer("epoch");
+  state.cursor = integer("cursor");
+  state.epoch_rng = record("epoch_rng");
+  state.best_val = real("best_val");
+  state.best_step = integer("best_step");
+  state.evals_since_best = integer("evals_since_best");
+  state.stopped_early = integer("stopped_early") != 0;
+  state.wall_seconds = real("wall_seconds");
+  for (const std::string& name : param_names) {
+    const std::string prefix = "param/" + name + "/";
+    if (!records.count(prefix + "value"))
+      throw input_error("checkpoint '" + path + "' has no parameter '" + name +
+                        "': it belongs to another experiment");
+    state.params.push_back({array(prefix + "value"), array(prefix + "state0"), array(prefix + "state1")});
+    if (records.count("best/" + name)) state.best_params.push_back(array("best/" + name));
+  }
+  return state;
+}
+
+}  // namespace descent

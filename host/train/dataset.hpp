@@ -1,0 +1,36 @@
+// The data of a fit experiment in memory: every named input as a dense row-major array,
+// split into training and validation rows, with class labels mapped to indices and the
+// chosen inputs standardized by the training split's statistics.
+// Reads CSV and .npy through host/data; does not batch or shuffle per epoch (trainer.cpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/experiment.hpp"
+#include "train/program.hpp"
+
+namespace descent {
+
+struct DatasetInput {
+  std::string name;
+  Shape shape;                      // of one sample
+  std::vector<double> train;        // train_rows * shape.size()
+  std::vector<double> validation;   // validation_rows * shape.size()
+  std::vector<std::string> labels;  // classes: label of each index
+  std::vector<double> mean, scale;  // standardize: per element (x - mean) / scale
+};
+
+struct Dataset {
+  std::vector<DatasetInput> inputs;
+  std::int64_t train_rows = 0;
+  std::int64_t validation_rows = 0;
+
+  std::vector<InputShape> shapes() const;
+};
+
+// Reads, checks, splits and standardizes. `seed` orders the split.
+Dataset load_dataset(const DataConfig& data, std::uint64_t seed);
+
+}  // namespace descent

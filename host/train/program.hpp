@@ -1,0 +1,62 @@
+// The Program (DESIGN §2): an experiment's model and cost lowered into one graph, stabilized,
+// differentiated and simplified: forward values, the gradient of every parameter, and the
+// nodes the trainer reads. Both backends run the same Program.
+//
+// Fit mode: loss is per sample; the differentiated objective is
+//   batch_mean(loss) + Σ penalties
+// Minimize mode: every parameter has one copy per start (the batch axis is the starts); the
+// objective is batch_sum(loss), whose gradient for each start's copy is that start's own.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/experiment.hpp"
+#include "graph/graph.hpp"
+
+namespace descent {
+
+struct ProgramInput {
+  std::string name;
+  Shape shape;  // of one sample
+  NodeId node = kNoNode;
+};
+
+struct ProgramParam {
+  std::string name;
+  Shape shape;  // of one copy
+  NodeId node = kNoNode;
+  NodeId gradient = kNoNode;
+  const ParamSpec* spec = nullptr;
+};
+
+struct Program {
+  Graph graph;
+  bool minimize = false;
+  std::int64_t starts = 1;
+  std::vector<ProgramInput> inputs;
+  std::vector<ProgramParam> params;
+  NodeId loss = kNoNode;       // per sample (fit) or per start (minimize), stabilized
+  NodeId objective = kNoNode;  // the scalar that is differentiated
+  NodeId reported = kNoNode;   // the loss that metrics show: batch_mean(loss) + penalties
+  std::vector<NodeId> penalties;
+
+  // The nodes a training step evaluates: reported loss and every gradient.
+  std::vector<NodeId> step_outputs() const;
+};
+
+// The shape of each data input, known once the data is read (vector lengths come from the
+// number of columns).
+struct InputShape {
+  std::string name;
+  Shape shape;
+};
+
+// Lowers, stabilizes and differentiates. Name, shape and type errors point into the config.
+Program build_program(const ExperimentConfig& config, const std::vector<InputShape>& inputs);
+
+// A deliberately wrong gradient for testing `descent gradcheck` (test-only hook): scales the
+// named parameter's gradient by (1 + 1e-3). Throws for an unknown name.
+void corrupt_gradient_for_testing(Program& program, const std::string& param);
+
+}  // namespace descent
