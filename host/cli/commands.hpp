@@ -10,5 +10,8 @@ namespace descent::cli {
 using Run = std::function<int()>;
 
 Run add_derive_command(CLI::App& app);
+Run add_train_command(CLI::App& app);
+Run add_config_command(CLI::App& app);
+Run add_gradcheck_command(CLI::App& app);
 
 }  // namespace descent::cli

@@ -14,6 +14,7 @@
 #include "graph/lower.hpp"
 #include "graph/printer.hpp"
 #include "graph/simplify.hpp"
+#include "train/experiment_setup.hpp"
 
 namespace descent::cli {
 
@@ -52,7 +53,38 @@ std::unordered_map<std::string, double> parse_assignments(const std::vector<std:
   return values;
 }
 
+bool names_a_config(const std::string& target) {
+  return target.size() > 5 && target.compare(target.size() - 5, 5, ".toml") == 0;
+}
+
+// descent derive CONFIG: the gradient of the objective for every parameter.
+int run_derive_config(const DeriveOptions& options) {
+  if (!options.at.empty() || options.explain || !options.wrt.empty())
+    throw input_error("derive CONFIG prints the gradient of every parameter; --wrt, --at and "
+                      "--explain apply to a single expression");
+  Experiment e = set_up_experiment(options.target, {});
+  const Program& program = *e.program;
+  const std::string objective = program.minimize ? "cost" : "batch_mean(loss) + penalties";
+  if (options.format == "json") {
+    Json derivatives = Json::object();
+    for (const ProgramParam& p : program.params)
+      derivatives.set(p.name, print_expression(program.graph, p.gradient));
+    std::cout << Json::object()
+                     .set("config", options.target)
+                     .set("objective", print_expression(program.graph, program.objective))
+                     .set("derivatives", derivatives)
+                     .dump(2)
+              << "\n";
+    return 0;
+  }
+  std::cout << "objective = " << print_expression(program.graph, program.objective) << "\n";
+  for (const ProgramParam& p : program.params)
+    std::cout << "d/d" << p.name << " = " << print_expression(program.graph, p.gradient) << "\n";
+  return 0;
+}
+
 int run_derive(const DeriveOptions& options) {
+  if (names_a_config(options.target)) return run_derive_config(options);
   Graph graph;
   const auto ast = expr::parse_expression(options.target, "expr");
   const NodeId written = lower_expression(graph, *ast, free_variable_scope(graph));

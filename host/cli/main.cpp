@@ -20,7 +20,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("descent ") + DESCENT_VERSION);
   app.require_subcommand(1);
   std::vector<descent::cli::Run> commands;
+  commands.push_back(descent::cli::add_train_command(app));
   commands.push_back(descent::cli::add_derive_command(app));
+  commands.push_back(descent::cli::add_gradcheck_command(app));
+  commands.push_back(descent::cli::add_config_command(app));
 
   try {
     app.parse(argc, argv);

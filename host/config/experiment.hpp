@@ -27,22 +27,25 @@ struct ExpressionText {
 // A named input of the model built from data columns.
 struct InputSpec {
   std::string name;                  // the name used in expressions, e.g. "x"
-  std::vector<std::string> columns;  // CSV columns, in order ("x1..x3" expanded by header order)
+  std::vector<std::string> columns;  // CSV columns, in order; "x1..x3" is a range of columns,
+                                     // kept as written (the trainer expands it by header order)
   bool is_vector = false;            // true when written as a list or a range: shape (columns)
   bool classes = false;              // the column holds class labels → indices 0..K-1 (sorted)
   bool standardize = false;          // subtract the training split's mean, divide by its std
   std::string npy_file;              // .npy source instead of CSV columns (rows = samples)
-  Span where;
+  std::string npy_file_as_written;   // npy_file as the config wrote it (resolved_config_toml)
+  Span where;                        // the value: the column(s) or the .npy path
 };
 
 struct DataConfig {
   bool present = false;        // no [data] section: minimize mode
   std::string file;            // CSV path, resolved against the config's folder ("" for npy-only)
+  std::string file_as_written;  // `file` as the config wrote it (resolved_config_toml)
   std::vector<InputSpec> inputs;
   double validation = 0.0;     // fraction of rows held out, in [0, 1)
   bool shuffle = true;         // reshuffle the training rows every epoch
   std::uint64_t seed = 0;      // for the split and the shuffles
-  Span where;
+  Span where;                  // the [data] section
 };
 
 struct ParamSpec {
@@ -105,6 +108,8 @@ ExperimentConfig load_experiment(const std::string& path,
 
 // The effective config with every default filled in, as TOML (descent config --resolved,
 // and the run directory's config.resolved.toml). Loading it again gives the same experiment.
-std::string resolved_config_toml(const ExperimentConfig& config);
+// With absolute_paths, data paths are written absolute, so that the text still loads from
+// another folder (the run directory's copy).
+std::string resolved_config_toml(const ExperimentConfig& config, bool absolute_paths = false);
 
 }  // namespace descent

@@ -1,0 +1,116 @@
+// `descent train CONFIG [--set key=value ...] [--out DIR] [--device auto|cpu|gpu]
+//  [--precision f32|f64] [--quiet]` and `descent train --resume RUN_DIR`.
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+
+#include "api/gpu_api.hpp"
+#include "cli/commands.hpp"
+#include "common/error.hpp"
+#include "train/experiment_setup.hpp"
+#include "train/trainer.hpp"
+
+namespace descent::cli {
+
+namespace {
+
+std::atomic<bool> g_stop_requested{false};
+
+extern "C" void request_stop(int) { g_stop_requested.store(true); }
+
+struct TrainCommandOptions {
+  std::string config;
+  std::vector<std::string> overrides;
+  std::string out;
+  std::string resume;
+  std::string device = "auto";
+  std::string precision = "f64";
+  bool quiet = false;
+};
+
+std::string default_run_dir(const std::string& name) {
+  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  return "runs/" + name + "-" + stamp;
+}
+
+// Picks the device. The GPU training backend is not part of this build yet, so a GPU is
+// reported but the CPU trains; --device gpu is refused rather than silently ignored.
+std::string choose_device(const std::string& requested) {
+  if (requested == "cpu") return "cpu";
+  const gpu::DeviceProbe probe = gpu::probe_devices();
+  if (requested == "gpu")
+    throw Error(ExitCode::no_device,
+                probe.available ? "--device gpu: the GPU training backend is not available in "
+                                  "this build yet (found " + probe.name + "); use --device cpu"
+                                : "--device gpu: " + probe.reason);
+  spdlog::info("device: cpu ({})", probe.available ? "the GPU training backend is not built yet"
+                                                   : probe.reason);
+  return "cpu";
+}
+
+int run_train(const TrainCommandOptions& options) {
+  TrainOptions train;
+  std::string config_path = options.config;
+  if (!options.resume.empty()) {
+    if (!options.config.empty() || !options.overrides.empty())
+      throw input_error("--resume continues a run with its own saved config; drop CONFIG and --set");
+    train.out_dir = options.resume;
+    train.resume = true;
+    config_path = (std::filesystem::path(options.resume) / kResolvedConfigFile).string();
+    if (!std::filesystem::exists(config_path))
+      throw Error(ExitCode::io_error, "--resume: '" + options.resume +
+                                          "' is not a run directory (no " + kResolvedConfigFile + ")");
+  } else if (options.config.empty()) {
+    throw input_error("train: a CONFIG file (or --resume RUN_DIR) is required");
+  }
+  train.device = choose_device(options.device);
+  train.precision = "f64";
+  if (options.precision == "f32" && train.device == "cpu")
+    spdlog::info("precision: the CPU reference path always computes in f64");
+
+  Experiment e = set_up_experiment(config_path, options.overrides);
+  if (!train.resume) train.out_dir = options.out.empty() ? default_run_dir(e.config.name) : options.out;
+  train.resolved_config = resolved_config_toml(e.config, /*absolute_paths=*/true);
+  train.quiet = options.quiet;
+  train.stop_requested = &g_stop_requested;
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
+
+  auto backend = make_cpu_backend(*e.program);
+  const TrainSummary summary = run_training(e.config, *e.program, e.data(), *backend, train);
+  if (!options.quiet) {
+    std::string line = fmt::format("trained {} steps: loss {:.6g}", summary.steps, summary.loss);
+    if (summary.val_loss) line += fmt::format(", best val_loss {:.6g}", *summary.val_loss);
+    if (summary.stopped_early) line += " (stopped early)";
+    spdlog::info("{}; outputs in {}", line, summary.out_dir);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Run add_train_command(CLI::App& app) {
+  auto options = std::make_shared<TrainCommandOptions>();
+  CLI::App* cmd = app.add_subcommand("train", "Train an experiment described by a config file");
+  cmd->add_option("config", options->config, "The experiment's TOML config");
+  cmd->add_option("--set", options->overrides, "Override a config value, e.g. --set train.lr=0.1")
+      ->allow_extra_args(false);
+  cmd->add_option("--out", options->out, "Run directory (default: runs/NAME-TIMESTAMP)");
+  cmd->add_option("--resume", options->resume,
+                  "Continue an interrupted run from its directory's checkpoint");
+  cmd->add_option("--device", options->device, "Where to train")
+      ->check(CLI::IsMember({"auto", "cpu", "gpu"}));
+  cmd->add_option("--precision", options->precision, "GPU floating-point precision")
+      ->check(CLI::IsMember({"f32", "f64"}));
+  cmd->add_flag("--quiet", options->quiet, "No progress output");
+  return [options, cmd]() -> int { return cmd->parsed() ? run_train(*options) : -1; };
+}
+
+}  // namespace descent::cli

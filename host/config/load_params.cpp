@@ -1,0 +1,159 @@
+// [params]: the trainable parameters, their shapes and how each starts.
+//   w = { shape = [8], init = "normal", std = 0.1 }   an initializer (see kInitKinds)
+//   c = 0.5   v = [1.0, 2.0]   M = [[1, 2], [3, 4]]   a literal scalar, vector or matrix
+// Does not draw initial values (host/train/init.cpp does).
+#include <fmt/format.h>
+
+#include <array>
+
+#include "config/config_fields.hpp"
+#include "config/load_sections.hpp"
+#include "train/optimizer.hpp"
+
+namespace descent::config {
+
+namespace {
+
+std::string element_label(std::string_view label, std::size_t i) {
+  return fmt::format("{}[{}]", label, i);
+}
+
+// A literal vector [1, 2] or a rectangular literal matrix [[1, 2], [3, 4]], row-major.
+void read_literal_array(const TomlDocument& doc, const toml::array& array, const std::string& label,
+                        ParamSpec& param) {
+  if (array.empty()) {
+    throw input_error(fmt::format("{} is an empty array; a literal parameter needs at least one "
+                                  "number",
+                                  label),
+                      doc.span_of(array));
+  }
+  param.init = std::string(kLiteralInit);
+  if (!array[0].is_array()) {
+    for (std::size_t i = 0; i < array.size(); ++i) {
+      param.literal.push_back(number_value(doc, array[i], element_label(label, i)));
+    }
+    param.shape = Shape::vector(static_cast<std::int64_t>(array.size()));
+    return;
+  }
+  std::size_t cols = 0;
+  for (std::size_t r = 0; r < array.size(); ++r) {
+    const std::string row_label = element_label(label, r);
+    const toml::array* row = array[r].as_array();
+    if (row == nullptr)
+      throw type_error(doc, array[r], "an array (a row of the matrix)", row_label);
+    if (row->empty()) {
+      throw input_error(fmt::format("{} is an empty row", row_label), doc.span_of(*row));
+    }
+    if (r == 0) cols = row->size();
+    if (row->size() != cols) {
+      throw input_error(
+          fmt::format("{} has {} number{} but {}[0] has {}: a matrix must be "
+                      "rectangular",
+                      row_label, row->size(), row->size() == 1 ? "" : "s", label, cols),
+          doc.span_of(*row));
+    }
+    for (std::size_t c = 0; c < cols; ++c) {
+      param.literal.push_back(number_value(doc, (*row)[c], element_label(row_label, c)));
+    }
+  }
+  param.shape =
+      Shape::matrix(static_cast<std::int64_t>(array.size()), static_cast<std::int64_t>(cols));
+}
+
+// shape = [] | [n] | [rows, cols], every size >= 1.
+Shape read_shape(const TableReader& param) {
+  const toml::array* dims = param.array_at("shape");
+  if (dims == nullptr) return Shape::scalar();
+  const TomlDocument& doc = param.doc();
+  const std::string label = param.label("shape");
+  if (dims->size() > 2) {
+    throw input_error(
+        fmt::format("{} has {} sizes, but a parameter has at most 2 axes", label, dims->size()),
+        doc.span_of(*dims));
+  }
+  std::int64_t sizes[2] = {1, 1};
+  for (std::size_t i = 0; i < dims->size(); ++i) {
+    const std::string item = element_label(label, i);
+    const long size = integer_value(doc, (*dims)[i], item);
+    if (size < 1) {
+      throw input_error(fmt::format("{} = {} but it must be >= 1", item, size),
+                        doc.span_of((*dims)[i]));
+    }
+    sizes[i] = size;
+  }
+  if (dims->size() == 0) return Shape::scalar();
+  if (dims->size() == 1) return Shape::vector(sizes[0]);
+  return Shape::matrix(sizes[0], sizes[1]);
+}
+
+const InitKind& read_init_kind(const TableReader& param) {
+  const std::string name = param.string("init").value_or("zeros");
+  for (const InitKind& kind : kInitKinds) {
+    if (kind.name == name) return kind;
+  }
+  std::array<std::string_view, std::size(kInitKinds)> choices;
+  for (std::size_t i = 0; i < choices.size(); ++i) choices[i] = kInitKinds[i].name;
+  throw unknown_choice_error("init kind", name, choices, param.value_span("init"));
+}
+
+// w = { shape = [8], init = "normal", std = 0.1 }
+void read_param_table(const TableReader& param, ParamSpec& out) {
+  param.reject_unknown_keys(kParamKeys, kParamAliases);
+  out.shape = read_shape(param);
+  const InitKind& kind = read_init_kind(param);
+  out.init = std::string(kind.name);
+  for (const InitSetting& setting : kInitSettings) {
+    if (!param.has(setting.key)) continue;
+    if (setting.key != kind.settings[0] && setting.key != kind.settings[1]) {
+      const std::string takes =
+          kind.settings[0].empty()
+              ? "takes no settings"
+              : fmt::format("takes {}",
+                            kind.settings[1].empty()
+                                ? std::string(kind.settings[0])
+                                : fmt::format("{}, {}", kind.settings[0], kind.settings[1]));
+      throw input_error(fmt::format("'{}' does not apply to init = \"{}\"", setting.key, kind.name),
+                        param.key_span(setting.key),
+                        fmt::format("init = \"{}\" {}", kind.name, takes));
+    }
+    out.*setting.member = *param.number(setting.key);
+  }
+  if (kind.name == "constant" && !param.has("value")) {
+    throw input_error("init = \"constant\" needs value = <number>", param.value_span("init"));
+  }
+  if (kind.name == "uniform" && !(out.low < out.high)) {
+    const std::string_view at = param.has("high") ? "high" : "low";
+    throw input_error(
+        fmt::format("{}: low = {} but it must be below high = {}", param.path(), out.low, out.high),
+        param.value_span(at));
+  }
+  if (kind.name == "normal" && !(out.std > 0)) throw param.out_of_range("std", out.std, "> 0");
+}
+
+}  // namespace
+
+std::vector<ParamSpec> read_params(const TableReader& params, NameTable& names) {
+  const TomlDocument& doc = params.doc();
+  std::vector<ParamSpec> out;
+  for (const TomlEntry& entry : params.entries()) {
+    ParamSpec param;
+    param.name = std::string(entry.key->str());
+    param.where = doc.span_of(*entry.value);
+    names.declare(param.name, "parameter", doc.span_of(*entry.key));
+    const std::string label = params.label(param.name);
+    if (entry.value->is_number()) {
+      param.init = std::string(kLiteralInit);
+      param.literal = {number_value(doc, *entry.value, label)};
+    } else if (const auto* array = entry.value->as_array()) {
+      read_literal_array(doc, *array, label, param);
+    } else if (const auto* table = entry.value->as_table()) {
+      read_param_table(TableReader(doc, *table, label), param);
+    } else {
+      throw type_error(doc, *entry.value, "a number, an array of numbers or a table", label);
+    }
+    out.push_back(std::move(param));
+  }
+  return out;
+}
+
+}  // namespace descent::config

@@ -1,0 +1,19 @@
+// Config → data → Program (see experiment_setup.hpp).
+#include "train/experiment_setup.hpp"
+
+namespace descent {
+
+Experiment set_up_experiment(const std::string& config_path,
+                             const std::vector<std::string>& overrides) {
+  Experiment e;
+  e.config = load_experiment(config_path, overrides);
+  std::vector<InputShape> shapes;
+  if (e.config.data.present) {
+    e.dataset = load_dataset(e.config.data, e.config.data.seed);
+    shapes = e.dataset->shapes();
+  }
+  e.program = std::make_unique<Program>(build_program(e.config, shapes));
+  return e;
+}
+
+}  // namespace descent

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds descent_bench_derive in Release (build-bench/) and runs it: the time to parse, lower,
+# stabilize, differentiate and simplify generated expressions of ~1k, 10k and 100k nodes.
+# Arguments go to the benchmark, e.g.
+#   scripts/bench_derive.sh --json bench-derive.json
+#   scripts/bench_derive.sh --families mlp --sizes 1000,10000 --budget 5
+# BUILD_DIR overrides the build folder. Timings are this machine's; nothing here asserts them.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${BUILD_DIR:-$root/build-bench}"
+
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDESCENT_BENCH=ON \
+  -DDESCENT_TESTS=OFF -DDESCENT_CUDA=OFF -DDESCENT_WERROR=ON >/dev/null
+ninja -C "$build" descent_bench_derive >/dev/null
+exec "$build/bench/descent_bench_derive" "$@"
