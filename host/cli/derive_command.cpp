@@ -116,6 +116,13 @@ int run_derive(const DeriveOptions& options) {
     return 0;
   }
   const std::vector<NodeId> gradients = derive_gradients(graph, f, wrt);
+  // A DAG prints as a tree, which can be exponentially larger; refuse rather than hang.
+  constexpr std::size_t kMaxPrinted = 1'000'000;
+  for (std::size_t i = 0; i < wrt.size(); ++i)
+    if (printed_size_estimate(graph, gradients[i], kMaxPrinted) >= kMaxPrinted)
+      throw input_error("the derivative by '" + graph[wrt[i]].name +
+                        "' is too large to print as one expression (over " +
+                        std::to_string(kMaxPrinted) + " characters)");
 
   if (options.format == "json") {
     Json derivatives = Json::object();

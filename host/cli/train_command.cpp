@@ -70,6 +70,7 @@ int run_train(const TrainCommandOptions& options) {
   } else if (options.config.empty()) {
     throw input_error("train: a CONFIG file (or --resume RUN_DIR) is required");
   }
+  if (options.quiet) spdlog::set_level(spdlog::level::warn);
   train.device = choose_device(options.device);
   train.precision = "f64";
   if (options.precision == "f32" && train.device == "cpu")

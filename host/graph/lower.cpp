@@ -90,7 +90,8 @@ class Lowerer {
     if (call.name == "sum_to") {
       if (call.args.size() != 2 && call.args.size() != 3)
         throw input_error("'sum_to' takes a value and 1 or 2 dimensions, got " +
-                              std::to_string(call.args.size()) + " arguments",
+                              std::to_string(call.args.size()) + " argument" +
+                              (call.args.size() == 1 ? "" : "s"),
                           call.span);
       Shape target = Shape::vector(literal_count(*call.args[1], "a dimension"));
       if (call.args.size() == 3)

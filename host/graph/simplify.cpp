@@ -47,7 +47,13 @@ class Rewriter {
       ++local.passes;
       count_uses(current);
       std::unordered_map<NodeId, NodeId> mapped;
-      for (NodeId id : g_.reachable(current)) mapped[id] = rewrite_node(id, mapped);
+      for (NodeId id : g_.reachable(current)) {
+        const NodeId to = rewrite_node(id, mapped);
+        mapped[id] = to;
+        // The replacement inherits the uses of the node it replaces, so that a shared node
+        // that was rewritten stays shared (is not flattened into each parent) in this pass.
+        if (to != id) uses_[to] += uses(id);
+      }
       std::vector<NodeId> next;
       for (NodeId r : current) next.push_back(mapped.at(r));
       if (next == current) {
@@ -214,11 +220,11 @@ class Rewriter {
     return build_product(coefficient, factors, n(rest).shape);
   }
 
-  // The product's factors without its coefficient (for common-factor search).
-  std::vector<Factor> factors_of(NodeId rest) {
-    double c = 1.0;
+  // The product's factors (for common-factor search); multiplies its numeric coefficient
+  // into `coefficient` (a term's rest can still carry one: 2*x in x - 2*x).
+  std::vector<Factor> factors_of(NodeId rest, double& coefficient) {
     std::vector<Factor> f;
-    gather_product(rest, 1.0, c, f, true);
+    gather_product(rest, 1.0, coefficient, f, true);
     return f;
   }
 
@@ -413,7 +419,11 @@ Opt normalize_sum(Rewriter& r, NodeId id) {
   if (terms.size() >= 2 && constant == 0.0) {
     // Common factors of every term: identical (base, exponent) pairs.
     std::vector<std::vector<Factor>> factor_lists;
-    for (const Term& t : terms) factor_lists.push_back(r.factors_of(t.rest));
+    std::vector<double> coefficients;
+    for (const Term& t : terms) {
+      coefficients.push_back(t.coefficient);
+      factor_lists.push_back(r.factors_of(t.rest, coefficients.back()));
+    }
     std::vector<Factor> common;
     for (const Factor& f : factor_lists[0]) {
       const bool everywhere = std::all_of(
@@ -435,7 +445,7 @@ Opt normalize_sum(Rewriter& r, NodeId id) {
           rest.erase(it);
         }
         const NodeId rest_node = r.build_product(1.0, rest, r.n(terms[i].rest).shape);
-        reduced.push_back({terms[i].coefficient, rest_node});
+        reduced.push_back({coefficients[i], rest_node});
       }
       Shape inner_shape = r.n(reduced[0].rest).shape;
       for (const Term& t : reduced)
