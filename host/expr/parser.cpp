@@ -176,13 +176,15 @@ class Parser {
     const Token& name = advance();
     const Token& open = advance();
     const int inner = enter(depth, open);
-    const std::string where =
-        "in the arguments of " + quote_token(name) + " opened at " + line_col(open.span);
+    // Built only on an error: line_col scans the source from its start (O(offset)).
+    const auto where = [&] {
+      return "in the arguments of " + quote_token(name) + " opened at " + line_col(open.span);
+    };
     AstPtr node = make_node(AstKind::call, {});
     node->name = std::string(name.text);
     node->name_span = name.span;
     if (peek().kind == TokenKind::end)
-      throw input_error("expected an argument or ')' " + where, peek().span);
+      throw input_error("expected an argument or ')' " + where(), peek().span);
     if (peek().kind != TokenKind::rparen) {
       const Token* before_argument = &open;
       while (true) {
@@ -192,7 +194,7 @@ class Parser {
           continue;
         }
         if (peek().kind == TokenKind::rparen) break;
-        throw input_error("expected ',' or ')' " + where, peek().span);
+        throw input_error("expected ',' or ')' " + where(), peek().span);
       }
     }
     const Token& close = advance();

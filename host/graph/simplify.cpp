@@ -109,24 +109,36 @@ class Rewriter {
     return f.size() <= kSmallShared;
   }
 
-  // Collects coefficient and factors of `id` raised to `power` (±1 for quotients).
+  // Collects coefficient and factors of `id` raised to `power` (±1 for quotients). At most
+  // `budget` product nodes below the top are opened (counting nodes, not factors, so that a
+  // long chain leaning left costs O(budget), not O(chain), per call).
   void gather_product(NodeId id, double power, double& coefficient, std::vector<Factor>& out,
                       bool top, bool shallow = false) {
+    std::size_t budget = shallow ? kSmallShared : kMaxFlatten;
+    gather_product_within(id, power, coefficient, out, top, shallow, budget);
+  }
+
+  void gather_product_within(NodeId id, double power, double& coefficient,
+                             std::vector<Factor>& out, bool top, bool shallow,
+                             std::size_t& budget) {
     const Node& node = n(id);
-    const bool descend = top || (!shallow && out.size() < kMaxFlatten && flattenable_product(id)) ||
-                         (shallow && (node.op == Op::mul || node.op == Op::div ||
-                                      node.op == Op::neg) && out.size() <= kSmallShared);
+    const bool is_product = node.op == Op::mul || node.op == Op::div || node.op == Op::neg;
+    bool descend = top;
+    if (!descend && is_product && budget > 0 && (shallow || flattenable_product(id))) {
+      descend = true;
+      --budget;
+    }
     if (node.op == Op::constant) {
       coefficient *= std::pow(node.value, power);
     } else if (descend && node.op == Op::mul) {
-      gather_product(node[0], power, coefficient, out, false, shallow);
-      gather_product(node[1], power, coefficient, out, false, shallow);
+      gather_product_within(node[0], power, coefficient, out, false, shallow, budget);
+      gather_product_within(node[1], power, coefficient, out, false, shallow, budget);
     } else if (descend && node.op == Op::div) {
-      gather_product(node[0], power, coefficient, out, false, shallow);
-      gather_product(node[1], -power, coefficient, out, false, shallow);
+      gather_product_within(node[0], power, coefficient, out, false, shallow, budget);
+      gather_product_within(node[1], -power, coefficient, out, false, shallow, budget);
     } else if (descend && node.op == Op::neg) {
       coefficient = -coefficient;
-      gather_product(node[0], power, coefficient, out, false, shallow);
+      gather_product_within(node[0], power, coefficient, out, false, shallow, budget);
     } else if (node.op == Op::pow && n(node[1]).op == Op::constant && n(node[1]).shape.is_scalar()) {
       out.push_back({node[0], n(node[1]).value * power});
     } else {
@@ -140,7 +152,7 @@ class Rewriter {
   }
 
   // coefficient * Π factors, in base-id order, shaped like `shape`.
-  NodeId build_product(double coefficient, std::vector<Factor> factors, const Shape& shape) {
+  NodeId build_product(double coefficient, std::vector<Factor> factors, Shape shape) {
     std::stable_sort(factors.begin(), factors.end(),
                      [](const Factor& a, const Factor& b) { return a.base < b.base; });
     NodeId chain = kNoNode;
@@ -179,23 +191,40 @@ class Rewriter {
     return {1.0, id};
   }
 
+  // Iterative (a 100k-term chain must not recurse 100k deep). Unshared sums are opened
+  // whole: only the top of a cluster is normalized (see interior_), so every node is gathered
+  // once a pass. Shared scalar sums are still copied in, at most kMaxFlatten of them.
   void gather_sum(NodeId id, double sign, std::vector<Term>& out, bool top) {
-    const Node& node = n(id);
-    const bool descend = top || (out.size() < kMaxFlatten && flattenable_sum(id));
-    if (descend && node.op == Op::add) {
-      gather_sum(node[0], sign, out, false);
-      gather_sum(node[1], sign, out, false);
-    } else if (descend && node.op == Op::sub) {
-      gather_sum(node[0], sign, out, false);
-      gather_sum(node[1], -sign, out, false);
-    } else {
-      Term t = split_term(id);
-      t.coefficient *= sign;
-      out.push_back(t);
+    std::vector<std::pair<NodeId, double>> stack{{id, sign}};
+    std::size_t shared_opened = 0;
+    bool first = top;
+    while (!stack.empty()) {
+      const auto [at, s] = stack.back();
+      stack.pop_back();
+      const Node& node = n(at);
+      const bool is_sum = node.op == Op::add || node.op == Op::sub;
+      bool descend = first;
+      first = false;
+      if (!descend && is_sum && flattenable_sum(at)) {
+        if (uses(at) <= 1) {
+          descend = true;
+        } else if (shared_opened < kMaxFlatten) {
+          descend = true;
+          ++shared_opened;
+        }
+      }
+      if (descend && is_sum) {
+        stack.push_back({node[1], node.op == Op::sub ? -s : s});
+        stack.push_back({node[0], s});
+      } else {
+        Term t = split_term(at);
+        t.coefficient *= s;
+        out.push_back(t);
+      }
     }
   }
 
-  NodeId build_sum(std::vector<Term> terms, double constant, const Shape& shape) {
+  NodeId build_sum(std::vector<Term> terms, double constant, Shape shape) {
     std::stable_sort(terms.begin(), terms.end(),
                      [](const Term& a, const Term& b) { return a.rest < b.rest; });
     NodeId chain = kNoNode;
@@ -231,11 +260,25 @@ class Rewriter {
  private:
   void count_uses(const std::vector<NodeId>& roots) {
     uses_.clear();
-    for (NodeId id : g_.reachable(roots)) {
+    interior_.assign(g_.size(), 0);
+    std::vector<char> outside(g_.size(), 0);
+    const std::vector<NodeId> order = g_.reachable(roots);
+    for (NodeId id : order) {
       const Node& node = g_[id];
-      for (int i = 0; i < node.arity; ++i) ++uses_[node[i]];
+      const bool sum = node.op == Op::add || node.op == Op::sub;
+      for (int i = 0; i < node.arity; ++i) {
+        ++uses_[node[i]];
+        if (!sum) outside[node[i]] = 1;
+      }
     }
-    for (NodeId r : roots) ++uses_[r];
+    for (NodeId r : roots) {
+      ++uses_[r];
+      outside[r] = 1;
+    }
+    for (NodeId id : order) {
+      const Op op = g_[id].op;
+      if ((op == Op::add || op == Op::sub) && !outside[id] && uses(id) <= 1) interior_[id] = 1;
+    }
   }
 
   NodeId rebuild(NodeId id, const std::unordered_map<NodeId, NodeId>& mapped) {
@@ -260,6 +303,9 @@ class Rewriter {
 
   NodeId rewrite_node(NodeId id, const std::unordered_map<NodeId, NodeId>& mapped) {
     NodeId current = rebuild(id, mapped);
+    // An unshared sum whose only user is a sum: that parent gathers it whole, so normalizing
+    // it here too would redo the same work at every level of a chain (O(n^2) for n terms).
+    if (id < interior_.size() && interior_[id]) return current;
     // Apply the first matching rule until none matches (capped against cycles).
     for (int round = 0; round < 8; ++round) {
       bool changed = false;
@@ -279,6 +325,7 @@ class Rewriter {
   Graph& g_;
   std::vector<NamedRule> rules_;
   std::unordered_map<NodeId, std::size_t> uses_;
+  std::vector<char> interior_;  // unshared sums used only by a sum (not normalized themselves)
   std::vector<char> finite_;
 };
 
@@ -402,17 +449,17 @@ Opt normalize_sum(Rewriter& r, NodeId id) {
   r.gather_sum(id, 1.0, gathered, true);
   double constant = 0.0;
   std::vector<Term> terms;
+  std::unordered_map<NodeId, std::size_t> index_of;  // like terms by rest: O(1), not O(terms)
   for (const Term& t : gathered) {
     if (t.rest == kNoNode) {
       constant += t.coefficient;
       continue;
     }
-    auto same = std::find_if(terms.begin(), terms.end(),
-                             [&](const Term& e) { return e.rest == t.rest; });
-    if (same != terms.end())
-      same->coefficient += t.coefficient;
-    else
+    const auto [it, fresh] = index_of.emplace(t.rest, terms.size());
+    if (fresh)
       terms.push_back(t);
+    else
+      terms[it->second].coefficient += t.coefficient;
   }
   std::erase_if(terms, [](const Term& t) { return t.coefficient == 0.0; });
 

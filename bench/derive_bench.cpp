@@ -1,0 +1,368 @@
+// descent_bench_derive: how long parse → lower → stabilize → derive → simplify take on
+// generated expressions of about 1k, 10k and 100k graph nodes (expression_families.hpp).
+//
+// Each case is run several times on a fresh Graph; every phase's time is the median over the
+// runs (the total is the median of per-run totals, not the sum of medians). Small cases repeat
+// until --budget seconds are spent (at least --min-reps, at most --max-reps runs); a case whose
+// first run takes longer than --budget is measured once more at most. The first run of a case is
+// a warm-up and is discarded unless it is the only one.
+//
+// Prints a table, the 10x-size scaling exponent of each phase (≈1 linear, ≈2 quadratic), and
+// with --json FILE writes the same figures. Exits 2 on a bad flag, 1 when a phase throws.
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ad/derive.hpp"
+#include "common/error.hpp"
+#include "expr/ast.hpp"
+#include "expression_families.hpp"
+#include "graph/simplify.hpp"
+
+namespace descent::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+// The phases in the order they run.
+enum Phase { kParse, kLower, kStabilize, kDerive, kSimplify, kTotal, kPhases };
+constexpr const char* kPhaseNames[kPhases] = {"parse", "lower", "stabilize", "derive",
+                                              "simplify", "total"};
+
+struct RunTimes {
+  double ms[kPhases] = {};
+};
+
+// What one run produced besides its timings (identical on every run of a case).
+struct RunShape {
+  std::size_t nodes_in = 0;          // reachable from the lowered expression
+  std::size_t nodes_stable = 0;      // reachable from stabilize's root
+  std::size_t wrt = 0;               // gradients taken
+  std::size_t grad_nodes_raw = 0;    // reachable from derive_gradients(simplify=false)
+  std::size_t grad_nodes = 0;        // reachable from the simplified gradients
+  std::size_t graph_size = 0;        // every node the graph ever interned
+  RewriteStats simplify_stats;
+};
+
+struct CaseResult {
+  Family family = Family::scalar_mix;
+  std::size_t target = 0;
+  std::size_t units = 0;
+  std::size_t text_bytes = 0;
+  RunShape shape;
+  int reps = 0;
+  double median_ms[kPhases] = {};
+  double min_ms[kPhases] = {};
+};
+
+struct Options {
+  std::vector<Family> families{std::begin(kAllFamilies), std::end(kAllFamilies)};
+  std::vector<std::size_t> sizes{1000, 10000, 100000};
+  std::uint64_t seed = 20240607;
+  double budget_s = 2.0;
+  int min_reps = 3;
+  int max_reps = 51;
+  std::string json_path;
+};
+
+// One parse → lower → stabilize → derive → simplify on a fresh graph.
+RunTimes run_once(Family family, const std::string& text, RunShape* shape) {
+  RunTimes t;
+  const auto t0 = Clock::now();
+  const expr::AstPtr ast = expr::parse_expression(text, std::string(family_name(family)));
+  const auto t1 = Clock::now();
+  Graph graph;
+  const NameScope scope = family_scope(family, graph);
+  const NodeId root = lower_expression(graph, *ast, scope);
+  const auto t2 = Clock::now();
+  const std::vector<NodeId> stable = stabilize(graph, {root});
+  const auto t3 = Clock::now();
+  // Choosing the variables is bookkeeping, not a phase: it stays outside the clock.
+  const std::vector<NodeId> wrt = gradient_variables(family, graph, stable[0]);
+  GradientOptions raw;
+  raw.simplify = false;
+  const auto t4 = Clock::now();
+  const std::vector<NodeId> gradients = derive_gradients(graph, stable[0], wrt, raw);
+  const auto t5 = Clock::now();
+  RewriteStats stats;
+  const std::vector<NodeId> simplified = simplify(graph, gradients, &stats);
+  const auto t6 = Clock::now();
+
+  t.ms[kParse] = ms_between(t0, t1);
+  t.ms[kLower] = ms_between(t1, t2);
+  t.ms[kStabilize] = ms_between(t2, t3);
+  t.ms[kDerive] = ms_between(t4, t5);
+  t.ms[kSimplify] = ms_between(t5, t6);
+  t.ms[kTotal] = t.ms[kParse] + t.ms[kLower] + t.ms[kStabilize] + t.ms[kDerive] +
+                t.ms[kSimplify];
+  if (shape) {
+    shape->nodes_in = graph.count_reachable({root});
+    shape->nodes_stable = graph.count_reachable(stable);
+    shape->wrt = wrt.size();
+    shape->grad_nodes_raw = graph.count_reachable(gradients);
+    shape->grad_nodes = graph.count_reachable(simplified);
+    shape->graph_size = graph.size();
+    shape->simplify_stats = stats;
+  }
+  return t;
+}
+
+std::size_t lowered_nodes(Family family, std::size_t units, std::uint64_t seed) {
+  const std::string text = generate_expression(family, units, seed);
+  const expr::AstPtr ast = expr::parse_expression(text);
+  Graph graph;
+  return graph.count_reachable({lower_expression(graph, *ast, family_scope(family, graph))});
+}
+
+// The number of units whose lowered expression has about `target` nodes (within 3%, or the
+// best of a few proportional corrections: hash-consing makes the count slightly sublinear).
+std::size_t calibrate_units(Family family, std::size_t target, std::uint64_t seed) {
+  std::size_t units = std::max<std::size_t>(1, target / 20);
+  std::size_t best_units = units;
+  double best_error = 1e300;
+  for (int step = 0; step < 6; ++step) {
+    const std::size_t nodes = lowered_nodes(family, units, seed);
+    const double error = std::fabs(static_cast<double>(nodes) - static_cast<double>(target)) /
+                         static_cast<double>(target);
+    if (error < best_error) {
+      best_error = error;
+      best_units = units;
+    }
+    if (error < 0.03) break;
+    const double scaled = static_cast<double>(units) * static_cast<double>(target) /
+                          static_cast<double>(std::max<std::size_t>(nodes, 1));
+    const std::size_t next = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(scaled)));
+    if (next == units) break;
+    units = next;
+  }
+  return best_units;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+CaseResult run_case(Family family, std::size_t target, const Options& options) {
+  CaseResult result;
+  result.family = family;
+  result.target = target;
+  result.units = calibrate_units(family, target, options.seed);
+  const std::string text = generate_expression(family, result.units, options.seed);
+  result.text_bytes = text.size();
+
+  const RunTimes warmup = run_once(family, text, &result.shape);
+  std::vector<RunTimes> runs;
+  const double first_s = warmup.ms[kTotal] / 1000.0;
+  int wanted = 0;
+  if (first_s > options.budget_s) {
+    wanted = first_s > 10.0 * options.budget_s ? 0 : 1;  // already slow: one more run at most
+    if (wanted == 0) runs.push_back(warmup);
+  } else {
+    wanted = static_cast<int>(std::ceil(options.budget_s / std::max(first_s, 1e-6)));
+    wanted = std::clamp(wanted, options.min_reps, options.max_reps);
+  }
+  for (int r = 0; r < wanted; ++r) runs.push_back(run_once(family, text, nullptr));
+
+  result.reps = static_cast<int>(runs.size());
+  for (int p = 0; p < kPhases; ++p) {
+    std::vector<double> values;
+    for (const RunTimes& run : runs) values.push_back(run.ms[p]);
+    result.median_ms[p] = median(values);
+    result.min_ms[p] = *std::min_element(values.begin(), values.end());
+  }
+  return result;
+}
+
+// ---- output ----
+
+std::string format_ms(double ms) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, ms < 10 ? "%.3f" : ms < 1000 ? "%.1f" : "%.0f", ms);
+  return buffer;
+}
+
+void print_header() {
+  std::printf("%-11s %7s %8s %8s %9s %9s %6s %5s", "family", "target", "nodes in", "stable",
+              "grad raw", "grad simp", "passes", "reps");
+  for (int p = 0; p < kPhases; ++p) std::printf(" %11s", (std::string(kPhaseNames[p]) + " ms").c_str());
+  std::printf("\n");
+}
+
+void print_row(const CaseResult& r) {
+  const std::string passes = std::to_string(r.shape.simplify_stats.passes) +
+                             (r.shape.simplify_stats.hit_cap ? "!" : "");
+  std::printf("%-11s %7zu %8zu %8zu %9zu %9zu %6s %5d", std::string(family_name(r.family)).c_str(),
+              r.target, r.shape.nodes_in, r.shape.nodes_stable, r.shape.grad_nodes_raw,
+              r.shape.grad_nodes, passes.c_str(), r.reps);
+  for (int p = 0; p < kPhases; ++p) std::printf(" %11s", format_ms(r.median_ms[p]).c_str());
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+// log(t2/t1) / log(n2/n1) for consecutive sizes of the same family: ≈1 linear, ≈2 quadratic.
+void print_scaling(const std::vector<CaseResult>& results) {
+  std::printf("\nscaling exponent, time ~ nodes^k, between consecutive sizes (1 = linear):\n");
+  std::printf("%-11s %17s", "family", "nodes");
+  for (int p = 0; p < kPhases; ++p) std::printf(" %9s", kPhaseNames[p]);
+  std::printf("\n");
+  for (std::size_t i = 1; i < results.size(); ++i) {
+    const CaseResult& a = results[i - 1];
+    const CaseResult& b = results[i];
+    if (a.family != b.family) continue;
+    const double size_ratio =
+        static_cast<double>(b.shape.nodes_in) / static_cast<double>(a.shape.nodes_in);
+    char sizes[40];
+    std::snprintf(sizes, sizeof sizes, "%zu->%zu", a.shape.nodes_in, b.shape.nodes_in);
+    std::printf("%-11s %17s", std::string(family_name(a.family)).c_str(), sizes);
+    for (int p = 0; p < kPhases; ++p) {
+      const double ratio = b.median_ms[p] / std::max(a.median_ms[p], 1e-6);
+      std::printf(" %9.2f", std::log(ratio) / std::log(size_ratio));
+    }
+    std::printf("\n");
+  }
+}
+
+void write_json(const std::string& path, const Options& options,
+                const std::vector<CaseResult>& results) {
+  std::ostringstream out;
+  out << "{\n  \"benchmark\": \"descent_bench_derive\",\n  \"seed\": " << options.seed
+      << ",\n  \"budget_s\": " << options.budget_s << ",\n  \"cases\": [\n";
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const CaseResult& r = results[i];
+    out << "    {\"family\": \"" << family_name(r.family) << "\", \"target_nodes\": " << r.target
+        << ", \"units\": " << r.units << ", \"text_bytes\": " << r.text_bytes
+        << ", \"nodes_in\": " << r.shape.nodes_in << ", \"nodes_stable\": " << r.shape.nodes_stable
+        << ", \"wrt\": " << r.shape.wrt << ", \"grad_nodes_raw\": " << r.shape.grad_nodes_raw
+        << ", \"grad_nodes_simplified\": " << r.shape.grad_nodes
+        << ", \"graph_size\": " << r.shape.graph_size
+        << ", \"simplify_passes\": " << r.shape.simplify_stats.passes
+        << ", \"simplify_hit_cap\": " << (r.shape.simplify_stats.hit_cap ? "true" : "false")
+        << ", \"reps\": " << r.reps << ",\n     \"median_ms\": {";
+    for (int p = 0; p < kPhases; ++p)
+      out << (p ? ", " : "") << "\"" << kPhaseNames[p] << "\": " << r.median_ms[p];
+    out << "},\n     \"min_ms\": {";
+    for (int p = 0; p < kPhases; ++p)
+      out << (p ? ", " : "") << "\"" << kPhaseNames[p] << "\": " << r.min_ms[p];
+    out << "}}" << (i + 1 < results.size() ? "," : "") << "\n";
+  }
+  out << "  ]\n}\n";
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file << out.str();
+  if (!file) throw Error(ExitCode::io_error, "cannot write " + path);
+}
+
+// ---- flags ----
+
+constexpr const char* kUsage =
+    "usage: descent_bench_derive [--json FILE] [--sizes N,N,...] [--families F,F,...]\n"
+    "                            [--seed S] [--budget SECONDS] [--min-reps N] [--max-reps N]\n"
+    "  families: scalar_mix, polynomial, mlp (default: all); sizes default 1000,10000,100000\n";
+
+[[noreturn]] void usage_error(const std::string& message) {
+  std::fprintf(stderr, "descent_bench_derive: %s\n%s", message.c_str(), kUsage);
+  std::exit(2);
+}
+
+template <typename T>
+T parse_number(const std::string& flag, const std::string& text) {
+  T value{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size())
+    usage_error(flag + " expects a number, got '" + text + "'");
+  return value;
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> parts;
+  std::stringstream stream(text);
+  for (std::string part; std::getline(stream, part, ',');)
+    if (!part.empty()) parts.push_back(part);
+  return parts;
+}
+
+Options parse_flags(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      std::printf("%s", kUsage);
+      std::exit(0);
+    }
+    if (i + 1 >= argc) usage_error("unknown flag or missing value: " + flag);
+    const std::string value = argv[++i];
+    if (flag == "--json") {
+      options.json_path = value;
+    } else if (flag == "--sizes") {
+      options.sizes.clear();
+      for (const std::string& s : split_commas(value))
+        options.sizes.push_back(parse_number<std::size_t>(flag, s));
+    } else if (flag == "--families") {
+      options.families.clear();
+      for (const std::string& name : split_commas(value)) {
+        const auto* found = std::find_if(std::begin(kAllFamilies), std::end(kAllFamilies),
+                                         [&](Family f) { return family_name(f) == name; });
+        if (found == std::end(kAllFamilies)) usage_error("unknown family '" + name + "'");
+        options.families.push_back(*found);
+      }
+    } else if (flag == "--seed") {
+      options.seed = parse_number<std::uint64_t>(flag, value);
+    } else if (flag == "--budget") {
+      options.budget_s = parse_number<double>(flag, value);
+    } else if (flag == "--min-reps") {
+      options.min_reps = std::max(1, parse_number<int>(flag, value));
+    } else if (flag == "--max-reps") {
+      options.max_reps = std::max(1, parse_number<int>(flag, value));
+    } else {
+      usage_error("unknown flag: " + flag);
+    }
+  }
+  if (options.sizes.empty() || options.families.empty()) usage_error("nothing to run");
+  options.max_reps = std::max(options.max_reps, options.min_reps);
+  return options;
+}
+
+}  // namespace
+}  // namespace descent::bench
+
+int main(int argc, char** argv) {
+  using namespace descent::bench;
+  const Options options = parse_flags(argc, argv);
+  std::printf("descent_bench_derive: seed %llu, budget %.1f s a case, medians over reps%s\n\n",
+              static_cast<unsigned long long>(options.seed), options.budget_s,
+#ifdef NDEBUG
+              ""
+#else
+              " (ASSERTIONS ON: not a Release build)"
+#endif
+  );
+  print_header();
+  std::vector<CaseResult> results;
+  try {
+    for (Family family : options.families)
+      for (std::size_t size : options.sizes) {
+        results.push_back(run_case(family, size, options));
+        print_row(results.back());
+      }
+    print_scaling(results);
+    std::printf("\n'passes' is the gradient simplify's pass count; '!' = stopped at the cap of %d.\n",
+                descent::kMaxRewritePasses);
+    if (!options.json_path.empty()) write_json(options.json_path, options, results);
+  } catch (const descent::Error& e) {
+    std::fprintf(stderr, "descent_bench_derive: %s\n", e.render().c_str());
+    return 1;
+  }
+  return 0;
+}
