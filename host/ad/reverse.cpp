@@ -63,14 +63,17 @@ std::vector<NodeId> derive_gradients(Graph& g, NodeId output, const std::vector<
     contributions[id].shrink_to_fit();
     adjoint[id] = total;
 
-    const Node& n = g[id];
-    if (n.arity == 0) continue;
+    // Copies, not references: the rules and fit_to_child add nodes, which can move the
+    // graph's node storage.
+    const Op op = g[id].op;
+    const int arity = g[id].arity;
+    const NodeId children[2] = {g[id][0], g[id][1]};
+    if (arity == 0) continue;
     DerivationStep step;
     NodeId partials[2] = {kNoNode, kNoNode};
-    derivative_rule(n.op).partials(g, id, total, partials);
-    const Node& node = g[id];  // re-read: the rules may have grown the node vector
-    for (int i = 0; i < node.arity; ++i) {
-      const NodeId child = node[i];
+    derivative_rule(op).partials(g, id, total, partials);
+    for (int i = 0; i < arity; ++i) {
+      const NodeId child = children[i];
       if (partials[i] == kNoNode || !needed[child]) continue;
       const NodeId fitted = fit_to_child(g, partials[i], child);
       contributions[child].push_back(fitted);

@@ -46,6 +46,7 @@ struct DataConfig {
   bool shuffle = true;         // reshuffle the training rows every epoch
   std::uint64_t seed = 0;      // for the split and the shuffles
   Span where;                  // the [data] section
+  Span file_where;             // the value of `file`, for errors about the file itself
 };
 
 struct ParamSpec {

@@ -174,6 +174,7 @@ DataConfig read_data(const TableReader& data, const std::string& dir, NameTable&
   if (file) {
     if (file->empty()) throw input_error("data.file is an empty path", data.value_span("file"));
     out.file_as_written = *file;
+    out.file_where = data.value_span("file");
     out.file = resolve_path(dir, *file);
     out.inputs = read_csv_inputs(TableReader(doc, *inputs, data.label("inputs")), names);
   } else {

@@ -1,9 +1,11 @@
 // The CPU-evaluation column of the op table: one kernel per op over whole batches, in double
 // precision. Elementwise ops broadcast like NumPy inside a sample and along the batch axis
-// (a uniform operand is shared by every sample).
+// (a uniform operand is shared by every sample). Every kernel writes every value of its output,
+// so an output buffer is reused from run to run without being cleared first.
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <functional>
 
 #include "common/error.hpp"
 #include "cpu/interpreter.hpp"
@@ -33,10 +35,11 @@ std::int64_t batch_of(const std::vector<const Tensor*>& in) {
   return b;
 }
 
+// Sizes `out`, keeping its buffer (and its stale values: the kernel overwrites them all).
 void prepare(Tensor& out, const Shape& shape, std::int64_t batch) {
   out.shape = shape;
   out.batch = batch;
-  out.data.assign(static_cast<std::size_t>(shape.size() * std::max<std::int64_t>(batch, 1)), 0.0);
+  out.data.resize(static_cast<std::size_t>(shape.size() * std::max<std::int64_t>(batch, 1)));
 }
 
 using Kernel = void (*)(const Graph&, const Node&, const std::vector<const Tensor*>&, Tensor&);
@@ -54,11 +57,46 @@ void unary_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>&
   for (std::size_t i = 0; i < out.data.size(); ++i) out.data[i] = f(a.data[i]);
 }
 
-void binary_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
-  const BinaryFn f = elementwise_fn(n.op).binary;
+// o[i] = f(a[i*step_a], b[i*step_b]) for i < count, each step 0 (one value for all) or 1; the
+// cases are spelled out so that the compiler can vectorise the loops.
+template <class F>
+void apply_run(F f, const double* a, std::int64_t step_a, const double* b, std::int64_t step_b,
+               double* o, std::int64_t count) {
+  if (step_a == 1 && step_b == 1) {
+    for (std::int64_t i = 0; i < count; ++i) o[i] = f(a[i], b[i]);
+  } else if (step_a == 1) {
+    const double y = *b;
+    for (std::int64_t i = 0; i < count; ++i) o[i] = f(a[i], y);
+  } else if (step_b == 1) {
+    const double x = *a;
+    for (std::int64_t i = 0; i < count; ++i) o[i] = f(x, b[i]);
+  } else {
+    std::fill(o, o + count, f(*a, *b));
+  }
+}
+
+// 1 when value i of `t` is value i of the output (same shape, same batching), 0 when `t` is one
+// number for every value of the output; -1 for the other layouts (broadcasting inside a sample,
+// or a uniform value repeated for every sample).
+std::int64_t flat_step(const Tensor& t, const Shape& shape, std::int64_t batch) {
+  if (t.shape.size() == 1 && !t.varying()) return 0;
+  if (t.shape == shape && t.batch == batch) return 1;
+  return -1;
+}
+
+template <class F>
+void binary_loops(const Node& n, const std::vector<const Tensor*>& in, Tensor& out, F f) {
   const Tensor& a = *in[0];
   const Tensor& b = *in[1];
   prepare(out, n.shape, batch_of(in));
+  const std::int64_t flat_a = flat_step(a, n.shape, out.batch);
+  const std::int64_t flat_b = flat_step(b, n.shape, out.batch);
+  if (flat_a >= 0 && flat_b >= 0) {  // the common case: one loop over every value
+    apply_run(f, a.data.data(), flat_a, b.data.data(), flat_b, out.data.data(),
+              static_cast<std::int64_t>(out.data.size()));
+    return;
+  }
+  // Broadcasting inside a sample: a run over the columns of each row of each sample.
   const Strides sa = broadcast_strides(a.shape, a.varying(), n.shape);
   const Strides sb = broadcast_strides(b.shape, b.varying(), n.shape);
   const std::int64_t rows = n.shape.rows(), cols = n.shape.cols();
@@ -66,10 +104,23 @@ void binary_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>
   for (std::int64_t s = 0; s < out.samples(); ++s) {
     const double* pa = a.data.data() + s * sa.batch;
     const double* pb = b.data.data() + s * sb.batch;
-    for (std::int64_t r = 0; r < rows; ++r)
-      for (std::int64_t c = 0; c < cols; ++c)
-        *o++ = f(pa[r * sa.row + c * sa.col], pb[r * sb.row + c * sb.col]);
+    for (std::int64_t r = 0; r < rows; ++r, o += cols)
+      apply_run(f, pa + r * sa.row, sa.col, pb + r * sb.row, sb.col, o, cols);
   }
+}
+
+// An elementwise binary op through the shared function table (graph/elementwise.cpp).
+void binary_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
+  binary_loops(n, in, out, elementwise_fn(n.op).binary);
+}
+
+// + - * /, which are most of the elementwise work of a gradient (the chain rule's products),
+// with the operator inlined into the loops instead of called through the table: IEEE
+// arithmetic, so the same bits as the table's functions.
+template <class Arithmetic>
+void arithmetic_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>& in,
+                       Tensor& out) {
+  binary_loops(n, in, out, Arithmetic{});
 }
 
 // Applies `per_sample(a_sample, b_sample, out_sample)` to every sample.
@@ -93,13 +144,35 @@ void sum_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>&
   });
 }
 
+// Each sample's sum runs from i = 0 up (that order fixes its bits); four samples are summed
+// side by side, so that their independent chains of additions overlap in the pipeline.
 void dot_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
+  const Tensor& a = *in[0];
+  const Tensor& b = *in[1];
   const std::int64_t size = g[n[0]].shape.size();
-  per_sample(n, in, out, [&](const double* a, const double* b, double* o) {
-    double s = 0.0;
-    for (std::int64_t i = 0; i < size; ++i) s += a[i] * b[i];
-    *o = s;
-  });
+  prepare(out, n.shape, batch_of(in));
+  constexpr int kSide = 4;
+  std::int64_t s = 0;
+  for (; s + kSide <= out.samples(); s += kSide) {
+    const double* pa[kSide];
+    const double* pb[kSide];
+    double sum[kSide];
+    for (int k = 0; k < kSide; ++k) {
+      pa[k] = a.sample(s + k);
+      pb[k] = b.sample(s + k);
+      sum[k] = 0.0;
+    }
+    for (std::int64_t i = 0; i < size; ++i)
+      for (int k = 0; k < kSide; ++k) sum[k] += pa[k][i] * pb[k][i];
+    for (int k = 0; k < kSide; ++k) out.data[static_cast<std::size_t>(s + k)] = sum[k];
+  }
+  for (; s < out.samples(); ++s) {
+    const double* pa = a.sample(s);
+    const double* pb = b.sample(s);
+    double sum = 0.0;
+    for (std::int64_t i = 0; i < size; ++i) sum += pa[i] * pb[i];
+    out.data[static_cast<std::size_t>(s)] = sum;
+  }
 }
 
 void matmul_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
@@ -187,6 +260,7 @@ void onehot_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>
       throw input_error("onehot index " + std::to_string(index) + " is not a class in [0, " +
                             std::to_string(k) + ")",
                         n.span);
+    std::fill(o, o + k, 0.0);
     o[static_cast<std::int64_t>(index)] = 1.0;
   });
 }
@@ -196,7 +270,9 @@ void sum_to_kernel(const Graph& g, const Node& n, const std::vector<const Tensor
   const Shape from = g[n[0]].shape;
   const Strides to = broadcast_strides(n.shape, false, from);
   const std::int64_t rows = from.rows(), cols = from.cols();
+  const std::int64_t size = n.shape.size();
   per_sample(n, in, out, [&](const double* a, const double*, double* o) {
+    std::fill(o, o + size, 0.0);
     for (std::int64_t r = 0; r < rows; ++r)
       for (std::int64_t c = 0; c < cols; ++c) o[r * to.row + c * to.col] += a[r * cols + c];
   });
@@ -205,6 +281,7 @@ void sum_to_kernel(const Graph& g, const Node& n, const std::vector<const Tensor
 void batch_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
   const Tensor& a = *in[0];
   prepare(out, n.shape, 0);
+  std::fill(out.data.begin(), out.data.end(), 0.0);
   const std::int64_t size = n.shape.size();
   for (std::int64_t s = 0; s < a.samples(); ++s) {
     const double* p = a.sample(s);
@@ -228,8 +305,9 @@ constexpr std::array<CpuKernel, kOpCount> kCpuKernels = {{
   {Op::tan, unary_kernel},         {Op::tanh, unary_kernel},      {Op::sigmoid, unary_kernel},
   {Op::softplus, unary_kernel},    {Op::relu, unary_kernel},      {Op::sign, unary_kernel},
   {Op::step, unary_kernel},
-  {Op::add, binary_kernel},        {Op::sub, binary_kernel},      {Op::mul, binary_kernel},
-  {Op::div, binary_kernel},        {Op::pow, binary_kernel},      {Op::min, binary_kernel},
+  {Op::add, arithmetic_kernel<std::plus<>>},        {Op::sub, arithmetic_kernel<std::minus<>>},
+  {Op::mul, arithmetic_kernel<std::multiplies<>>},  {Op::div, arithmetic_kernel<std::divides<>>},
+  {Op::pow, binary_kernel},        {Op::min, binary_kernel},
   {Op::max, binary_kernel},        {Op::xlogy, binary_kernel},
   {Op::sum, sum_kernel},           {Op::mean, sum_kernel},        {Op::dot, dot_kernel},
   {Op::matmul, matmul_kernel},     {Op::outer, outer_kernel},     {Op::transpose, transpose_kernel},

@@ -108,6 +108,8 @@ class Printer {
   }
 
   std::string print_call(const Node& n) {
+    // Summing down to a scalar is a plain sum.
+    if (n.op == Op::sum_to && n.attr.rank == 0) return "sum(" + print(n[0], kSum) + ")";
     std::string text(op_name(n.op));
     text += "(" + print(n[0], kSum);
     if (n.op == Op::onehot) {

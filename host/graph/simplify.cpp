@@ -407,8 +407,9 @@ Opt normalize_product(Rewriter& r, NodeId id) {
     for (const Factor& f : factors) finite = finite && r.finite(f.base) && f.exponent >= 0;
     if (finite) return r.g().constant(0.0, shape);
   }
-  if (coefficient != 1.0 && coefficient != -1.0) {
-    // Distribute a number into the one sum factor whose terms all carry numbers.
+  if (coefficient != 1.0) {
+    // Distribute a number into the one sum factor whose terms all carry numbers; -1 only
+    // into a sum whose terms are all negative: -(-a - 2*b) → a + 2*b.
     int sums = 0;
     std::size_t at = 0;
     for (std::size_t i = 0; i < factors.size(); ++i)
@@ -419,7 +420,8 @@ Opt normalize_product(Rewriter& r, NodeId id) {
     if (sums == 1) {
       std::vector<Term> terms;
       r.gather_sum(factors[at].base, 1.0, terms, true);
-      const bool all_numbered = std::all_of(terms.begin(), terms.end(), [](const Term& t) {
+      const bool all_numbered = std::all_of(terms.begin(), terms.end(), [&](const Term& t) {
+        if (coefficient == -1.0) return t.coefficient < 0;
         return t.rest == kNoNode || (t.coefficient != 1.0 && t.coefficient != -1.0);
       });
       if (all_numbered) {

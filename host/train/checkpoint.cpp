@@ -108,7 +108,7 @@ TrainState read_checkpoint(const std::string& path, const std::vector<std::strin
     const std::string& r = record(key);
     if (r.size() % sizeof(double) != 0) damaged(path, "record '" + key + "' has the wrong size");
     std::vector<double> v(r.size() / sizeof(double));
-    std::memcpy(v.data(), r.data(), r.size());
+    if (!v.empty()) std::memcpy(v.data(), r.data(), r.size());
     return v;
   };
 

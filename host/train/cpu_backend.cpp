@@ -1,5 +1,9 @@
-// The CPU reference backend: the interpreter evaluates the Program in double precision, and
-// the shared update rules (update_rules.hpp) change the parameters in place.
+// The CPU reference backend: the CPU kernels (cpu/kernels.cpp) evaluate the Program in double
+// precision, a chunk of batch rows at a time (BatchEvaluator below), and the shared update rules
+// (update_rules.hpp) change the parameters in place. The Interpreter (cpu/interpreter.hpp) runs
+// the same kernels over the whole batch in one pass; the backend uses it only to name the node
+// where a step went non-finite.
+#include <algorithm>
 #include <cmath>
 
 #include "common/error.hpp"
@@ -12,11 +16,167 @@ namespace descent {
 
 namespace {
 
+// Per-sample values of one chunk take about this much memory, so that they stay in cache
+// (a core's L2 on current CPUs) while the chunk's nodes are evaluated one after another.
+constexpr std::int64_t kChunkBytes = 512 * 1024;
+
 bool all_finite(const std::vector<double>& values) {
   for (double v : values)
     if (!std::isfinite(v)) return false;
   return true;
 }
+
+// A batch total of a per-sample value: the reduction that ends a chunk's work.
+bool is_total(const Graph& graph, const Node& n) {
+  return (n.op == Op::batch_sum || n.op == Op::batch_mean) && graph[n[0]].varying;
+}
+
+// Evaluates `outputs` over a batch, with the batch axis tiled into chunks of rows:
+//   1. the uniform nodes (parameters, constants and what they compute), once;
+//   2. for each chunk of rows: the per-sample nodes, reading the chunk's rows of every batch
+//      input where the Batch keeps them; then every total (batch_sum or batch_mean of a
+//      per-sample node) adds the chunk's rows to its running sum;
+//   3. the uniform nodes that read a total (the loss, the gradients), once.
+// A chunk's per-sample values stay in cache, so a large batch is read from memory once rather
+// than once per node. A total takes the same additions in the same order as batch_kernel's
+// single pass, so every value is bit-identical to the Interpreter's. A graph that this order
+// does not fit (a per-sample node that reads a total, or a per-sample output such as minimize
+// mode's gradients) is evaluated in node order with the whole batch as one chunk, like the
+// Interpreter.
+class BatchEvaluator {
+ public:
+  BatchEvaluator(const Graph& graph, const std::vector<NodeId>& outputs)
+      : graph_(graph), values_(graph.size()), inputs_(graph.size()), rows_(graph.size(), nullptr) {
+    const std::vector<NodeId> order = graph.reachable(outputs);
+    std::vector<bool> reads_total(graph.size(), false);
+    bool tileable = true;
+    std::int64_t values_per_row = 0;
+    for (NodeId id : order) {
+      const Node& n = graph[id];
+      for (int i = 0; i < n.arity; ++i) {
+        inputs_[id].push_back(&values_[n[i]]);
+        if (reads_total[n[i]]) reads_total[id] = true;
+      }
+      if (n.varying) values_per_row += n.shape.size();
+      if (n.op == Op::variable) {
+        if (n.var_kind == VarKind::batch_size)
+          batch_size_ = id;
+        else
+          (n.varying ? row_variables_ : uniform_variables_).push_back(id);
+        continue;
+      }
+      all_in_order_.push_back(id);
+      if (is_total(graph, n)) {
+        totals_.push_back(id);
+        reads_total[id] = true;
+      } else if (n.varying) {
+        per_sample_.push_back(id);
+        if (reads_total[id]) tileable = false;
+      } else {
+        (reads_total[id] ? uniform_last_ : uniform_first_).push_back(id);
+      }
+    }
+    for (NodeId id : outputs)
+      if (graph[id].varying) tileable = false;
+    tiled_ = tileable;
+    chunk_rows_ =
+        std::max<std::int64_t>(1, kChunkBytes / static_cast<std::int64_t>(sizeof(double)) /
+                                      std::max<std::int64_t>(values_per_row, 1));
+  }
+
+  // Binds a uniform variable (a parameter in fit mode) to a copy of `values`.
+  void bind(NodeId variable, const std::vector<double>& values) {
+    Tensor& t = values_[variable];
+    t.shape = graph_[variable].shape;
+    t.batch = 0;
+    t.data.assign(values.begin(), values.end());
+  }
+
+  // Binds a per-sample variable (a data input, or a parameter in minimize mode) to the rows
+  // that start at `rows`, back to back; run() reads them there.
+  void bind_rows(NodeId variable, const double* rows) { rows_[variable] = rows; }
+
+  // Evaluates every planned node for a batch of `rows` samples.
+  void run(std::int64_t rows) {
+    for (NodeId id : uniform_variables_)
+      if (values_[id].data.size() != static_cast<std::size_t>(graph_[id].shape.size()))
+        throw Error(ExitCode::failure, "internal: no value bound for '" + graph_[id].name + "'");
+    if (batch_size_ != kNoNode)
+      values_[batch_size_] = Tensor::scalar(static_cast<double>(std::max<std::int64_t>(rows, 1)));
+    if (!tiled_) {
+      load_rows(0, rows);
+      evaluate(all_in_order_);
+      return;
+    }
+    evaluate(uniform_first_);
+    for (NodeId id : totals_) {
+      Tensor& total = values_[id];
+      total.shape = graph_[id].shape;
+      total.batch = 0;
+      total.data.assign(static_cast<std::size_t>(total.shape.size()), 0.0);
+    }
+    for (std::int64_t from = 0; from < rows; from += chunk_rows_) {
+      load_rows(from, std::min(from + chunk_rows_, rows));
+      evaluate(per_sample_);
+      for (NodeId id : totals_) add_rows(values_[graph_[id][0]], values_[id]);
+    }
+    for (NodeId id : totals_)
+      if (graph_[id].op == Op::batch_mean)
+        for (double& v : values_[id].data) v /= static_cast<double>(rows);
+    evaluate(uniform_last_);
+  }
+
+  const Tensor& value(NodeId id) const { return values_[id]; }
+
+ private:
+  // The rows [from, to) of every per-sample variable, as chunk-sized tensors.
+  void load_rows(std::int64_t from, std::int64_t to) {
+    for (NodeId id : row_variables_) {
+      const Node& n = graph_[id];
+      if (rows_[id] == nullptr)
+        throw Error(ExitCode::failure, "internal: no rows bound for '" + n.name + "'", n.span);
+      const std::int64_t size = n.shape.size();
+      Tensor& t = values_[id];
+      t.shape = n.shape;
+      t.batch = to - from;
+      t.data.assign(rows_[id] + from * size, rows_[id] + to * size);
+    }
+  }
+
+  void evaluate(const std::vector<NodeId>& nodes) {
+    for (NodeId id : nodes) evaluate_node(graph_, id, inputs_[id], values_[id]);
+  }
+
+  // total += each row of `rows`, one row after the other (batch_kernel's order of additions).
+  static void add_rows(const Tensor& rows, Tensor& total) {
+    const std::int64_t size = total.shape.size();
+    double* sum = total.data.data();
+    if (size == 1) {  // a scalar total (the loss, a bias's gradient): kept in a register
+      double s = *sum;
+      for (std::int64_t r = 0; r < rows.samples(); ++r) s += *rows.sample(r);
+      *sum = s;
+      return;
+    }
+    for (std::int64_t r = 0; r < rows.samples(); ++r) {
+      const double* row = rows.sample(r);
+      for (std::int64_t i = 0; i < size; ++i) sum[i] += row[i];
+    }
+  }
+
+  const Graph& graph_;
+  std::vector<Tensor> values_;                      // by NodeId
+  std::vector<std::vector<const Tensor*>> inputs_;  // by NodeId: its children's values
+  std::vector<const double*> rows_;                 // by NodeId: a per-sample variable's rows
+  std::vector<NodeId> row_variables_, uniform_variables_;
+  NodeId batch_size_ = kNoNode;
+  bool tiled_ = false;
+  std::int64_t chunk_rows_ = 1;
+  std::vector<NodeId> all_in_order_;   // every node but the variables, for a graph not tiled
+  std::vector<NodeId> uniform_first_;  // phase 1
+  std::vector<NodeId> per_sample_;     // phase 2, per chunk
+  std::vector<NodeId> totals_;         // phase 2, summed over the chunks
+  std::vector<NodeId> uniform_last_;   // phase 3
+};
 
 class CpuBackend final : public Backend {
  public:
@@ -40,7 +200,7 @@ class CpuBackend final : public Backend {
     result.grad_norm = std::sqrt(squared);
     if (!std::isfinite(result.loss) || !std::isfinite(result.grad_norm)) {
       result.finite = false;
-      result.problem = describe_first_non_finite();
+      result.problem = describe_first_non_finite(batch);
       return result;
     }
     // Clip the global norm: g ← g * clip/‖g‖ when ‖g‖ > clip.
@@ -48,9 +208,8 @@ class CpuBackend final : public Backend {
                              ? update.clip_norm / result.grad_norm
                              : 1.0;
     for (std::size_t i = 0; i < program_.params.size(); ++i) {
-      const Tensor& g = training_.value(program_.params[i].gradient);
       ParamState& p = params_[i];
-      gradient_buffer_ = expand_to(g, p.value.size());
+      expand_to(training_.value(program_.params[i].gradient), p.value.size(), gradient_buffer_);
       if (scale != 1.0)
         for (double& v : gradient_buffer_) v *= scale;
       apply_update(update.optimizer, update.step, update.lr, p.value, gradient_buffer_, p.state0,
@@ -67,10 +226,10 @@ class CpuBackend final : public Backend {
   double objective_and_gradients(const Batch& batch,
                                  std::vector<std::vector<double>>& gradients) override {
     run(training_, batch);
-    gradients.clear();
+    gradients.resize(program_.params.size());
     for (std::size_t i = 0; i < program_.params.size(); ++i)
-      gradients.push_back(
-          expand_to(training_.value(program_.params[i].gradient), params_[i].value.size()));
+      expand_to(training_.value(program_.params[i].gradient), params_[i].value.size(),
+                gradients[i]);
     return training_.value(program_.objective).data[0];
   }
 
@@ -83,40 +242,53 @@ class CpuBackend final : public Backend {
 
   // A gradient the simplifier folded to a smaller (broadcastable) shape, e.g. a filled
   // zero, is spread over the parameter's elements.
-  static std::vector<double> expand_to(const Tensor& g, std::size_t size) {
-    if (g.data.size() == size) return g.data;
-    if (g.data.size() == 1) return std::vector<double>(size, g.data[0]);
-    throw Error(ExitCode::failure, "internal: gradient of " + std::to_string(g.data.size()) +
-                                       " values for a parameter of " + std::to_string(size));
+  static void expand_to(const Tensor& g, std::size_t size, std::vector<double>& out) {
+    if (g.data.size() == size) {
+      out.assign(g.data.begin(), g.data.end());
+    } else if (g.data.size() == 1) {
+      out.assign(size, g.data[0]);
+    } else {
+      throw Error(ExitCode::failure, "internal: gradient of " + std::to_string(g.data.size()) +
+                                         " values for a parameter of " + std::to_string(size));
+    }
   }
 
-  void run(Interpreter& interpreter, const Batch& batch) {
-    for (std::size_t k = 0; k < program_.inputs.size(); ++k) {
-      const ProgramInput& in = program_.inputs[k];
-      if (in.node == kNoNode) continue;  // an input the cost never reads
-      Tensor t;
-      t.shape = in.shape;
-      t.batch = batch.rows;
-      t.data.assign(batch.inputs[k], batch.inputs[k] + batch.rows * in.shape.size());
-      interpreter.set(in.node, std::move(t));
-    }
+  void run(BatchEvaluator& evaluator, const Batch& batch) {
+    for (std::size_t k = 0; k < program_.inputs.size(); ++k)
+      if (program_.inputs[k].node != kNoNode)  // else an input the cost never reads
+        evaluator.bind_rows(program_.inputs[k].node, batch.inputs[k]);
     for (std::size_t i = 0; i < program_.params.size(); ++i) {
-      const ProgramParam& p = program_.params[i];
-      Tensor t;
-      t.shape = p.shape;
-      t.batch = program_.minimize ? program_.starts : 0;
-      t.data = params_[i].value;
-      interpreter.set(p.node, std::move(t));
+      // In minimize mode every start has its own copy: a row of the batch.
+      if (program_.minimize)
+        evaluator.bind_rows(program_.params[i].node, params_[i].value.data());
+      else
+        evaluator.bind(program_.params[i].node, params_[i].value);
     }
-    interpreter.run();
+    evaluator.run(batch.rows);
   }
 
   // The first node, in evaluation order, holding a non-finite value: the place where the
-  // run diverged, with its expression and its position in the config.
-  std::string describe_first_non_finite() const {
+  // run diverged, with its expression and its position in the config. The Interpreter
+  // evaluates the whole batch again for this (its values are the evaluator's, bit for bit).
+  std::string describe_first_non_finite(const Batch& batch) const {
+    Interpreter reference(program_.graph, training_outputs(program_));
+    for (std::size_t k = 0; k < program_.inputs.size(); ++k) {
+      const ProgramInput& in = program_.inputs[k];
+      if (in.node == kNoNode) continue;
+      const double* rows = batch.inputs[k];
+      reference.set(in.node,
+                    Tensor{in.shape, batch.rows,
+                           std::vector<double>(rows, rows + batch.rows * in.shape.size())});
+    }
+    for (std::size_t i = 0; i < program_.params.size(); ++i) {
+      const ProgramParam& p = program_.params[i];
+      reference.set(p.node,
+                    Tensor{p.shape, program_.minimize ? program_.starts : 0, params_[i].value});
+    }
+    reference.run();
     const Graph& g = program_.graph;
-    for (NodeId id : training_.order()) {
-      if (all_finite(training_.value(id).data)) continue;
+    for (NodeId id : reference.order()) {
+      if (all_finite(reference.value(id).data)) continue;
       std::string where;
       for (NodeId k = id; k != kNoNode;) {
         if (g[k].span.valid()) {
@@ -131,8 +303,8 @@ class CpuBackend final : public Backend {
   }
 
   const Program& program_;
-  Interpreter training_;
-  Interpreter evaluation_;
+  BatchEvaluator training_;
+  BatchEvaluator evaluation_;
   std::vector<ParamState> params_;
   std::vector<double> gradient_buffer_;
 };

@@ -62,6 +62,18 @@ void map_classes(const CsvColumn& column, DatasetInput& input, std::vector<doubl
   }
 }
 
+// Reads a data file; an error that carries no position of its own (a missing file, a damaged
+// binary file) is given the position in the config that named the file.
+template <class Read>
+auto read_or_point_at(const Span& named_at, Read read) {
+  try {
+    return read();
+  } catch (const Error& e) {
+    if (e.span().valid() || !named_at.valid()) throw;
+    throw Error(e.code(), e.message(), named_at, e.note());
+  }
+}
+
 struct Columns {
   std::vector<DatasetInput> inputs;
   std::vector<std::vector<double>> all;  // per input: rows * size, file order
@@ -73,7 +85,7 @@ Columns read_csv_inputs(const DataConfig& data) {
   for (const InputSpec& spec : data.inputs)
     if (spec.classes)
       for (const std::string& c : spec.columns) options.categorical.push_back(c);
-  const CsvTable table = read_csv(data.file, options);
+  const CsvTable table = read_or_point_at(data.file_where, [&] { return read_csv(data.file, options); });
   Columns out;
   out.rows = static_cast<std::int64_t>(table.rows);
   for (const InputSpec& spec : data.inputs) {
@@ -107,7 +119,7 @@ Columns read_npy_inputs(const DataConfig& data) {
   Columns out;
   out.rows = -1;
   for (const InputSpec& spec : data.inputs) {
-    NpyArray array = read_npy(spec.npy_file);
+    NpyArray array = read_or_point_at(spec.where, [&] { return read_npy(spec.npy_file); });
     if (array.shape.empty() || array.shape.size() > 3)
       throw input_error("'" + spec.npy_file + "' must hold one row per sample (1 to 3 axes), not " +
                             std::to_string(array.shape.size()) + " axes",
@@ -122,7 +134,7 @@ Columns read_npy_inputs(const DataConfig& data) {
       if (!std::isfinite(array.values[i]))
         throw input_error("non-finite value in '" + spec.npy_file + "' at row " +
                               std::to_string(i / std::max<std::size_t>(1, array.values.size() /
-                                                                           array.shape[0])) +
+                                                                           array.shape[0]) + 1) +
                               "; descent does not train on NaN/inf data",
                           spec.where);
     DatasetInput input;

@@ -46,7 +46,9 @@ std::vector<std::string> param_names(const Program& program) {
   return names;
 }
 
-// Gathers `rows` (indices into the training split) into contiguous per-input buffers.
+// Gathers `rows` (indices into the training split) into contiguous per-input buffers. Rows that
+// follow each other in the split (no shuffling, or a full batch in order) are passed where they
+// are, without a copy.
 class BatchGatherer {
  public:
   BatchGatherer(const Program& program, const Dataset* dataset) : dataset_(dataset) {
@@ -63,14 +65,24 @@ class BatchGatherer {
   Batch gather(const std::vector<std::int64_t>& order, std::int64_t from, std::int64_t to) {
     Batch batch;
     batch.rows = to - from;
+    const bool in_place = consecutive(order, from, to);
     for (std::size_t k = 0; k < sources_.size(); ++k) {
       const DatasetInput& d = *sources_[k];
       const std::int64_t size = d.shape.size();
+      if (in_place) {
+        batch.inputs.push_back(d.train.data() + row_at(order, from) * size);
+        continue;
+      }
       std::vector<double>& buffer = buffers_[k];
       buffer.resize(static_cast<std::size_t>(batch.rows * size));
-      for (std::int64_t r = from; r < to; ++r)
-        std::copy_n(d.train.begin() + order[static_cast<std::size_t>(r)] * size, size,
-                    buffer.begin() + (r - from) * size);
+      const double* rows = d.train.data();
+      for (std::int64_t r = from; r < to; ++r) {
+        // Shuffled rows lie scattered over the split: loading the row kPrefetchAhead places
+        // further on while this one is copied overlaps their trips to memory.
+        if (r + kPrefetchAhead < to)
+          prefetch(rows + row_at(order, r + kPrefetchAhead) * size, size);
+        std::copy_n(rows + row_at(order, r) * size, size, buffer.begin() + (r - from) * size);
+      }
       batch.inputs.push_back(buffer.data());
     }
     return batch;
@@ -90,6 +102,23 @@ class BatchGatherer {
   }
 
  private:
+  static constexpr std::int64_t kPrefetchAhead = 16;
+
+  static std::int64_t row_at(const std::vector<std::int64_t>& order, std::int64_t r) {
+    return order[static_cast<std::size_t>(r)];
+  }
+  static bool consecutive(const std::vector<std::int64_t>& order, std::int64_t from,
+                          std::int64_t to) {
+    for (std::int64_t r = from + 1; r < to; ++r)
+      if (row_at(order, r) != row_at(order, r - 1) + 1) return false;
+    return true;
+  }
+  // A hint that `count` values at `p` will be read soon: one request per 64-byte cache line.
+  static void prefetch(const double* p, std::int64_t count) {
+    for (std::int64_t i = 0; i < count; i += 8) __builtin_prefetch(p + i);
+    __builtin_prefetch(p + count - 1);
+  }
+
   const Dataset* dataset_;
   std::vector<const DatasetInput*> sources_;
   std::vector<std::vector<double>> buffers_;
@@ -255,7 +284,9 @@ TrainSummary run_training(const ExperimentConfig& config, const Program& program
   const long log_every = config.train.log_every > 0 ? config.train.log_every : std::max(1L, total / 500);
   const long checkpoint_every = config.train.checkpoint_every > 0
                                     ? config.train.checkpoint_every
-                                    : (dataset ? batches_per_epoch : std::max(1L, total / 10));
+                                    // every epoch, but no more than ~20 times a run (a
+                                    // full-batch run would otherwise fsync every step)
+                                    : std::max({batches_per_epoch, total / 20, 1L});
   const bool validating = dataset && dataset->validation_rows > 0;
   const long eval_every = config.train.eval_every > 0 ? config.train.eval_every : batches_per_epoch;
 
@@ -297,12 +328,15 @@ TrainSummary run_training(const ExperimentConfig& config, const Program& program
     update.clip_norm = config.train.clip_norm;
     const StepResult result = backend.step(batch, update);
     if (!result.finite) {
+      // The backend left the parameters as they were before this step: save that good state.
+      save();
       progress.finish();
       throw Error(ExitCode::diverged,
-                  "training diverged at step " + std::to_string(state.step + 1) + " (epoch " +
-                      std::to_string(state.epoch + 1) + ", batch " +
-                      std::to_string(from / std::max<std::int64_t>(b, 1) + 1) +
-                      "): " + result.problem + ". The last good checkpoint is kept in '" +
+                  "training diverged at step " + std::to_string(state.step + 1) +
+                      (dataset ? " (epoch " + std::to_string(state.epoch + 1) + ", batch " +
+                                     std::to_string(from / std::max<std::int64_t>(b, 1) + 1) + ")"
+                               : std::string()) +
+                      ": " + result.problem + ". The last good checkpoint is kept in '" +
                       checkpoint.string() + "'");
     }
     ++state.step;
@@ -317,7 +351,10 @@ TrainSummary run_training(const ExperimentConfig& config, const Program& program
       start_epoch();
     }
 
-    if (validating && (state.step % eval_every == 0 || state.step == total)) {
+    // A step with a validation pass is always logged: a val_loss held over to a later row
+    // would not be in the checkpoint, and a resumed run would log that row without it.
+    const bool evaluated = validating && (state.step % eval_every == 0 || state.step == total);
+    if (evaluated) {
       backend.store(state);
       const double val = backend.evaluate(gatherer.validation());
       last_val = val;
@@ -335,7 +372,7 @@ TrainSummary run_training(const ExperimentConfig& config, const Program& program
     }
 
     const bool last = state.step == total || state.stopped_early;
-    if (state.step % log_every == 0 || epoch_end || last) {
+    if (state.step % log_every == 0 || epoch_end || last || evaluated) {
       const auto now = Clock::now();
       const double window = std::chrono::duration<double>(now - window_started).count();
       row.step = state.step;
