@@ -11,27 +11,16 @@
 
 #include "common/error.hpp"
 #include "data/csv.hpp"
+#include "test_support.hpp"
 
 namespace descent {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A fresh directory per test under the system's temp directory, removed afterwards.
+// A fresh directory per test (tests/test_support.hpp), removed afterwards.
 class CsvTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("descent-" + std::string(test->test_suite_name()) + "-" +
-                                        test->name() + "-" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-
   std::string write(const std::string& name, const std::string& content) const {
     const std::string path = (dir_ / name).string();
     std::ofstream(path, std::ios::binary) << content;
@@ -59,7 +48,8 @@ class CsvTest : public ::testing::Test {
     return {};
   }
 
-  fs::path dir_;
+  test::TempDir tmp_{"descent_csv"};
+  const fs::path& dir_ = tmp_.path();
 };
 
 using Values = std::vector<double>;

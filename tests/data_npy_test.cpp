@@ -16,6 +16,7 @@
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "data/npy.hpp"
+#include "test_support.hpp"
 
 namespace descent {
 namespace {
@@ -24,21 +25,9 @@ namespace fs = std::filesystem;
 using Shape = std::vector<std::size_t>;
 using Values = std::vector<double>;
 
-// A fresh directory per test under the system's temp directory, removed afterwards.
+// A fresh directory per test (tests/test_support.hpp), removed afterwards.
 class NpyTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("descent-" + std::string(test->test_suite_name()) + "-" +
-                                        test->name() + "-" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
   std::string write(const std::string& name, const std::string& bytes) const {
@@ -68,7 +57,8 @@ class NpyTest : public ::testing::Test {
     return {};
   }
 
-  fs::path dir_;
+  test::TempDir tmp_{"descent_npy"};
+  const fs::path& dir_ = tmp_.path();
 };
 
 // A .npy file as numpy lays it out: magic, version, header length (2 bytes for 1.0, 4 for
