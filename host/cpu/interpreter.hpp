@@ -1,6 +1,7 @@
-// The CPU reference backend's evaluator: interprets graph nodes in double precision,
-// vectorised over the batch (one kernel call per node per batch, not per scalar). It is the
-// oracle the GPU is checked against, so it favours clarity; see kernels.cpp for the math.
+// The plain CPU evaluator: interprets graph nodes in double precision over a whole batch, in
+// node order (one kernel call per node, not per scalar); see kernels.cpp for the math. It
+// serves `descent derive --at`, the tests, and naming the node where a step went non-finite.
+// Training runs the same kernels chunk by chunk (host/train/cpu_backend.cpp), bit-identically.
 #pragma once
 
 #include <string>

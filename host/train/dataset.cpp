@@ -172,7 +172,7 @@ void standardize(DatasetInput& input, std::int64_t train_rows) {
                    input.name);
     }
   }
-  auto apply = [&](std::vector<double>& values) {
+  auto apply = [&](LargeBuffer& values) {
     for (std::size_t k = 0; k < values.size(); ++k) {
       const std::size_t i = k % static_cast<std::size_t>(size);
       values[k] = (values[k] - input.mean[i]) / input.scale[i];
@@ -213,7 +213,7 @@ Dataset load_dataset(const DataConfig& data, std::uint64_t seed) {
     DatasetInput input = std::move(columns.inputs[k]);
     const std::int64_t size = input.shape.size();
     const std::vector<double>& all = columns.all[k];
-    auto gather = [&](std::int64_t from, std::int64_t to, std::vector<double>& out) {
+    auto gather = [&](std::int64_t from, std::int64_t to, LargeBuffer& out) {
       out.resize(static_cast<std::size_t>((to - from) * size));
       for (std::int64_t r = from; r < to; ++r)
         std::copy_n(all.begin() + order[static_cast<std::size_t>(r)] * size, size,

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/large_buffer.hpp"
 #include "config/experiment.hpp"
 #include "train/program.hpp"
 
@@ -16,8 +17,8 @@ namespace descent {
 struct DatasetInput {
   std::string name;
   Shape shape;                      // of one sample
-  std::vector<double> train;        // train_rows * shape.size()
-  std::vector<double> validation;   // validation_rows * shape.size()
+  LargeBuffer train;                // train_rows * shape.size()
+  LargeBuffer validation;           // validation_rows * shape.size()
   std::vector<std::string> labels;  // classes: label of each index
   std::vector<double> mean, scale;  // standardize: per element (x - mean) / scale
 };
