@@ -37,8 +37,8 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 
 // The phases in the order they run.
 enum Phase { kParse, kLower, kStabilize, kDerive, kSimplify, kTotal, kPhases };
-constexpr const char* kPhaseNames[kPhases] = {"parse", "lower", "stabilize", "derive",
-                                              "simplify", "total"};
+constexpr const char* kPhaseNames[kPhases] = {"parse",  "lower",    "stabilize",
+                                              "derive", "simplify", "total"};
 
 struct RunTimes {
   double ms[kPhases] = {};
@@ -46,12 +46,12 @@ struct RunTimes {
 
 // What one run produced besides its timings (identical on every run of a case).
 struct RunShape {
-  std::size_t nodes_in = 0;          // reachable from the lowered expression
-  std::size_t nodes_stable = 0;      // reachable from stabilize's root
-  std::size_t wrt = 0;               // gradients taken
-  std::size_t grad_nodes_raw = 0;    // reachable from derive_gradients(simplify=false)
-  std::size_t grad_nodes = 0;        // reachable from the simplified gradients
-  std::size_t graph_size = 0;        // every node the graph ever interned
+  std::size_t nodes_in = 0;        // reachable from the lowered expression
+  std::size_t nodes_stable = 0;    // reachable from stabilize's root
+  std::size_t wrt = 0;             // gradients taken
+  std::size_t grad_nodes_raw = 0;  // reachable from derive_gradients(simplify=false)
+  std::size_t grad_nodes = 0;      // reachable from the simplified gradients
+  std::size_t graph_size = 0;      // every node the graph ever interned
   RewriteStats simplify_stats;
 };
 
@@ -104,8 +104,7 @@ RunTimes run_once(Family family, const std::string& text, RunShape* shape) {
   t.ms[kStabilize] = ms_between(t2, t3);
   t.ms[kDerive] = ms_between(t4, t5);
   t.ms[kSimplify] = ms_between(t5, t6);
-  t.ms[kTotal] = t.ms[kParse] + t.ms[kLower] + t.ms[kStabilize] + t.ms[kDerive] +
-                t.ms[kSimplify];
+  t.ms[kTotal] = t.ms[kParse] + t.ms[kLower] + t.ms[kStabilize] + t.ms[kDerive] + t.ms[kSimplify];
   if (shape) {
     shape->nodes_in = graph.count_reachable({root});
     shape->nodes_stable = graph.count_reachable(stable);
@@ -142,7 +141,8 @@ std::size_t calibrate_units(Family family, std::size_t target, std::uint64_t see
     if (error < 0.03) break;
     const double scaled = static_cast<double>(units) * static_cast<double>(target) /
                           static_cast<double>(std::max<std::size_t>(nodes, 1));
-    const std::size_t next = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(scaled)));
+    const std::size_t next =
+        std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(scaled)));
     if (next == units) break;
     units = next;
   }
@@ -197,13 +197,14 @@ std::string format_ms(double ms) {
 void print_header() {
   std::printf("%-11s %7s %8s %8s %9s %9s %6s %5s", "family", "target", "nodes in", "stable",
               "grad raw", "grad simp", "passes", "reps");
-  for (int p = 0; p < kPhases; ++p) std::printf(" %11s", (std::string(kPhaseNames[p]) + " ms").c_str());
+  for (int p = 0; p < kPhases; ++p)
+    std::printf(" %11s", (std::string(kPhaseNames[p]) + " ms").c_str());
   std::printf("\n");
 }
 
 void print_row(const CaseResult& r) {
-  const std::string passes = std::to_string(r.shape.simplify_stats.passes) +
-                             (r.shape.simplify_stats.hit_cap ? "!" : "");
+  const std::string passes =
+      std::to_string(r.shape.simplify_stats.passes) + (r.shape.simplify_stats.hit_cap ? "!" : "");
   std::printf("%-11s %7zu %8zu %8zu %9zu %9zu %6s %5d", std::string(family_name(r.family)).c_str(),
               r.target, r.shape.nodes_in, r.shape.nodes_stable, r.shape.grad_nodes_raw,
               r.shape.grad_nodes, passes.c_str(), r.reps);
@@ -357,8 +358,9 @@ int main(int argc, char** argv) {
         print_row(results.back());
       }
     print_scaling(results);
-    std::printf("\n'passes' is the gradient simplify's pass count; '!' = stopped at the cap of %d.\n",
-                descent::kMaxRewritePasses);
+    std::printf(
+        "\n'passes' is the gradient simplify's pass count; '!' = stopped at the cap of %d.\n",
+        descent::kMaxRewritePasses);
     if (!options.json_path.empty()) write_json(options.json_path, options, results);
   } catch (const descent::Error& e) {
     std::fprintf(stderr, "descent_bench_derive: %s\n", e.render().c_str());

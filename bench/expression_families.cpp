@@ -65,17 +65,21 @@ std::string scalar_tree(Rng& rng, int depth) {
     return std::string(kUnaryFunctions[rng.below(kUnaryFunctions.size())]) + "(" +
            scalar_tree(rng, depth - 1) + ")";
   if (pick < 0.80)
-    return "(" + scalar_tree(rng, depth - 1) + kBinaryOperators[rng.below(kBinaryOperators.size())] +
-           scalar_tree(rng, depth - 1) + ")";
+    return "(" + scalar_tree(rng, depth - 1) +
+           kBinaryOperators[rng.below(kBinaryOperators.size())] + scalar_tree(rng, depth - 1) + ")";
   if (pick < 0.90)
     return "(" + scalar_tree(rng, depth - 1) + ")^" + std::to_string(2 + rng.below(2));
   // The patterns that stabilize() rewrites.
   const std::string inner = scalar_tree(rng, depth - 1);
   switch (rng.below(4)) {
-    case 0: return "log(1 + " + inner + ")";
-    case 1: return "log(sigmoid(" + inner + "))";
-    case 2: return "(exp(" + inner + ") - 1)";
-    default: return "(1 - sigmoid(" + inner + "))";
+    case 0:
+      return "log(1 + " + inner + ")";
+    case 1:
+      return "log(sigmoid(" + inner + "))";
+    case 2:
+      return "(exp(" + inner + ") - 1)";
+    default:
+      return "(1 - sigmoid(" + inner + "))";
   }
 }
 
@@ -83,7 +87,8 @@ std::string scalar_mix_text(std::size_t terms, Rng& rng) {
   std::string text;
   for (std::size_t t = 0; t < terms; ++t) {
     if (t > 0) text += rng.chance(0.7) ? " + " : " - ";
-    text += constant_text(rng) + "*" + scalar_tree(rng, 1 + static_cast<int>(rng.below(kScalarTreeDepth)));
+    text += constant_text(rng) + "*" +
+            scalar_tree(rng, 1 + static_cast<int>(rng.below(kScalarTreeDepth)));
   }
   return text;
 }
@@ -107,8 +112,8 @@ std::string polynomial_text(std::size_t terms, Rng& rng) {
     if (t > 0) text += rng.chance(0.7) ? " + " : " - ";
     text += constant_text(rng) + monomial_factors(rng);
     if (rng.chance(0.25)) {
-      const std::string second = rng.chance(0.5) ? constant_text(rng) + "*" + scalar_variable(rng)
-                                                 : constant_text(rng);
+      const std::string second =
+          rng.chance(0.5) ? constant_text(rng) + "*" + scalar_variable(rng) : constant_text(rng);
       text += "*(" + scalar_variable(rng) + (rng.chance(0.5) ? " + " : " - ") + second + ")^" +
               std::to_string(2 + rng.below(3));
     }
@@ -139,8 +144,8 @@ std::string mlp_text(std::size_t samples, Rng& rng) {
     const std::string id = std::to_string(k);
     const std::string f = kActivations[rng.below(kActivations.size())];
     const std::string g = kActivations[rng.below(kActivations.size())];
-    text += " + sum((W3 @ " + f + "(W2 @ " + g + "(W1 @ x" + id + " + b1) + b2) + b3 - y" + id +
-            ")^2)";
+    text +=
+        " + sum((W3 @ " + f + "(W2 @ " + g + "(W1 @ x" + id + " + b1) + b2) + b3 - y" + id + ")^2)";
   }
   return text;
 }
@@ -156,9 +161,12 @@ bool is_numbered(const std::string& name, char prefix) {
 
 std::string_view family_name(Family family) {
   switch (family) {
-    case Family::scalar_mix: return "scalar_mix";
-    case Family::polynomial: return "polynomial";
-    case Family::mlp: return "mlp";
+    case Family::scalar_mix:
+      return "scalar_mix";
+    case Family::polynomial:
+      return "polynomial";
+    case Family::mlp:
+      return "mlp";
   }
   return "?";
 }
@@ -166,9 +174,12 @@ std::string_view family_name(Family family) {
 std::string generate_expression(Family family, std::size_t units, std::uint64_t seed) {
   Rng rng(seed ^ (0x1000193ULL * (static_cast<std::uint64_t>(family) + 1)));
   switch (family) {
-    case Family::scalar_mix: return scalar_mix_text(units, rng);
-    case Family::polynomial: return polynomial_text(units, rng);
-    case Family::mlp: return mlp_text(units, rng);
+    case Family::scalar_mix:
+      return scalar_mix_text(units, rng);
+    case Family::polynomial:
+      return polynomial_text(units, rng);
+    case Family::mlp:
+      return mlp_text(units, rng);
   }
   return {};
 }
@@ -179,8 +190,10 @@ NameScope family_scope(Family family, Graph& graph) {
   scope.lookup = [&graph](const std::string& name, const Span& span) -> NodeId {
     for (const Parameter& p : kMlpParameters)
       if (name == p.name) return graph.variable(name, VarKind::param, p.shape, span);
-    if (is_numbered(name, 'x')) return graph.variable(name, VarKind::free, Shape::vector(kInputs), span);
-    if (is_numbered(name, 'y')) return graph.variable(name, VarKind::free, Shape::vector(kOutputs), span);
+    if (is_numbered(name, 'x'))
+      return graph.variable(name, VarKind::free, Shape::vector(kInputs), span);
+    if (is_numbered(name, 'y'))
+      return graph.variable(name, VarKind::free, Shape::vector(kOutputs), span);
     return kNoNode;
   };
   for (const Parameter& p : kMlpParameters) scope.known_names.emplace_back(p.name);

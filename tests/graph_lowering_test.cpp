@@ -5,8 +5,8 @@
 // text and JSON output, --at, --explain, exit code 2 with the message for bad input).
 // Needs no GPU.
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -335,9 +335,9 @@ std::string shell_quoted(const std::string& arg) {
 
 CommandResult run_descent(const std::vector<std::string>& args) {
   static int counter = 0;
-  const std::string err_path =
-      ::testing::TempDir() + "descent_cli_stderr_" + std::to_string(getpid()) + "_" +
-      std::to_string(++counter) + ".txt";  // ctest runs tests in parallel processes
+  const std::string err_path = ::testing::TempDir() + "descent_cli_stderr_" +
+                               std::to_string(getpid()) + "_" + std::to_string(++counter) +
+                               ".txt";  // ctest runs tests in parallel processes
   std::string command = shell_quoted(DESCENT_BINARY);
   for (const std::string& a : args) command += " " + shell_quoted(a);
   command += " 2>" + shell_quoted(err_path);

@@ -176,7 +176,8 @@ inline NpyF8 read_npy_f8(const fs::path& path) {
     header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
     offset = 10;
   } else {
-    for (int i = 3; i >= 0; --i) header_len = header_len * 256 + static_cast<unsigned char>(bytes[8 + i]);
+    for (int i = 3; i >= 0; --i)
+      header_len = header_len * 256 + static_cast<unsigned char>(bytes[8 + i]);
     offset = 12;
   }
   const std::string header = bytes.substr(offset, header_len);

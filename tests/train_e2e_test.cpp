@@ -49,7 +49,8 @@ struct TrainedInProcess {
   TrainSummary summary;
 };
 
-TrainedInProcess train_in_process(const std::string& config, const std::vector<std::string>& overrides,
+TrainedInProcess train_in_process(const std::string& config,
+                                  const std::vector<std::string>& overrides,
                                   const fs::path& run_dir) {
   TrainedInProcess t;
   t.experiment = set_up_experiment(config_path(config).string(), overrides);
@@ -160,7 +161,9 @@ FileStamp stamp_of(const fs::path& path) {
 }
 
 // The number of data rows in metrics.csv so far.
-long metrics_row_count(const fs::path& run) { return std::max(0L, count_lines(run / "metrics.csv") - 1); }
+long metrics_row_count(const fs::path& run) {
+  return std::max(0L, count_lines(run / "metrics.csv") - 1);
+}
 
 // ---------------------------------------------------------------------------------------------
 // 1. Linear regression against the normal equations
@@ -258,7 +261,8 @@ TEST(TrainE2E, LinearRegressionReachesTheNormalEquationsSolution) {
   // Train as configured. checkpoint_every only saves the state more rarely (for a full batch the
   // default is every step, an fsync each); the arithmetic of the run does not change.
   TempDir tmp;
-  const TrainedInProcess t = train_in_process("linear.toml", {"train.checkpoint_every=1000"}, tmp / "run");
+  const TrainedInProcess t =
+      train_in_process("linear.toml", {"train.checkpoint_every=1000"}, tmp / "run");
   EXPECT_EQ(t.summary.steps, 600);
   const NpyF8 w = read_npy_f8(tmp / "run" / "params" / "w.npy");
   const NpyF8 b = read_npy_f8(tmp / "run" / "params" / "b.npy");
@@ -275,9 +279,8 @@ TEST(TrainE2E, LinearRegressionReachesTheNormalEquationsSolution) {
     for (int j = 0; j < 4; ++j) residual += a[i][j] * theta[j];
     for (int j = 0; j < 4; ++j) gradient[j] += 2 / n * residual * a[i][j];
   }
-  const Real gradient_norm =
-      std::sqrt(gradient[0] * gradient[0] + gradient[1] * gradient[1] + gradient[2] * gradient[2] +
-                gradient[3] * gradient[3]);
+  const Real gradient_norm = std::sqrt(gradient[0] * gradient[0] + gradient[1] * gradient[1] +
+                                       gradient[2] * gradient[2] + gradient[3] * gradient[3]);
   const Real inverse_norm = frobenius(inverse(hessian));  // ≥ 1/λ_min(H)
   // Slack for the reference itself: θ* and ∇f come from long double arithmetic (ε ≈ 1.1e-19)
   // on a system with cond_F(H) = ‖H‖_F‖H⁻¹‖_F < 100 (checked here), so their rounding error
@@ -324,9 +327,13 @@ void expect_gradient_below(const std::string& config, double limit) {
 
 // 1e-6 is the promise the example configs make (converged, not merely improved); the shipped
 // step counts reach about 1e-10 (logistic) and 1e-13 (softmax), so this is no knife edge.
-TEST(TrainE2E, LogisticRegressionReachesAStationaryPoint) { expect_gradient_below("logistic.toml", 1e-6); }
+TEST(TrainE2E, LogisticRegressionReachesAStationaryPoint) {
+  expect_gradient_below("logistic.toml", 1e-6);
+}
 
-TEST(TrainE2E, SoftmaxRegressionReachesAStationaryPoint) { expect_gradient_below("softmax.toml", 1e-6); }
+TEST(TrainE2E, SoftmaxRegressionReachesAStationaryPoint) {
+  expect_gradient_below("softmax.toml", 1e-6);
+}
 
 // Runs a few steps from weights so large that sigmoid/softmax saturate to exactly 0 or 1 in
 // f64 for most samples (|z| in the hundreds): log(sigmoid(z)) written naively is log(0) = -inf
@@ -341,7 +348,8 @@ void expect_finite_when_saturated(const std::string& config, const std::string& 
   ASSERT_EQ(rows.size(), 5u);
   for (const auto& row : rows) {
     for (int c : {kLoss, kValLoss, kGradNorm})
-      EXPECT_TRUE(std::isfinite(std::stod(row[c]))) << config << " step " << row[kStep] << ": " << row[c];
+      EXPECT_TRUE(std::isfinite(std::stod(row[c])))
+          << config << " step " << row[kStep] << ": " << row[c];
     // Saturated and badly wrong on some samples: the mean loss is far above log(2) ≈ 0.69.
     EXPECT_GT(std::stod(row[kLoss]), 1.0);
   }
@@ -355,7 +363,8 @@ TEST(TrainE2E, TextbookCrossEntropyStaysFiniteWithSaturatedSigmoid) {
 }
 
 TEST(TrainE2E, TextbookSoftmaxCrossEntropyStaysFiniteWithSaturatedSoftmax) {
-  expect_finite_when_saturated("softmax.toml", "params.W=[[500.0, -500.0], [-500.0, 500.0], [500.0, 500.0]]");
+  expect_finite_when_saturated("softmax.toml",
+                               "params.W=[[500.0, -500.0], [-500.0, 500.0], [500.0, 500.0]]");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -363,9 +372,9 @@ TEST(TrainE2E, TextbookSoftmaxCrossEntropyStaysFiniteWithSaturatedSoftmax) {
 
 TEST(TrainE2E, HimmelblauFromManyStartsFindsAllFourMinima) {
   TempDir tmp;
-  const CliResult r = run_descent(
-      {"train", config_path("himmelblau.toml").string(), "--out", (tmp / "run").string(), "--quiet"},
-      tmp.path());
+  const CliResult r = run_descent({"train", config_path("himmelblau.toml").string(), "--out",
+                                   (tmp / "run").string(), "--quiet"},
+                                  tmp.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const NpyF8 x = read_npy_f8(tmp / "run" / "params" / "x.npy");
   const NpyF8 y = read_npy_f8(tmp / "run" / "params" / "y.npy");
@@ -385,9 +394,9 @@ TEST(TrainE2E, HimmelblauFromManyStartsFindsAllFourMinima) {
 
 TEST(TrainE2E, RosenbrockEndsAtItsMinimum) {
   TempDir tmp;
-  const CliResult r = run_descent(
-      {"train", config_path("rosenbrock.toml").string(), "--out", (tmp / "run").string(), "--quiet"},
-      tmp.path());
+  const CliResult r = run_descent({"train", config_path("rosenbrock.toml").string(), "--out",
+                                   (tmp / "run").string(), "--quiet"},
+                                  tmp.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const NpyF8 x = read_npy_f8(tmp / "run" / "params" / "x.npy");
   const NpyF8 y = read_npy_f8(tmp / "run" / "params" / "y.npy");
@@ -462,17 +471,20 @@ TEST_F(ResumeTest, SigkillAtThreePointsThenResumeGivesIdenticalOutputs) {
   };
 
   // Kill 1: early, between checkpoints (row 40).
-  int status = signal_when(start_fresh(run, tmp.path()), [&] { return metrics_row_count(run) >= 40; }, SIGKILL);
+  int status = signal_when(
+      start_fresh(run, tmp.path()), [&] { return metrics_row_count(run) >= 40; }, SIGKILL);
   expect_killed(status);
 
   // Kill 2: right after the first checkpoint that the resumed run writes.
   const FileStamp before = stamp_of(run / "checkpoint.bin");
-  status = signal_when(start_resume(run, tmp.path()),
-                       [&] { return !(stamp_of(run / "checkpoint.bin") == before); }, SIGKILL);
+  status = signal_when(
+      start_resume(run, tmp.path()), [&] { return !(stamp_of(run / "checkpoint.bin") == before); },
+      SIGKILL);
   expect_killed(status);
 
   // Kill 3: later (row 300).
-  status = signal_when(start_resume(run, tmp.path()), [&] { return metrics_row_count(run) >= 300; }, SIGKILL);
+  status = signal_when(
+      start_resume(run, tmp.path()), [&] { return metrics_row_count(run) >= 300; }, SIGKILL);
   expect_killed(status);
 
   // Three distinct points, each a real interruption (before the end).
@@ -490,8 +502,8 @@ TEST_F(ResumeTest, SigkillAtThreePointsThenResumeGivesIdenticalOutputs) {
 TEST_F(ResumeTest, SigintWritesACheckpointExits130AndResumesIdentically) {
   TempDir tmp;
   const fs::path run = tmp / "run";
-  const int status =
-      signal_when(start_fresh(run, tmp.path()), [&] { return metrics_row_count(run) >= 150; }, SIGINT);
+  const int status = signal_when(
+      start_fresh(run, tmp.path()), [&] { return metrics_row_count(run) >= 150; }, SIGINT);
   ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
   EXPECT_EQ(WEXITSTATUS(status), 130);
   // "interrupted after step N; checkpoint written. Continue with: descent train --resume DIR"
@@ -639,7 +651,8 @@ TEST(TrainE2E, GradcheckFailsOnACorruptedGradient) {
   TempDir tmp;
   for (const std::string param : {"w", "b"}) {
     const CliResult r = run_descent(
-        {"gradcheck", config_path("logistic.toml").string(), "--corrupt-gradient", param}, tmp.path());
+        {"gradcheck", config_path("logistic.toml").string(), "--corrupt-gradient", param},
+        tmp.path());
     EXPECT_EQ(r.exit_code, 1) << param << "\n" << r.out << r.err;
     EXPECT_NE(r.out.find("gradcheck FAILED"), std::string::npos) << r.out;
     // The report names the corrupted parameter as the failing one, and only it.
@@ -651,7 +664,8 @@ TEST(TrainE2E, GradcheckFailsOnACorruptedGradient) {
     }
   }
   const CliResult unknown = run_descent(
-      {"gradcheck", config_path("logistic.toml").string(), "--corrupt-gradient", "nope"}, tmp.path());
+      {"gradcheck", config_path("logistic.toml").string(), "--corrupt-gradient", "nope"},
+      tmp.path());
   EXPECT_EQ(unknown.exit_code, 2) << unknown.err;
 }
 
@@ -686,16 +700,20 @@ TEST(TrainE2E, DivergenceOfAMinimizationNamesStepNodeAndPosition) {
   ASSERT_EQ(diverging_step, 4);
 
   const fs::path run = tmp / "run";
-  const CliResult r = run_descent({"train", config.string(), "--out", run.string(), "--quiet"}, tmp.path());
+  const CliResult r =
+      run_descent({"train", config.string(), "--out", run.string(), "--quiet"}, tmp.path());
   EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_EQ(r.err.rfind("error: training diverged at step " + std::to_string(diverging_step) + ": ", 0), 0u)
+  EXPECT_EQ(
+      r.err.rfind("error: training diverged at step " + std::to_string(diverging_step) + ": ", 0),
+      0u)
       << r.err;
   // log(...) begins at column 13 of line 5: the node itself, not just the loss, is located.
   EXPECT_NE(r.err.find(config.string() + ":5:13: the first non-finite value is in 'log(w - 10)'"),
             std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find("The last good checkpoint is kept in '" + (run / "checkpoint.bin").string() + "'"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find("The last good checkpoint is kept in '" + (run / "checkpoint.bin").string() + "'"),
+      std::string::npos)
       << r.err;
 
   // The checkpoint is the state after the last finite step: it reads back, its step is the one
@@ -721,36 +739,42 @@ TEST(TrainE2E, DivergenceOfLinearRegressionWithAHugeRateKeepsTheLastGoodCheckpoi
   const fs::path config = tmp / "linear_blowup.toml";
   write_file(config,
              "[data]\n"
-             "file = \"" + (kSourceDir / "configs" / "data" / "linear.csv").string() + "\"\n"
-             "inputs = { x = \"x1..x3\", y = \"y\" }\n"
-             "\n"
-             "[params]\n"
-             "w = { shape = [3], init = \"zeros\" }\n"
-             "b = { init = \"zeros\" }\n"
-             "\n"
-             "[model]\n"
-             "prediction = \"dot(w, x) + b\"\n"
-             "\n"
-             "[cost]\n"
-             "loss = \"(prediction - y)^2\"\n"  // line 13, text from column 9
-             "\n"
-             "[train]\n"
-             "optimizer = \"sgd\"\n"
-             "lr = 100\n"
-             "steps = 600\n"
-             "batch_size = 0\n"
-             "seed = 1\n");
+             "file = \"" +
+                 (kSourceDir / "configs" / "data" / "linear.csv").string() +
+                 "\"\n"
+                 "inputs = { x = \"x1..x3\", y = \"y\" }\n"
+                 "\n"
+                 "[params]\n"
+                 "w = { shape = [3], init = \"zeros\" }\n"
+                 "b = { init = \"zeros\" }\n"
+                 "\n"
+                 "[model]\n"
+                 "prediction = \"dot(w, x) + b\"\n"
+                 "\n"
+                 "[cost]\n"
+                 "loss = \"(prediction - y)^2\"\n"  // line 13, text from column 9
+                 "\n"
+                 "[train]\n"
+                 "optimizer = \"sgd\"\n"
+                 "lr = 100\n"
+                 "steps = 600\n"
+                 "batch_size = 0\n"
+                 "seed = 1\n");
   const fs::path run = tmp / "run";
-  const CliResult r = run_descent({"train", config.string(), "--out", run.string(), "--quiet"}, tmp.path());
+  const CliResult r =
+      run_descent({"train", config.string(), "--out", run.string(), "--quiet"}, tmp.path());
   ASSERT_EQ(r.exit_code, 3) << r.err;
   // Every step is logged (600 steps: log_every = 1) until the one that diverged.
   const auto rows = metrics_rows(run);
   ASSERT_FALSE(rows.empty());
   const long last_finite = std::stol(rows.back()[kStep]);
   EXPECT_EQ(static_cast<long>(rows.size()), last_finite);
-  EXPECT_EQ(r.err.rfind("error: training diverged at step " + std::to_string(last_finite + 1) + " ", 0), 0u)
+  EXPECT_EQ(
+      r.err.rfind("error: training diverged at step " + std::to_string(last_finite + 1) + " ", 0),
+      0u)
       << r.err;
-  EXPECT_NE(r.err.find(config.string() + ":13:9: the first non-finite value is in '"), std::string::npos)
+  EXPECT_NE(r.err.find(config.string() + ":13:9: the first non-finite value is in '"),
+            std::string::npos)
       << r.err;
   for (const auto& row : rows) EXPECT_TRUE(std::isfinite(std::stod(row[kLoss]))) << row[kLoss];
 

@@ -68,8 +68,10 @@ std::string edit(const std::string& text, const std::string& from, const std::st
 std::string npy_bytes(const std::vector<std::size_t>& shape, const std::vector<double>& values) {
   std::string dims;
   for (std::size_t d : shape) dims += std::to_string(d) + ", ";
-  if (shape.size() == 1) dims.pop_back();                      // "(2,)"
-  else if (!shape.empty()) dims.resize(dims.size() - 2);       // "(2, 3)"
+  if (shape.size() == 1)
+    dims.pop_back();  // "(2,)"
+  else if (!shape.empty())
+    dims.resize(dims.size() - 2);  // "(2, 3)"
   std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + dims + "), }";
   const std::size_t unpadded = 10 + header.size() + 1;
   header += std::string((64 - unpadded % 64) % 64, ' ') + "\n";
@@ -90,7 +92,7 @@ struct ErrorCase {
   std::string config;                        // written to {dir}/c.toml
   std::map<std::string, std::string> files;  // written beside it
   int exit_code;
-  std::string expected_stderr;               // "{dir}" stands for the case's folder
+  std::string expected_stderr;  // "{dir}" stands for the case's folder
 };
 
 std::map<std::string, std::string> csv(const std::string& text) { return {{"d.csv", text}}; }
@@ -166,19 +168,24 @@ std::vector<ErrorCase> error_cases() {
   starts = 4
   ^~~~~~
 )msg"},
-      {"EpochsInMinimizeMode", "[params]\nx = 1.0\n[cost]\nloss = \"x^2\"\n[train]\nepochs = 3\n", {}, 2,
+      {"EpochsInMinimizeMode",
+       "[params]\nx = 1.0\n[cost]\nloss = \"x^2\"\n[train]\nepochs = 3\n",
+       {},
+       2,
        R"msg({dir}/c.toml:6:1: error: 'epochs' needs a data set, but this config has no [data] section (minimize mode)
   epochs = 3
   ^~~~~~
 note: in minimize mode the run's length is steps = N
 )msg"},
-      {"UnknownOptimizer", edit(good, "lr = 0.1", "optimizer = \"adamm\"\nlr = 0.1"), csv(kGoodCsv), 2,
+      {"UnknownOptimizer", edit(good, "lr = 0.1", "optimizer = \"adamm\"\nlr = 0.1"), csv(kGoodCsv),
+       2,
        R"msg({dir}/c.toml:16:13: error: unknown optimizer 'adamm'; did you mean 'adam'?
   optimizer = "adamm"
               ^~~~~~~
 note: valid optimizers: sgd, momentum, nesterov, adam, adamw, rmsprop
 )msg"},
-      {"ValidationFractionOne", edit(good, "y = \"y\" }\n", "y = \"y\" }\nvalidation = 1.0\n"), csv(kGoodCsv), 2,
+      {"ValidationFractionOne", edit(good, "y = \"y\" }\n", "y = \"y\" }\nvalidation = 1.0\n"),
+       csv(kGoodCsv), 2,
        R"msg({dir}/c.toml:4:14: error: data.validation = 1 but it must be in [0, 1)
   validation = 1.0
                ^~~
@@ -194,46 +201,51 @@ note: valid optimizers: sgd, momentum, nesterov, adam, adamw, rmsprop
   w = { shape = [0], init = "zeros" }
                  ^
 )msg"},
-      {"UnknownInit", edit(good, "init = \"zeros\" }\nb", "init = \"gaussian\" }\nb"), csv(kGoodCsv), 2,
+      {"UnknownInit", edit(good, "init = \"zeros\" }\nb", "init = \"gaussian\" }\nb"),
+       csv(kGoodCsv), 2,
        R"msg({dir}/c.toml:6:27: error: unknown init kind 'gaussian'
   w = { shape = [3], init = "gaussian" }
                             ^~~~~~~~~~
 note: valid init kinds: zeros, constant, uniform, normal, xavier, he
 )msg"},
-      {"SettingThatTheInitDoesNotTake", edit(good, "init = \"zeros\" }\nb", "init = \"zeros\", std = 2 }\nb"),
-       csv(kGoodCsv), 2,
+      {"SettingThatTheInitDoesNotTake",
+       edit(good, "init = \"zeros\" }\nb", "init = \"zeros\", std = 2 }\nb"), csv(kGoodCsv), 2,
        R"msg({dir}/c.toml:6:36: error: 'std' does not apply to init = "zeros"
   w = { shape = [3], init = "zeros", std = 2 }
                                      ^~~
 note: init = "zeros" takes no settings
 )msg"},
-      {"UniformLowAboveHigh", edit(good, "b = { init = \"zeros\" }", "b = { init = \"uniform\", low = 1, high = -1 }"),
+      {"UniformLowAboveHigh",
+       edit(good, "b = { init = \"zeros\" }", "b = { init = \"uniform\", low = 1, high = -1 }"),
        csv(kGoodCsv), 2,
        R"msg({dir}/c.toml:7:41: error: params.b: low = 1 but it must be below high = -1
   b = { init = "uniform", low = 1, high = -1 }
                                           ^~
 )msg"},
-      {"RaggedLiteralMatrix", edit(good, "w = { shape = [3], init = \"zeros\" }", "w = [[1.0, 2.0], [3.0]]"),
+      {"RaggedLiteralMatrix",
+       edit(good, "w = { shape = [3], init = \"zeros\" }", "w = [[1.0, 2.0], [3.0]]"),
        csv(kGoodCsv), 2,
        R"msg({dir}/c.toml:6:18: error: params.w[1] has 1 number but params.w[0] has 2: a matrix must be rectangular
   w = [[1.0, 2.0], [3.0]]
                    ^~~~~
 )msg"},
-      {"NoParameters", edit(good, "w = { shape = [3], init = \"zeros\" }\nb = { init = \"zeros\" }\n", ""),
+      {"NoParameters",
+       edit(good, "w = { shape = [3], init = \"zeros\" }\nb = { init = \"zeros\" }\n", ""),
        csv(kGoodCsv), 2,
        R"msg({dir}/c.toml:5:1: error: [params] declares no parameters
   [params]
   ^~~~~~~~
 )msg"},
-      {"ParameterNamedLikeAnInput", edit(good, "b = { init = \"zeros\" }", "x = { init = \"zeros\" }"),
-       csv(kGoodCsv), 2,
+      {"ParameterNamedLikeAnInput",
+       edit(good, "b = { init = \"zeros\" }", "x = { init = \"zeros\" }"), csv(kGoodCsv), 2,
        R"msg({dir}/c.toml:7:1: error: the parameter 'x' has the same name as an input
   x = { init = "zeros" }
   ^
 note: the input 'x' is declared at {dir}/c.toml:3:12
 )msg"},
       {"ModelNamedLikeAFunction",
-       edit(edit(good, "prediction = \"dot", "exp = \"dot"), "(prediction", "(exp"), csv(kGoodCsv), 2,
+       edit(edit(good, "prediction = \"dot", "exp = \"dot"), "(prediction", "(exp"), csv(kGoodCsv),
+       2,
        R"msg({dir}/c.toml:10:1: error: the model expression 'exp' has the name of a function of the expression language; choose another name
   exp = "dot(w, x) + b"
   ^~~
@@ -245,7 +257,8 @@ note: the input 'x' is declared at {dir}/c.toml:3:12
   ^~~~~~~~~
 )msg"},
       {"MatrixProductInnerDimensionsDiffer",
-       edit(edit(good, "w = { shape = [3], init = \"zeros\" }", "w = { shape = [2, 2], init = \"zeros\" }"),
+       edit(edit(good, "w = { shape = [3], init = \"zeros\" }",
+                 "w = { shape = [2, 2], init = \"zeros\" }"),
             "dot(w, x)", "sum(w @ x)"),
        csv(kGoodCsv), 2,
        R"msg({dir}/c.toml:10:19: error: '@' shapes (2, 2) and (3) do not fit: inner dimensions 2 and 3 differ
@@ -272,7 +285,8 @@ note: the input 'x' is declared at {dir}/c.toml:3:12
   (prediction - y)^
                    ^
 )msg"},
-      {"UnclosedParenthesis", edit(good, "(prediction - y)^2", "((prediction - y)^2"), csv(kGoodCsv), 2,
+      {"UnclosedParenthesis", edit(good, "(prediction - y)^2", "((prediction - y)^2"),
+       csv(kGoodCsv), 2,
        R"msg({dir}/c.toml:13:28: error: expected ')' to close '(' opened at 13:9
   ((prediction - y)^2
                      ^
@@ -301,21 +315,26 @@ note: the input 'x' is declared at {dir}/c.toml:3:12
          ^~~~~~~~~~~~~
 )msg"},
       {"PenaltyThatUsesData",
-       edit(good, "loss = \"(prediction - y)^2\"", "loss = \"(prediction - y)^2\"\npenalty = \"0.1*sum(x^2)\""),
+       edit(good, "loss = \"(prediction - y)^2\"",
+            "loss = \"(prediction - y)^2\"\npenalty = \"0.1*sum(x^2)\""),
        csv(kGoodCsv), 2,
        R"msg({dir}/c.toml:14:11: error: a penalty must depend on parameters alone, but this one uses data
   penalty = "0.1*sum(x^2)"
             ^~~~~~~~~~~~~~
 )msg"},
       {"NonScalarPenalty",
-       edit(good, "loss = \"(prediction - y)^2\"", "loss = \"(prediction - y)^2\"\npenalty = \"w^2\""),
+       edit(good, "loss = \"(prediction - y)^2\"",
+            "loss = \"(prediction - y)^2\"\npenalty = \"w^2\""),
        csv(kGoodCsv), 2,
        R"msg({dir}/c.toml:14:11: error: a penalty must be a scalar, but it has shape (3)
   penalty = "w^2"
             ^~~~~
 )msg"},
       // ---- [data] and how columns become inputs ---------------------------------------------
-      {"MissingDataFile", edit(good, "d.csv", "nope.csv"), {}, 4,
+      {"MissingDataFile",
+       edit(good, "d.csv", "nope.csv"),
+       {},
+       4,
        R"msg({dir}/c.toml:2:8: error: cannot open data file '{dir}/nope.csv': No such file or directory
   file = "nope.csv"
          ^~~~~~~~~~
@@ -337,13 +356,15 @@ note: the columns are: x1, x2, x3, y
                  ^~~~~~~~
 note: the columns are: x1, x2, x3, y
 )msg"},
-      {"ClassesNameAnUnknownInput", edit(good, "y = \"y\" }\n", "y = \"y\" }\nclasses = [\"z\"]\n"), csv(kGoodCsv), 2,
+      {"ClassesNameAnUnknownInput", edit(good, "y = \"y\" }\n", "y = \"y\" }\nclasses = [\"z\"]\n"),
+       csv(kGoodCsv), 2,
        R"msg({dir}/c.toml:4:12: error: data.classes names 'z', which is not an input; did you mean 'x'?
   classes = ["z"]
              ^~~
 note: the inputs are: x, y
 )msg"},
-      {"CsvAndNpyTogether", edit(good, "y = \"y\" }\n", "y = \"y\" }\nnpy = { z = \"z.npy\" }\n"), csv(kGoodCsv), 2,
+      {"CsvAndNpyTogether", edit(good, "y = \"y\" }\n", "y = \"y\" }\nnpy = { z = \"z.npy\" }\n"),
+       csv(kGoodCsv), 2,
        R"msg({dir}/c.toml:4:1: error: [data] takes either file and inputs (a CSV file) or npy (one .npy file per input), not both
   npy = { z = "z.npy" }
   ^~~
@@ -400,36 +421,51 @@ note: a quoted field ends at the next '"' that is not doubled
 note: column 2 has the same name
 )msg"},
       // ---- .npy files -----------------------------------------------------------------------
-      {"NpyMissing", kNpyData + kRest, {}, 4,
+      {"NpyMissing",
+       kNpyData + kRest,
+       {},
+       4,
        R"msg({dir}/c.toml:2:13: error: cannot open data file '{dir}/X.npy': No such file or directory
   npy = { x = "X.npy", y = "y.npy" }
               ^~~~~~~
 )msg"},
-      {"NpyNotAnNpyFile", kNpyData + kRest, {{"X.npy", "not an npy file"}, {"y.npy", "nope"}}, 2,
+      {"NpyNotAnNpyFile",
+       kNpyData + kRest,
+       {{"X.npy", "not an npy file"}, {"y.npy", "nope"}},
+       2,
        R"msg({dir}/c.toml:2:13: error: {dir}/X.npy: not a NumPy .npy file: it does not start with "\x93NUMPY" (byte offset 0)
   npy = { x = "X.npy", y = "y.npy" }
               ^~~~~~~
 )msg"},
-      {"NpyTruncated", kNpyData + kRest,
-       {{"X.npy", npy_bytes({2, 3}, X23).substr(0, 128 + 40)}, {"y.npy", npy_bytes({2}, {1, 2})}}, 2,
+      {"NpyTruncated",
+       kNpyData + kRest,
+       {{"X.npy", npy_bytes({2, 3}, X23).substr(0, 128 + 40)}, {"y.npy", npy_bytes({2}, {1, 2})}},
+       2,
        R"msg({dir}/c.toml:2:13: error: {dir}/X.npy: truncated data: shape (2, 3) of '<f8' needs 48 bytes from byte offset 128, but the file ends 40 bytes later
   npy = { x = "X.npy", y = "y.npy" }
               ^~~~~~~
 )msg"},
-      {"NpyRowCountsDiffer", kNpyData + kRest,
-       {{"X.npy", npy_bytes({2, 3}, X23)}, {"y.npy", npy_bytes({3}, {1, 2, 3})}}, 2,
+      {"NpyRowCountsDiffer",
+       kNpyData + kRest,
+       {{"X.npy", npy_bytes({2, 3}, X23)}, {"y.npy", npy_bytes({3}, {1, 2, 3})}},
+       2,
        R"msg({dir}/c.toml:2:26: error: '{dir}/y.npy' has 3 rows, but the other inputs have 2
   npy = { x = "X.npy", y = "y.npy" }
                            ^~~~~~~
 )msg"},
-      {"NpyNaN", kNpyData + kRest,
-       {{"X.npy", npy_bytes({2, 3}, {1, 2, 3, 4, std::nan(""), 6})}, {"y.npy", npy_bytes({2}, {1, 2})}}, 2,
+      {"NpyNaN",
+       kNpyData + kRest,
+       {{"X.npy", npy_bytes({2, 3}, {1, 2, 3, 4, std::nan(""), 6})},
+        {"y.npy", npy_bytes({2}, {1, 2})}},
+       2,
        R"msg({dir}/c.toml:2:13: error: non-finite value in '{dir}/X.npy' at row 2; descent does not train on NaN/inf data
   npy = { x = "X.npy", y = "y.npy" }
               ^~~~~~~
 )msg"},
-      {"NpyWrongWidthForTheModel", kNpyData + kRest,
-       {{"X.npy", npy_bytes({2, 4}, {1, 2, 3, 4, 5, 6, 7, 8})}, {"y.npy", npy_bytes({2}, {1, 2})}}, 2,
+      {"NpyWrongWidthForTheModel",
+       kNpyData + kRest,
+       {{"X.npy", npy_bytes({2, 4}, {1, 2, 3, 4, 5, 6, 7, 8})}, {"y.npy", npy_bytes({2}, {1, 2})}},
+       2,
        R"msg({dir}/c.toml:9:15: error: dot expects two vectors of the same length, got shapes (3) and (4)
   dot(w, x) + b
   ^~~~~~~~~
@@ -451,8 +487,8 @@ TEST_P(TrainErrors, ExitCodeMessageAndNoRunDirectory) {
   TempDir tmp("descent_errors");
   write_case(c, tmp.path());
   const fs::path run = tmp / "run";
-  const CliResult r =
-      run_descent({"train", (tmp / "c.toml").string(), "--out", run.string(), "--quiet"}, tmp.path());
+  const CliResult r = run_descent(
+      {"train", (tmp / "c.toml").string(), "--out", run.string(), "--quiet"}, tmp.path());
   EXPECT_EQ(r.exit_code, c.exit_code) << r.err;
   EXPECT_EQ(r.err, substitute(c.expected_stderr, "dir", tmp.path().string()));
   EXPECT_EQ(r.out, "");
@@ -461,7 +497,9 @@ TEST_P(TrainErrors, ExitCodeMessageAndNoRunDirectory) {
 }
 
 INSTANTIATE_TEST_SUITE_P(MalformedConfigsAndData, TrainErrors, testing::ValuesIn(error_cases()),
-                         [](const testing::TestParamInfo<ErrorCase>& param) { return param.param.name; });
+                         [](const testing::TestParamInfo<ErrorCase>& param) {
+                           return param.param.name;
+                         });
 
 TEST(TrainErrorsSetup, AtLeastThirtyCasesAndTheUneditedExperimentTrains) {
   EXPECT_GE(error_cases().size(), 30u);
@@ -487,36 +525,51 @@ TEST(TrainErrorsSetup, AtLeastThirtyCasesAndTheUneditedExperimentTrains) {
 
 struct CliCase {
   std::string name;
-  std::vector<std::string> args;  // "{dir}" stands for the test's folder, which holds c.toml + d.csv
+  std::vector<std::string>
+      args;  // "{dir}" stands for the test's folder, which holds c.toml + d.csv
   int exit_code;
   std::string expected_stderr;
 };
 
 std::vector<CliCase> cli_cases() {
   return {
-      {"MissingConfigFile", {"train", "{dir}/nothere.toml", "--out", "{dir}/run", "--quiet"}, 4,
+      {"MissingConfigFile",
+       {"train", "{dir}/nothere.toml", "--out", "{dir}/run", "--quiet"},
+       4,
        "error: cannot open config '{dir}/nothere.toml': No such file or directory\n"},
-      {"SetWithoutValue", {"train", "{dir}/c.toml", "--set", "train.lr", "--out", "{dir}/run", "--quiet"}, 2,
+      {"SetWithoutValue",
+       {"train", "{dir}/c.toml", "--set", "train.lr", "--out", "{dir}/run", "--quiet"},
+       2,
        R"msg(--set:1:1: error: malformed --set 'train.lr': expected SECTION.KEY=VALUE, e.g. train.lr=0.1
   train.lr
   ^~~~~~~~
 )msg"},
-      {"SetUnknownSection", {"train", "{dir}/c.toml", "--set", "nosuch.x=1", "--out", "{dir}/run", "--quiet"}, 2,
+      {"SetUnknownSection",
+       {"train", "{dir}/c.toml", "--set", "nosuch.x=1", "--out", "{dir}/run", "--quiet"},
+       2,
        R"msg(--set:1:1: error: unknown section [nosuch]
   nosuch.x=1
   ^~~~~~
 note: the sections are [experiment], [data], [params], [model], [cost] and [train]
 )msg"},
-      {"SetWrongType", {"train", "{dir}/c.toml", "--set", "train.lr=abc", "--out", "{dir}/run", "--quiet"}, 2,
+      {"SetWrongType",
+       {"train", "{dir}/c.toml", "--set", "train.lr=abc", "--out", "{dir}/run", "--quiet"},
+       2,
        R"msg(--set:1:10: error: expected a number for train.lr, found a string
   train.lr=abc
            ^~~
 )msg"},
-      {"NoConfig", {"train", "--out", "{dir}/run", "--quiet"}, 2,
+      {"NoConfig",
+       {"train", "--out", "{dir}/run", "--quiet"},
+       2,
        "error: train: a CONFIG file (or --resume RUN_DIR) is required\n"},
-      {"ResumeWithAConfig", {"train", "{dir}/c.toml", "--resume", "{dir}/run", "--quiet"}, 2,
+      {"ResumeWithAConfig",
+       {"train", "{dir}/c.toml", "--resume", "{dir}/run", "--quiet"},
+       2,
        "error: --resume continues a run with its own saved config; drop CONFIG and --set\n"},
-      {"ResumeOfAFolderThatIsNoRun", {"train", "--resume", "{dir}", "--quiet"}, 4,
+      {"ResumeOfAFolderThatIsNoRun",
+       {"train", "--resume", "{dir}", "--quiet"},
+       4,
        "error: --resume: '{dir}' is not a run directory (no config.resolved.toml)\n"},
   };
 }
@@ -538,7 +591,9 @@ TEST_P(TrainCliErrors, ExitCodeMessageAndNoRunDirectory) {
 }
 
 INSTANTIATE_TEST_SUITE_P(BadCommandLines, TrainCliErrors, testing::ValuesIn(cli_cases()),
-                         [](const testing::TestParamInfo<CliCase>& param) { return param.param.name; });
+                         [](const testing::TestParamInfo<CliCase>& param) {
+                           return param.param.name;
+                         });
 
 TEST(TrainCliErrorsMore, UnknownFlagIsBadInput) {
   TempDir tmp("descent_errors");
@@ -564,7 +619,8 @@ TEST(TrainCliErrorsMore, ARunDirectoryThatHoldsFilesIsLeftAlone) {
   EXPECT_EQ(r.err, "error: the run directory '" + (tmp / "run").string() +
                        "' already holds files; pass another --out, or --resume it\n");
   std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(tmp / "run")) names.push_back(entry.path().filename());
+  for (const auto& entry : fs::directory_iterator(tmp / "run"))
+    names.push_back(entry.path().filename());
   EXPECT_EQ(names, std::vector<std::string>{"mine.txt"});
   EXPECT_EQ(read_file(tmp / "run" / "mine.txt"), "precious");
 }
@@ -575,14 +631,18 @@ TEST(TrainCliErrorsMore, ResumeWithAMissingOrDamagedCheckpointIsAnIoError) {
   write_file(tmp / "d.csv", kGoodCsv);
   const fs::path run = tmp / "run";
   ASSERT_EQ(run_descent({"train", (tmp / "c.toml").string(), "--out", run.string(), "--quiet"},
-                        tmp.path()).exit_code, 0);
+                        tmp.path())
+                .exit_code,
+            0);
   const std::string params_before = read_file(run / "params.json");
 
   const std::string bytes = read_file(run / "checkpoint.bin");
   write_file(run / "checkpoint.bin", bytes.substr(0, bytes.size() / 2));
   CliResult r = run_descent({"train", "--resume", run.string(), "--quiet"}, tmp.path());
   EXPECT_EQ(r.exit_code, 4);
-  EXPECT_EQ(r.err.rfind("error: checkpoint '" + (run / "checkpoint.bin").string() + "' is damaged: ", 0), 0u)
+  EXPECT_EQ(
+      r.err.rfind("error: checkpoint '" + (run / "checkpoint.bin").string() + "' is damaged: ", 0),
+      0u)
       << r.err;
 
   fs::remove(run / "checkpoint.bin");

@@ -20,7 +20,7 @@ struct DerivationStep {
 };
 
 struct GradientOptions {
-  bool simplify = true;                         // run the simplifier on the results
+  bool simplify = true;                            // run the simplifier on the results
   std::vector<DerivationStep>* explain = nullptr;  // when set, receives every step
 };
 

@@ -18,10 +18,11 @@ std::string explain_derivative(Graph& g, NodeId output, NodeId variable) {
   const NodeId gradient = derive_gradients(g, output, {variable}, options)[0];
   const std::string name = g[variable].name;
 
-  std::string out = "Reverse mode: start from d(f)/d(f) = 1 at f = " + shown(g, output) +
-                    ", visit each node once from the output down, and pass each child the\n"
-                    "node's adjoint times the local derivative; a node's adjoint is the sum of what\n"
-                    "its parents passed it.\n";
+  std::string out =
+      "Reverse mode: start from d(f)/d(f) = 1 at f = " + shown(g, output) +
+      ", visit each node once from the output down, and pass each child the\n"
+      "node's adjoint times the local derivative; a node's adjoint is the sum of what\n"
+      "its parents passed it.\n";
   int number = 0;
   for (const DerivationStep& step : steps) {
     const Node& n = g[step.node];

@@ -11,10 +11,14 @@ namespace descent {
 namespace {
 
 using R = DerivativeRule;
-#define RULE(...) [](Graph& G, NodeId y, NodeId g, NodeId out[2]) { \
-    const NodeId a = G[y][0];                                          \
-    const NodeId b = G[y].arity > 1 ? G[y][1] : kNoNode;               \
-    (void)a; (void)b; __VA_ARGS__; }
+#define RULE(...)                                        \
+  [](Graph& G, NodeId y, NodeId g, NodeId out[2]) {      \
+    const NodeId a = G[y][0];                            \
+    const NodeId b = G[y].arity > 1 ? G[y][1] : kNoNode; \
+    (void)a;                                             \
+    (void)b;                                             \
+    __VA_ARGS__;                                         \
+  }
 
 NodeId one(Graph& G) { return G.num(1); }
 NodeId half_of(Graph& G, NodeId x) { return G.mul(G.num(0.5), x); }
@@ -132,8 +136,6 @@ static_assert(rows_in_op_order(), "kDerivativeRules rows must follow the order o
 
 }  // namespace
 
-const DerivativeRule& derivative_rule(Op op) {
-  return kDerivativeRules[op_index(op)];
-}
+const DerivativeRule& derivative_rule(Op op) { return kDerivativeRules[op_index(op)]; }
 
 }  // namespace descent

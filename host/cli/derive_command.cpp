@@ -60,8 +60,9 @@ bool names_a_config(const std::string& target) {
 // descent derive CONFIG: the gradient of the objective for every parameter.
 int run_derive_config(const DeriveOptions& options) {
   if (!options.at.empty() || options.explain || !options.wrt.empty())
-    throw input_error("derive CONFIG prints the gradient of every parameter; --wrt, --at and "
-                      "--explain apply to a single expression");
+    throw input_error(
+        "derive CONFIG prints the gradient of every parameter; --wrt, --at and "
+        "--explain apply to a single expression");
   Experiment e = set_up_experiment(options.target, {});
   const Program& program = *e.program;
   const std::string objective = program.minimize ? "cost" : "batch_mean(loss) + penalties";
@@ -151,8 +152,9 @@ int run_derive(const DeriveOptions& options) {
 Run add_derive_command(CLI::App& app) {
   auto options = std::make_shared<DeriveOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "derive", "Print the simplified symbolic derivative of an expression (free names are "
-                "scalar variables), or of a config's cost for every parameter");
+      "derive",
+      "Print the simplified symbolic derivative of an expression (free names are "
+      "scalar variables), or of a config's cost for every parameter");
   cmd->add_option("target", options->target, "An expression such as \"2*x^2*(4*x^3 - 3*x^4)\"")
       ->required();
   cmd->add_option("--wrt", options->wrt,

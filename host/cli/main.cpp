@@ -15,8 +15,9 @@ int main(int argc, char** argv) {
   logger->set_pattern("%v");
   spdlog::set_default_logger(logger);
 
-  CLI::App app{"descent: gradient descent on models written as math, with exact symbolic "
-               "gradients, a CUDA backend and a double-precision CPU twin"};
+  CLI::App app{
+      "descent: gradient descent on models written as math, with exact symbolic "
+      "gradients, a CUDA backend and a double-precision CPU twin"};
   app.set_version_flag("--version", std::string("descent ") + DESCENT_VERSION);
   app.require_subcommand(1);
   std::vector<descent::cli::Run> commands;

@@ -48,10 +48,11 @@ std::string choose_device(const std::string& requested) {
   if (requested == "gpu")
     throw Error(ExitCode::no_device,
                 probe.available ? "--device gpu: the GPU training backend is not available in "
-                                  "this build yet (found " + probe.name + "); use --device cpu"
+                                  "this build yet (found " +
+                                      probe.name + "); use --device cpu"
                                 : "--device gpu: " + probe.reason);
-  spdlog::info("device: cpu ({})", probe.available ? "the GPU training backend is not built yet"
-                                                   : probe.reason);
+  spdlog::info("device: cpu ({})",
+               probe.available ? "the GPU training backend is not built yet" : probe.reason);
   return "cpu";
 }
 
@@ -60,13 +61,15 @@ int run_train(const TrainCommandOptions& options) {
   std::string config_path = options.config;
   if (!options.resume.empty()) {
     if (!options.config.empty() || !options.overrides.empty())
-      throw input_error("--resume continues a run with its own saved config; drop CONFIG and --set");
+      throw input_error(
+          "--resume continues a run with its own saved config; drop CONFIG and --set");
     train.out_dir = options.resume;
     train.resume = true;
     config_path = (std::filesystem::path(options.resume) / kResolvedConfigFile).string();
     if (!std::filesystem::exists(config_path))
       throw Error(ExitCode::io_error, "--resume: '" + options.resume +
-                                          "' is not a run directory (no " + kResolvedConfigFile + ")");
+                                          "' is not a run directory (no " + kResolvedConfigFile +
+                                          ")");
   } else if (options.config.empty()) {
     throw input_error("train: a CONFIG file (or --resume RUN_DIR) is required");
   }
@@ -77,7 +80,8 @@ int run_train(const TrainCommandOptions& options) {
     spdlog::info("precision: the CPU reference path always computes in f64");
 
   Experiment e = set_up_experiment(config_path, options.overrides);
-  if (!train.resume) train.out_dir = options.out.empty() ? default_run_dir(e.config.name) : options.out;
+  if (!train.resume)
+    train.out_dir = options.out.empty() ? default_run_dir(e.config.name) : options.out;
   train.resolved_config = resolved_config_toml(e.config, /*absolute_paths=*/true);
   train.quiet = options.quiet;
   train.stop_requested = &g_stop_requested;

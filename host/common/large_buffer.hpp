@@ -45,7 +45,9 @@ struct HugePageAllocator {
   }
 
   template <class U>
-  bool operator==(const HugePageAllocator<U>&) const { return true; }
+  bool operator==(const HugePageAllocator<U>&) const {
+    return true;
+  }
 };
 
 using LargeBuffer = std::vector<double, HugePageAllocator<double>>;

@@ -38,15 +38,15 @@ struct InputSpec {
 };
 
 struct DataConfig {
-  bool present = false;        // no [data] section: minimize mode
-  std::string file;            // CSV path, resolved against the config's folder ("" for npy-only)
+  bool present = false;         // no [data] section: minimize mode
+  std::string file;             // CSV path, resolved against the config's folder ("" for npy-only)
   std::string file_as_written;  // `file` as the config wrote it (resolved_config_toml)
   std::vector<InputSpec> inputs;
-  double validation = 0.0;     // fraction of rows held out, in [0, 1)
-  bool shuffle = true;         // reshuffle the training rows every epoch
-  std::uint64_t seed = 0;      // for the split and the shuffles
-  Span where;                  // the [data] section
-  Span file_where;             // the value of `file`, for errors about the file itself
+  double validation = 0.0;  // fraction of rows held out, in [0, 1)
+  bool shuffle = true;      // reshuffle the training rows every epoch
+  std::uint64_t seed = 0;   // for the split and the shuffles
+  Span where;               // the [data] section
+  Span file_where;          // the value of `file`, for errors about the file itself
 };
 
 struct ParamSpec {
@@ -76,10 +76,10 @@ struct TrainConfig {
   ScheduleConfig schedule;    // its lr mirrors optimizer.lr
   long epochs = 0;            // exactly one of epochs/steps is > 0 after loading
   long steps = 0;
-  long batch_size = 0;        // 0 = full batch
-  std::uint64_t seed = 0;     // parameter initialization (and data, unless data.seed is set)
-  double clip_norm = 0.0;     // clip the global gradient norm to this; 0 = off
-  long eval_every = 0;        // steps between validation evaluations; 0 = once per epoch
+  long batch_size = 0;     // 0 = full batch
+  std::uint64_t seed = 0;  // parameter initialization (and data, unless data.seed is set)
+  double clip_norm = 0.0;  // clip the global gradient norm to this; 0 = off
+  long eval_every = 0;     // steps between validation evaluations; 0 = once per epoch
   EarlyStopping early_stopping;
   long starts = 1;            // minimize mode: independent starting points
   long log_every = 0;         // steps between log lines / metric rows; 0 = automatic

@@ -14,7 +14,8 @@ void Interpreter::run() {
   std::int64_t batch = 0;
   for (NodeId id : order_) {
     const Node& n = graph_[id];
-    if (n.op == Op::variable && (n.var_kind == VarKind::input || n.var_kind == VarKind::start_param)) {
+    if (n.op == Op::variable &&
+        (n.var_kind == VarKind::input || n.var_kind == VarKind::start_param)) {
       auto it = values_.find(id);
       if (it != values_.end()) batch = std::max(batch, it->second.batch);
     }

@@ -175,7 +175,8 @@ void dot_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>&
   }
 }
 
-void matmul_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
+void matmul_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
+                   Tensor& out) {
   const Shape sa = g[n[0]].shape, sb = g[n[1]].shape;
   // View both operands as matrices: a vector on the left is a row, on the right a column.
   const std::int64_t m = sa.rank == 2 ? sa.dims[0] : 1;
@@ -238,9 +239,8 @@ void softmax_kernel(const Graph& g, const Node& n, const std::vector<const Tenso
 void logsumexp_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
                       Tensor& out) {
   const std::int64_t size = g[n[0]].shape.size();
-  per_sample(n, in, out, [&](const double* a, const double*, double* o) {
-    *o = stable_logsumexp(a, size);
-  });
+  per_sample(n, in, out,
+             [&](const double* a, const double*, double* o) { *o = stable_logsumexp(a, size); });
 }
 
 void norm_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {

@@ -21,11 +21,11 @@ enum class AstKind {
 
 struct Ast {
   AstKind kind = AstKind::number;
-  Span span;                // the whole node's text, e.g. all of "f(a, b)"
-  double number = 0.0;      // kind == number
-  std::string name;         // kind == name or call
-  Span name_span;           // kind == call: the function name alone
-  char op = 0;              // kind == binary: one of + - * / ^ @   ("**" is stored as '^')
+  Span span;            // the whole node's text, e.g. all of "f(a, b)"
+  double number = 0.0;  // kind == number
+  std::string name;     // kind == name or call
+  Span name_span;       // kind == call: the function name alone
+  char op = 0;          // kind == binary: one of + - * / ^ @   ("**" is stored as '^')
   std::vector<std::unique_ptr<Ast>> args;
 
   Ast() = default;

@@ -20,13 +20,20 @@ void append_bytes(std::string& key, const void* data, std::size_t n) {
 
 std::string spelled(Op op) {
   switch (op) {
-    case Op::add: return "'+'";
-    case Op::sub: return "'-'";
-    case Op::mul: return "'*'";
-    case Op::div: return "'/'";
-    case Op::pow: return "'^'";
-    case Op::matmul: return "'@'";
-    default: return "'" + std::string(op_name(op)) + "'";
+    case Op::add:
+      return "'+'";
+    case Op::sub:
+      return "'-'";
+    case Op::mul:
+      return "'*'";
+    case Op::div:
+      return "'/'";
+    case Op::pow:
+      return "'^'";
+    case Op::matmul:
+      return "'@'";
+    default:
+      return "'" + std::string(op_name(op)) + "'";
   }
 }
 
@@ -41,8 +48,8 @@ Shape infer_shape(Op op, const Shape& a, const Shape* b, const Shape& attr, cons
     case OpKind::binary: {
       auto shape = broadcast_shapes(a, *b);
       if (!shape)
-        shape_error("cannot broadcast shapes " + a.to_string() + " and " + b->to_string() +
-                        " in " + spelled(op),
+        shape_error("cannot broadcast shapes " + a.to_string() + " and " + b->to_string() + " in " +
+                        spelled(op),
                     span);
       return *shape;
     }
@@ -69,9 +76,9 @@ Shape infer_shape(Op op, const Shape& a, const Shape* b, const Shape& attr, cons
       return Shape::scalar();
     case Op::outer:
       if (a.rank != 1 || b->rank != 1)
-        shape_error("outer expects two vectors, got shapes " + a.to_string() + " and " +
-                        b->to_string(),
-                    span);
+        shape_error(
+            "outer expects two vectors, got shapes " + a.to_string() + " and " + b->to_string(),
+            span);
       return Shape::matrix(a.dims[0], b->dims[0]);
     case Op::matmul: {
       if (a.rank == 0 || b->rank == 0)
@@ -91,7 +98,8 @@ Shape infer_shape(Op op, const Shape& a, const Shape* b, const Shape& attr, cons
       return Shape::scalar();
     }
     case Op::onehot:
-      if (a.rank != 0) shape_error("onehot expects a scalar index, got shape " + a.to_string(), span);
+      if (a.rank != 0)
+        shape_error("onehot expects a scalar index, got shape " + a.to_string(), span);
       return attr;
     case Op::sum_to: {
       auto back = broadcast_shapes(attr, a);
@@ -147,8 +155,8 @@ NodeId Graph::variable(std::string_view name, VarKind kind, Shape shape, Span sp
   if (found != variables_.end()) {
     const Node& existing = nodes_[found->second];
     if (existing.var_kind != kind || !(existing.shape == shape))
-      throw input_error("'" + std::string(name) + "' is declared twice with different kinds or shapes",
-                        span);
+      throw input_error(
+          "'" + std::string(name) + "' is declared twice with different kinds or shapes", span);
     return found->second;
   }
   Node node;
@@ -169,7 +177,8 @@ NodeId Graph::apply(Op op, NodeId a, Span span) { return apply_with_attr(op, a, 
 NodeId Graph::apply_with_attr(Op op, NodeId a, Shape attr, Span span) {
   const OpInfo& info = op_info(op);
   if (info.arity != 1)
-    throw Error(ExitCode::failure, "internal: op " + std::string(info.name) + " is not unary", span);
+    throw Error(ExitCode::failure, "internal: op " + std::string(info.name) + " is not unary",
+                span);
   Node node;
   node.op = op;
   node.arity = 1;
@@ -184,7 +193,8 @@ NodeId Graph::apply_with_attr(Op op, NodeId a, Shape attr, Span span) {
 NodeId Graph::apply(Op op, NodeId a, NodeId b, Span span) {
   const OpInfo& info = op_info(op);
   if (info.arity != 2)
-    throw Error(ExitCode::failure, "internal: op " + std::string(info.name) + " is not binary", span);
+    throw Error(ExitCode::failure, "internal: op " + std::string(info.name) + " is not binary",
+                span);
   if (info.commutative && b < a) std::swap(a, b);
   Node node;
   node.op = op;

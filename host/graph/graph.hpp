@@ -23,11 +23,11 @@ using NodeId = std::uint32_t;
 inline constexpr NodeId kNoNode = std::numeric_limits<NodeId>::max();
 
 enum class VarKind : std::uint8_t {
-  free,        // a variable of `descent derive EXPR`
-  input,       // a per-sample data input (varies along the implicit batch axis)
-  param,       // a trained parameter, shared by all samples
-  start_param, // minimize mode: a parameter with its own copy per start (varies like an input)
-  batch_size,  // the number of samples in the current batch (a scalar)
+  free,         // a variable of `descent derive EXPR`
+  input,        // a per-sample data input (varies along the implicit batch axis)
+  param,        // a trained parameter, shared by all samples
+  start_param,  // minimize mode: a parameter with its own copy per start (varies like an input)
+  batch_size,   // the number of samples in the current batch (a scalar)
 };
 
 struct Node {
@@ -36,11 +36,11 @@ struct Node {
   bool varying = false;  // depends on per-sample data (has the implicit batch axis)
   std::uint8_t arity = 0;
   NodeId child[2] = {kNoNode, kNoNode};
-  double value = 0.0;           // Op::constant
-  std::string name;             // Op::variable
+  double value = 0.0;  // Op::constant
+  std::string name;    // Op::variable
   VarKind var_kind = VarKind::free;
-  Shape attr;                   // Op::sum_to: target shape; Op::onehot: (k)
-  Span span;                    // where the user wrote it (first occurrence), if anywhere
+  Shape attr;  // Op::sum_to: target shape; Op::onehot: (k)
+  Span span;   // where the user wrote it (first occurrence), if anywhere
 
   NodeId operator[](int i) const { return child[i]; }
 };

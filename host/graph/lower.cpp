@@ -12,12 +12,18 @@ namespace {
 
 Op binary_op(char op) {
   switch (op) {
-    case '+': return Op::add;
-    case '-': return Op::sub;
-    case '*': return Op::mul;
-    case '/': return Op::div;
-    case '^': return Op::pow;
-    default: return Op::matmul;
+    case '+':
+      return Op::add;
+    case '-':
+      return Op::sub;
+    case '*':
+      return Op::mul;
+    case '/':
+      return Op::div;
+    case '^':
+      return Op::pow;
+    default:
+      return Op::matmul;
   }
 }
 
@@ -41,9 +47,9 @@ class Lowerer {
       case expr::AstKind::name: {
         const NodeId id = scope_.lookup(ast.name, ast.span);
         if (id == kNoNode)
-          throw input_error("unknown name '" + ast.name + "'" +
-                                did_you_mean(ast.name, scope_.known_names),
-                            ast.span);
+          throw input_error(
+              "unknown name '" + ast.name + "'" + did_you_mean(ast.name, scope_.known_names),
+              ast.span);
         return id;
       }
       case expr::AstKind::negate: {
@@ -100,9 +106,9 @@ class Lowerer {
     }
     const auto op = op_for_function(call.name);
     if (!op)
-      throw input_error("unknown function '" + call.name + "'" +
-                            did_you_mean(call.name, function_names()),
-                        call.name_span);
+      throw input_error(
+          "unknown function '" + call.name + "'" + did_you_mean(call.name, function_names()),
+          call.name_span);
     const OpInfo& info = op_info(*op);
     expect_arity(call, static_cast<std::size_t>(info.arity));
     const NodeId a = lower(*call.args[0]);

@@ -15,6 +15,7 @@
 
 namespace descent {
 
+// clang-format off
 enum class Op : std::uint8_t {
   // leaves
   constant,  // a number, filled into the node's shape
@@ -42,6 +43,7 @@ enum class Op : std::uint8_t {
   batch_sum,   // sum over the samples of a batch: varying → uniform
   count_
 };
+// clang-format on
 inline constexpr std::size_t kOpCount = static_cast<std::size_t>(Op::count_);
 
 enum class OpKind : std::uint8_t { leaf, unary, binary, tensor, batch };

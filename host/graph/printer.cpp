@@ -155,7 +155,8 @@ class Printer {
       printed.push_back({negative != negated, std::move(text)});
     }
     // Lead with a positive term when there is one: "1 - y" rather than "-y + 1".
-    std::stable_partition(printed.begin(), printed.end(), [](const Term& t) { return !t.negative; });
+    std::stable_partition(printed.begin(), printed.end(),
+                          [](const Term& t) { return !t.negative; });
     std::string out;
     for (std::size_t i = 0; i < printed.size(); ++i) {
       if (i == 0)

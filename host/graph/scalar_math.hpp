@@ -30,20 +30,32 @@ DESCENT_HD inline T softplus(T x) {
 }
 
 template <class T>
-DESCENT_HD inline T relu(T x) { return x > T(0) ? x : T(0); }
+DESCENT_HD inline T relu(T x) {
+  return x > T(0) ? x : T(0);
+}
 // sign(0) = 0, which makes abs'(0) = 0.
 template <class T>
-DESCENT_HD inline T sign(T x) { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0)); }
+DESCENT_HD inline T sign(T x) {
+  return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
+}
 // step(x) = 1 for x > 0, else 0, which makes relu'(0) = 0.
 template <class T>
-DESCENT_HD inline T step(T x) { return x > T(0) ? T(1) : T(0); }
+DESCENT_HD inline T step(T x) {
+  return x > T(0) ? T(1) : T(0);
+}
 // x*log(y) with 0*log(anything) = 0: the masked branch of d(a^b)/db at a = 0.
 template <class T>
-DESCENT_HD inline T xlogy(T x, T y) { return x == T(0) ? T(0) : x * std::log(y); }
+DESCENT_HD inline T xlogy(T x, T y) {
+  return x == T(0) ? T(0) : x * std::log(y);
+}
 template <class T>
-DESCENT_HD inline T min(T a, T b) { return b < a ? b : a; }
+DESCENT_HD inline T min(T a, T b) {
+  return b < a ? b : a;
+}
 template <class T>
-DESCENT_HD inline T max(T a, T b) { return b > a ? b : a; }
+DESCENT_HD inline T max(T a, T b) {
+  return b > a ? b : a;
+}
 
 // a^b with the integer exponents that derivatives produce evaluated exactly by multiplication.
 template <class T>

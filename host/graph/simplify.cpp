@@ -118,9 +118,8 @@ class Rewriter {
     gather_product_within(id, power, coefficient, out, top, shallow, budget);
   }
 
-  void gather_product_within(NodeId id, double power, double& coefficient,
-                             std::vector<Factor>& out, bool top, bool shallow,
-                             std::size_t& budget) {
+  void gather_product_within(NodeId id, double power, double& coefficient, std::vector<Factor>& out,
+                             bool top, bool shallow, std::size_t& budget) {
     const Node& node = n(id);
     const bool is_product = node.op == Op::mul || node.op == Op::div || node.op == Op::neg;
     bool descend = top;
@@ -139,7 +138,8 @@ class Rewriter {
     } else if (descend && node.op == Op::neg) {
       coefficient = -coefficient;
       gather_product_within(node[0], power, coefficient, out, false, shallow, budget);
-    } else if (node.op == Op::pow && n(node[1]).op == Op::constant && n(node[1]).shape.is_scalar()) {
+    } else if (node.op == Op::pow && n(node[1]).op == Op::constant &&
+               n(node[1]).shape.is_scalar()) {
       out.push_back({node[0], n(node[1]).value * power});
     } else {
       out.push_back({id, power});
@@ -180,8 +180,10 @@ class Rewriter {
     const Node& node = n(id);
     if (node.op == Op::constant) return {node.value, kNoNode};
     if (node.op == Op::mul) {
-      if (g_.is_constant(node[0]) && n(node[0]).shape.is_scalar()) return {n(node[0]).value, node[1]};
-      if (g_.is_constant(node[1]) && n(node[1]).shape.is_scalar()) return {n(node[1]).value, node[0]};
+      if (g_.is_constant(node[0]) && n(node[0]).shape.is_scalar())
+        return {n(node[0]).value, node[1]};
+      if (g_.is_constant(node[1]) && n(node[1]).shape.is_scalar())
+        return {n(node[1]).value, node[0]};
     }
     if (node.op == Op::neg) {
       Term t = split_term(node[0]);
@@ -229,8 +231,7 @@ class Rewriter {
                      [](const Term& a, const Term& b) { return a.rest < b.rest; });
     NodeId chain = kNoNode;
     for (const Term& t : terms) {
-      const NodeId term =
-          t.coefficient == 1.0 ? t.rest : build_scaled(t.coefficient, t.rest);
+      const NodeId term = t.coefficient == 1.0 ? t.rest : build_scaled(t.coefficient, t.rest);
       chain = chain == kNoNode ? term : g_.add(chain, term);
     }
     if (chain == kNoNode) return g_.constant(constant, shape);
@@ -354,14 +355,18 @@ Opt fold_constants(Rewriter& r, NodeId id) {
   const double v = r.n(node[0]).value;
   const double size = static_cast<double>(r.n(node[0]).shape.size());
   switch (node.op) {
-    case Op::sum: return r.g().constant(v * size);        // Σ of `size` copies of v
-    case Op::mean: return r.g().constant(v);              // mean of copies of v
-    case Op::transpose: return r.g().constant(v, node.shape);
-    case Op::sum_to: {                                    // each output sums size_in/size_out v's
+    case Op::sum:
+      return r.g().constant(v * size);  // Σ of `size` copies of v
+    case Op::mean:
+      return r.g().constant(v);  // mean of copies of v
+    case Op::transpose:
+      return r.g().constant(v, node.shape);
+    case Op::sum_to: {  // each output sums size_in/size_out v's
       const double ratio = size / static_cast<double>(node.shape.size());
       return r.g().constant(v * ratio, node.shape);
     }
-    default: return kNo;
+    default:
+      return kNo;
   }
 }
 

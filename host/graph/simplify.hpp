@@ -17,8 +17,8 @@
 namespace descent {
 
 struct RewriteStats {
-  int passes = 0;          // full passes run (the last one changed nothing, unless capped)
-  bool hit_cap = false;    // stopped by the pass cap before reaching a fixed point
+  int passes = 0;        // full passes run (the last one changed nothing, unless capped)
+  bool hit_cap = false;  // stopped by the pass cap before reaching a fixed point
 };
 
 inline constexpr int kMaxRewritePasses = 12;

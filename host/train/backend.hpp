@@ -23,16 +23,16 @@ struct Batch {
 
 struct UpdateSettings {
   OptimizerConfig optimizer;
-  long step = 1;          // 1-based number of this update (Adam's bias correction)
-  double lr = 0.0;        // the scheduled rate for this step
-  double clip_norm = 0.0; // clip the global gradient norm to this; 0 = off
+  long step = 1;           // 1-based number of this update (Adam's bias correction)
+  double lr = 0.0;         // the scheduled rate for this step
+  double clip_norm = 0.0;  // clip the global gradient norm to this; 0 = off
 };
 
 struct StepResult {
   double loss = 0.0;       // the reported loss of the batch before the update
   double grad_norm = 0.0;  // the global gradient norm before clipping
   bool finite = true;
-  std::string problem;     // when !finite: which node went non-finite, and where in the config
+  std::string problem;  // when !finite: which node went non-finite, and where in the config
 };
 
 class Backend {

@@ -29,7 +29,9 @@ std::string_view as_bytes(const std::vector<double>& v) {
   return {reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double)};
 }
 
-std::string number_bytes(double v) { return std::string(reinterpret_cast<const char*>(&v), sizeof v); }
+std::string number_bytes(double v) {
+  return std::string(reinterpret_cast<const char*>(&v), sizeof v);
+}
 std::string number_bytes(long v) {
   const std::int64_t x = v;
   return std::string(reinterpret_cast<const char*>(&x), sizeof x);
@@ -70,13 +72,15 @@ TrainState read_checkpoint(const std::string& path, const std::vector<std::strin
   std::ostringstream buffer;
   buffer << file.rdbuf();
   const std::string bytes = buffer.str();
-  if (bytes.compare(0, kMagic.size(), kMagic) != 0) damaged(path, "it does not start with the checkpoint header");
+  if (bytes.compare(0, kMagic.size(), kMagic) != 0)
+    damaged(path, "it does not start with the checkpoint header");
 
   std::map<std::string, std::string> records;
   std::size_t at = kMagic.size();
   while (at < bytes.size()) {
     const std::size_t newline = bytes.find('\n', at);
-    if (newline == std::string::npos || newline + 1 + 8 > bytes.size()) damaged(path, "truncated record");
+    if (newline == std::string::npos || newline + 1 + 8 > bytes.size())
+      damaged(path, "truncated record");
     const std::string key = bytes.substr(at, newline - at);
     std::uint64_t n = 0;
     std::memcpy(&n, bytes.data() + newline + 1, sizeof n);
@@ -127,7 +131,8 @@ TrainState read_checkpoint(const std::string& path, const std::vector<std::strin
     if (!records.count(prefix + "value"))
       throw input_error("checkpoint '" + path + "' has no parameter '" + name +
                         "': it belongs to another experiment");
-    state.params.push_back({array(prefix + "value"), array(prefix + "state0"), array(prefix + "state1")});
+    state.params.push_back(
+        {array(prefix + "value"), array(prefix + "state0"), array(prefix + "state1")});
     if (records.count("best/" + name)) state.best_params.push_back(array("best/" + name));
   }
   return state;

@@ -85,7 +85,8 @@ Columns read_csv_inputs(const DataConfig& data) {
   for (const InputSpec& spec : data.inputs)
     if (spec.classes)
       for (const std::string& c : spec.columns) options.categorical.push_back(c);
-  const CsvTable table = read_or_point_at(data.file_where, [&] { return read_csv(data.file, options); });
+  const CsvTable table =
+      read_or_point_at(data.file_where, [&] { return read_csv(data.file, options); });
   Columns out;
   out.rows = static_cast<std::int64_t>(table.rows);
   for (const InputSpec& spec : data.inputs) {
@@ -132,15 +133,17 @@ Columns read_npy_inputs(const DataConfig& data) {
     out.rows = rows;
     for (std::size_t i = 0; i < array.values.size(); ++i)
       if (!std::isfinite(array.values[i]))
-        throw input_error("non-finite value in '" + spec.npy_file + "' at row " +
-                              std::to_string(i / std::max<std::size_t>(1, array.values.size() /
-                                                                           array.shape[0]) + 1) +
-                              "; descent does not train on NaN/inf data",
-                          spec.where);
+        throw input_error(
+            "non-finite value in '" + spec.npy_file + "' at row " +
+                std::to_string(i / std::max<std::size_t>(1, array.values.size() / array.shape[0]) +
+                               1) +
+                "; descent does not train on NaN/inf data",
+            spec.where);
     DatasetInput input;
     input.name = spec.name;
     if (array.shape.size() == 1) input.shape = Shape::scalar();
-    if (array.shape.size() == 2) input.shape = Shape::vector(static_cast<std::int64_t>(array.shape[1]));
+    if (array.shape.size() == 2)
+      input.shape = Shape::vector(static_cast<std::int64_t>(array.shape[1]));
     if (array.shape.size() == 3)
       input.shape = Shape::matrix(static_cast<std::int64_t>(array.shape[1]),
                                   static_cast<std::int64_t>(array.shape[2]));
@@ -156,7 +159,8 @@ void standardize(DatasetInput& input, std::int64_t train_rows) {
   input.scale.assign(static_cast<std::size_t>(size), 1.0);
   for (std::int64_t i = 0; i < size; ++i) {
     double sum = 0.0;
-    for (std::int64_t r = 0; r < train_rows; ++r) sum += input.train[static_cast<std::size_t>(r * size + i)];
+    for (std::int64_t r = 0; r < train_rows; ++r)
+      sum += input.train[static_cast<std::size_t>(r * size + i)];
     const double mean = sum / static_cast<double>(train_rows);
     double sq = 0.0;
     for (std::int64_t r = 0; r < train_rows; ++r) {
@@ -199,14 +203,14 @@ Dataset load_dataset(const DataConfig& data, std::uint64_t seed) {
   std::iota(order.begin(), order.end(), 0);
   Rng rng(seed);
   if (data.validation > 0) rng.shuffle(order);
-  const auto held_out = static_cast<std::int64_t>(
-      std::llround(data.validation * static_cast<double>(columns.rows)));
+  const auto held_out =
+      static_cast<std::int64_t>(std::llround(data.validation * static_cast<double>(columns.rows)));
   Dataset dataset;
   dataset.validation_rows = held_out;
   dataset.train_rows = columns.rows - held_out;
   if (dataset.train_rows < 1)
-    throw input_error("no training rows are left after holding out " +
-                          std::to_string(held_out) + " for validation",
+    throw input_error("no training rows are left after holding out " + std::to_string(held_out) +
+                          " for validation",
                       data.where);
 
   for (std::size_t k = 0; k < columns.inputs.size(); ++k) {

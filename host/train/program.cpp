@@ -28,7 +28,9 @@ class ProgramBuilder {
     for (const auto& [name, _] : input_shapes_) scope_.known_names.push_back(name);
     for (const auto& [name, _] : params_) scope_.known_names.push_back(name);
     for (const auto& [name, _] : model_) scope_.known_names.push_back(name);
-    scope_.lookup = [this](const std::string& name, const Span& span) { return lookup(name, span); };
+    scope_.lookup = [this](const std::string& name, const Span& span) {
+      return lookup(name, span);
+    };
   }
 
   NodeId lower(const ExpressionText& text) {
@@ -52,9 +54,8 @@ class ProgramBuilder {
     if (in_progress_.count(name)) {
       std::string cycle;
       for (const std::string& n : stack_) cycle += n + " -> ";
-      throw input_error("the model expression '" + name + "' depends on itself (" + cycle + name +
-                            ")",
-                        span);
+      throw input_error(
+          "the model expression '" + name + "' depends on itself (" + cycle + name + ")", span);
     }
     in_progress_.insert(name);
     stack_.push_back(name);
@@ -119,8 +120,8 @@ Program build_program(const ExperimentConfig& config, const std::vector<InputSha
   NodeId penalty_total = kNoNode;
   for (NodeId p : penalties) penalty_total = penalty_total == kNoNode ? p : g.add(penalty_total, p);
   // Minimize mode with several starts: each start's penalty belongs to its own objective.
-  const NodeId per_sample = program.minimize && penalty_total != kNoNode ? g.add(loss, penalty_total)
-                                                                         : loss;
+  const NodeId per_sample =
+      program.minimize && penalty_total != kNoNode ? g.add(loss, penalty_total) : loss;
   if (program.minimize) {
     program.objective = g.apply(Op::batch_sum, per_sample);
     program.reported = g.apply(Op::batch_mean, per_sample);

@@ -127,20 +127,23 @@ class BatchGatherer {
 // One line that rewrites itself on a terminal; periodic log lines otherwise.
 class Progress {
  public:
-  Progress(bool quiet, long total) : quiet_(quiet), total_(total), tty_(isatty(STDERR_FILENO) != 0) {}
+  Progress(bool quiet, long total)
+      : quiet_(quiet), total_(total), tty_(isatty(STDERR_FILENO) != 0) {}
 
   void update(const MetricsRow& row, long epochs, bool force) {
     if (quiet_) return;
     const auto now = Clock::now();
     if (!force && now - last_ < std::chrono::milliseconds(tty_ ? 100 : 2000)) return;
     last_ = now;
-    const double fraction = static_cast<double>(row.step) / static_cast<double>(std::max(1L, total_));
+    const double fraction =
+        static_cast<double>(row.step) / static_cast<double>(std::max(1L, total_));
     const double eta = fraction > 0 ? row.wall_s * (1 - fraction) / fraction : 0;
     std::string line = fmt::format("step {}/{}", row.step, total_);
     if (epochs > 0) line += fmt::format("  epoch {}/{}", std::min(row.epoch + 1, epochs), epochs);
     line += fmt::format("  loss {:.6g}", row.loss);
     if (row.val_loss) line += fmt::format("  val {:.6g}", *row.val_loss);
-    line += fmt::format("  lr {:.3g}  {:.3g} samples/s  ETA {:.0f}s", row.lr, row.samples_per_s, eta);
+    line +=
+        fmt::format("  lr {:.3g}  {:.3g} samples/s  ETA {:.0f}s", row.lr, row.samples_per_s, eta);
     if (tty_) {
       fmt::print(stderr, "\r{:<100}", line);
       std::fflush(stderr);
@@ -161,7 +164,8 @@ class Progress {
 };
 
 // Loss points for the plot, read back from metrics.csv (so that a resumed run plots it all).
-void read_loss_points(const fs::path& csv, std::vector<LossPoint>& train, std::vector<LossPoint>& val) {
+void read_loss_points(const fs::path& csv, std::vector<LossPoint>& train,
+                      std::vector<LossPoint>& val) {
   std::ifstream in(csv);
   std::string line;
   std::getline(in, line);  // header
@@ -213,7 +217,8 @@ void write_parameters(const fs::path& dir, const Program& program, const TrainSt
     params.set(p.name, values_json(state.params[i].value, p.shape, copies));
     std::vector<std::size_t> shape;
     if (program.minimize && copies > 1) shape.push_back(static_cast<std::size_t>(copies));
-    for (int a = 0; a < p.shape.rank; ++a) shape.push_back(static_cast<std::size_t>(p.shape.dims[a]));
+    for (int a = 0; a < p.shape.rank; ++a)
+      shape.push_back(static_cast<std::size_t>(p.shape.dims[a]));
     write_npy((dir / "params" / (p.name + ".npy")).string(), shape, state.params[i].value);
   }
   write_file_atomically((dir / "params.json").string(), params.dump(2) + "\n");
@@ -233,7 +238,8 @@ std::string now_iso8601() {
 long total_steps(const ExperimentConfig& config, const Dataset* dataset) {
   if (config.train.steps > 0 || !dataset) return std::max(config.train.steps, 1L);
   const std::int64_t n = dataset->train_rows;
-  const std::int64_t b = config.train.batch_size > 0 ? std::min<std::int64_t>(config.train.batch_size, n) : n;
+  const std::int64_t b =
+      config.train.batch_size > 0 ? std::min<std::int64_t>(config.train.batch_size, n) : n;
   return config.train.epochs * static_cast<long>((n + b - 1) / b);
 }
 
@@ -281,7 +287,8 @@ TrainSummary run_training(const ExperimentConfig& config, const Program& program
   const std::int64_t b = batch_rows(config, dataset, program);
   const long batches_per_epoch = static_cast<long>((n + b - 1) / b);
   const long epochs = dataset && config.train.steps == 0 ? config.train.epochs : 0;
-  const long log_every = config.train.log_every > 0 ? config.train.log_every : std::max(1L, total / 500);
+  const long log_every =
+      config.train.log_every > 0 ? config.train.log_every : std::max(1L, total / 500);
   const long checkpoint_every = config.train.checkpoint_every > 0
                                     ? config.train.checkpoint_every
                                     // every epoch, but no more than ~20 times a run (a
@@ -313,7 +320,8 @@ TrainSummary run_training(const ExperimentConfig& config, const Program& program
 
   auto save = [&]() {
     backend.store(state);
-    state.wall_seconds = wall_before + std::chrono::duration<double>(Clock::now() - run_started).count();
+    state.wall_seconds =
+        wall_before + std::chrono::duration<double>(Clock::now() - run_started).count();
     write_checkpoint(checkpoint.string(), state, names);
   };
 
@@ -393,9 +401,10 @@ TrainSummary run_training(const ExperimentConfig& config, const Program& program
     if (state.step % checkpoint_every == 0 || last || stop) save();
     if (stop && !last) {
       progress.finish();
-      throw Error(ExitCode::interrupted, "interrupted after step " + std::to_string(state.step) +
-                                             "; checkpoint written. Continue with: descent train --resume " +
-                                             dir.string());
+      throw Error(ExitCode::interrupted,
+                  "interrupted after step " + std::to_string(state.step) +
+                      "; checkpoint written. Continue with: descent train --resume " +
+                      dir.string());
     }
   }
   progress.finish();
@@ -429,7 +438,8 @@ TrainSummary run_training(const ExperimentConfig& config, const Program& program
       .set("resumed", options.resume)
       .set("started_at", started_at)
       .set("finished_at", now_iso8601());
-  if (state.best_step >= 0) manifest.set("best_val_loss", state.best_val).set("best_step", state.best_step);
+  if (state.best_step >= 0)
+    manifest.set("best_val_loss", state.best_val).set("best_step", state.best_step);
   write_manifest(dir / "manifest.json", manifest);
 
   TrainSummary summary;

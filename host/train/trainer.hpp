@@ -15,9 +15,9 @@
 namespace descent {
 
 struct TrainOptions {
-  std::string out_dir;    // the run directory
-  bool resume = false;    // continue from out_dir/checkpoint.bin
-  bool quiet = false;     // no progress output
+  std::string out_dir;                                // the run directory
+  bool resume = false;                                // continue from out_dir/checkpoint.bin
+  bool quiet = false;                                 // no progress output
   const std::atomic<bool>* stop_requested = nullptr;  // set by SIGINT/SIGTERM
   std::string device = "cpu";
   std::string precision = "f64";
