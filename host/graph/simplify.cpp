@@ -646,6 +646,49 @@ Opt stable_expm1(Rewriter& r, NodeId id) {
   return g.apply(Op::expm1, g[rest][0]);
 }
 
+// If `id` is A*softplus(arg) (either order), sets A and the softplus node.
+bool split_scaled_softplus(const Graph& g, NodeId id, NodeId& scale, NodeId& softplus) {
+  const Node& node = g[id];
+  if (node.op != Op::mul) return false;
+  for (int i = 0; i < 2; ++i)
+    if (g[node[i]].op == Op::softplus) {
+      softplus = node[i];
+      scale = node[1 - i];
+      return true;
+    }
+  return false;
+}
+
+// True when b is 1 - a in canonical form (1 + -1*a).
+bool is_complement(const Graph& g, NodeId b, NodeId a) {
+  double c = 0;
+  NodeId rest = kNoNode, negated = kNoNode;
+  return split_constant_plus(g, b, c, rest) && c == 1.0 && split_negation(g, rest, negated) &&
+         negated == a;
+}
+
+// The binary cross-entropy of logits, as the textbook form becomes after the rules above:
+//   a*softplus(-z) + (1 - a)*softplus(z) → softplus(z) - a*z
+// (softplus(-z) = softplus(z) - z). One softplus instead of two, and its derivative is
+// sigmoid(z) - a instead of a sum of two sigmoids.
+Opt stable_cross_entropy_with_logits(Rewriter& r, NodeId id) {
+  Graph& g = r.g();
+  const Node& node = g[id];
+  if (node.op != Op::add) return kNo;
+  for (int i = 0; i < 2; ++i) {
+    NodeId a = kNoNode, s_neg = kNoNode, b = kNoNode, s_pos = kNoNode, z = kNoNode;
+    if (!split_scaled_softplus(g, node[i], a, s_neg) ||
+        !split_scaled_softplus(g, node[1 - i], b, s_pos) || !split_negation(g, g[s_neg][0], z) ||
+        g[s_pos][0] != z)
+      continue;
+    if (!is_complement(g, b, a) && !is_complement(g, a, b)) continue;
+    const Shape shape = node.shape;
+    const NodeId result = g.sub(s_pos, g.mul(a, z));
+    if (g[result].shape == shape) return result;
+  }
+  return kNo;
+}
+
 std::vector<Rewriter::NamedRule> stabilizer_rules() {
   return {
       {"log(sigmoid(z)) -> -softplus(-z)", stable_log_sigmoid},
@@ -654,6 +697,7 @@ std::vector<Rewriter::NamedRule> stabilizer_rules() {
       {"log(sum(exp(v))) -> logsumexp(v)", stable_logsumexp},
       {"log(softmax(v)) -> v - logsumexp(v)", stable_log_softmax},
       {"exp(x) - 1 -> expm1(x)", stable_expm1},
+      {"a*softplus(-z) + (1-a)*softplus(z) -> softplus(z) - a*z", stable_cross_entropy_with_logits},
   };
 }
 
@@ -664,9 +708,14 @@ std::vector<NodeId> simplify(Graph& graph, const std::vector<NodeId>& roots, Rew
 }
 
 std::vector<NodeId> stabilize(Graph& graph, const std::vector<NodeId>& roots) {
+  // Two rounds: some patterns (the cross-entropy of logits) only take their canonical
+  // shape after the first round's rewrites have been simplified.
   std::vector<NodeId> current = simplify(graph, roots);
-  current = Rewriter(graph, stabilizer_rules()).run(current, nullptr);
-  return simplify(graph, current);
+  for (int round = 0; round < 2; ++round) {
+    current = Rewriter(graph, stabilizer_rules()).run(current, nullptr);
+    current = simplify(graph, current);
+  }
+  return current;
 }
 
 bool provably_finite(const Graph& graph, NodeId id) {

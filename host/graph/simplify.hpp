@@ -29,7 +29,8 @@ std::vector<NodeId> simplify(Graph& graph, const std::vector<NodeId>& roots,
 // The numerically stabilizing rewrites, run BEFORE differentiation:
 //   log(sigmoid(z)) → -softplus(-z),  1 - sigmoid(z) → sigmoid(-z),  log(1 + x) → log1p(x),
 //   log(sum(exp(v))) → logsumexp(v),  log(softmax(v)) → v - logsumexp(v),
-//   exp(x) - 1 → expm1(x),  log(exp(x)) → x.
+//   exp(x) - 1 → expm1(x),  log(exp(x)) → x,
+//   a*softplus(-z) + (1 - a)*softplus(z) → softplus(z) - a*z (cross-entropy of logits).
 // Returns simplified roots (it simplifies first, so that the patterns meet canonical forms).
 std::vector<NodeId> stabilize(Graph& graph, const std::vector<NodeId>& roots);
 
