@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "common/error.hpp"
+#include "common/file_descriptor.hpp"
 
 namespace descent {
 
@@ -20,27 +21,6 @@ namespace {
   throw Error(ExitCode::io_error, "cannot write file '" + path +
                                       "': " + std::strerror(error_number) + " (" + doing + ")");
 }
-
-// Owns a descriptor; close() reports its error, the destructor (an error path) does not.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  // 0, or the errno of a failed close (NFS reports write errors here).
-  int close() {
-    const int result = ::close(fd_);
-    fd_ = -1;
-    return result == 0 ? 0 : errno;
-  }
-
- private:
-  int fd_;
-};
 
 // Removes the temporary file unless the rename has consumed it.
 class TemporaryFile {

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "common/error.hpp"
+#include "common/file_descriptor.hpp"
 
 namespace descent {
 
@@ -20,21 +21,6 @@ namespace {
   throw Error(ExitCode::io_error,
               "cannot open data file '" + path + "': " + std::strerror(error_number));
 }
-
-// Closes the descriptor on every path out of read_data_file.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
