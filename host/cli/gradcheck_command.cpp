@@ -78,11 +78,15 @@ int run_gradcheck(const GradcheckOptions& options) {
     std::vector<std::vector<double>> analytic;
     const double f = backend->objective_and_gradients(batch, analytic);
     std::vector<std::vector<double>> unused;
+    // Moves one element, evaluates, and puts it back.
     auto objective_at = [&](std::size_t param, std::size_t k, double x) {
-      TrainState moved = state;
-      moved.params[param].value[k] = x;
-      backend->load(moved);
-      return backend->objective_and_gradients(batch, unused);
+      double& element = state.params[param].value[k];
+      const double kept = element;
+      element = x;
+      backend->load(state);
+      const double value = backend->objective_and_gradients(batch, unused);
+      element = kept;
+      return value;
     };
     for (std::size_t i = 0; i < state.params.size(); ++i) {
       const std::vector<double>& values = state.params[i].value;

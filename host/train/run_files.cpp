@@ -129,6 +129,30 @@ std::string truncate_rows(const std::filesystem::path& path, std::string_view te
 
 }  // namespace
 
+void read_loss_points(const std::filesystem::path& run_dir, std::vector<LossPoint>& train,
+                      std::vector<LossPoint>& val) {
+  const auto text = read_if_exists(run_dir / MetricsLog::kCsvName);
+  if (!text) return;
+  const std::vector<std::string_view> lines = complete_lines(*text);
+  // Columns as kCsvHeader names them: step, epoch, loss, val_loss, ...
+  for (std::size_t k = 1; k < lines.size(); ++k) {
+    std::vector<std::string_view> cells;
+    std::string_view rest = lines[k];
+    for (std::size_t comma = rest.find(','); cells.size() < 4; comma = rest.find(',')) {
+      cells.push_back(rest.substr(0, comma));
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+    const std::optional<long> step = csv_row_step(lines[k]);
+    if (!step || cells.size() < 4) continue;
+    auto number = [](std::string_view cell) {
+      return std::strtod(std::string(cell).c_str(), nullptr);
+    };
+    train.push_back({*step, number(cells[2])});
+    if (!cells[3].empty()) val.push_back({*step, number(cells[3])});
+  }
+}
+
 MetricsLog::MetricsLog(const std::filesystem::path& run_dir)
     : csv_path_(run_dir / kCsvName), jsonl_path_(run_dir / kJsonlName) {
   std::error_code ec;

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/json.hpp"
 
@@ -87,6 +88,11 @@ std::string render_loss_svg(std::span<const LossPoint> train, std::span<const Lo
 // render_loss_svg, written atomically to `path`. An I/O error throws (ExitCode::io_error).
 void write_loss_svg(const std::filesystem::path& path, std::span<const LossPoint> train,
                     std::span<const LossPoint> val, std::string_view title = "loss");
+
+// The training and validation losses logged in a run directory's metrics.csv (all of them,
+// across resumes), for the plot. A missing file gives no points.
+void read_loss_points(const std::filesystem::path& run_dir, std::vector<LossPoint>& train,
+                      std::vector<LossPoint>& val);
 
 // Writes `fields` (a Json object) to `path` as indented JSON with a trailing newline,
 // atomically. Not an object: an internal error (ExitCode::failure). I/O errors: io_error.

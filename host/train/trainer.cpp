@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <numeric>
 
 #include "common/atomic_file.hpp"
@@ -33,11 +32,14 @@ std::int64_t rows_of(const Dataset* dataset, const Program& program) {
   return dataset ? dataset->train_rows : program.starts;
 }
 
-std::int64_t batch_rows(const ExperimentConfig& config, const Dataset* dataset,
-                        const Program& program) {
-  const std::int64_t n = rows_of(dataset, program);
-  if (!dataset || config.train.batch_size <= 0) return n;
+// Rows per step out of `n`: batch_size, or all of them (full batch, and minimize mode's starts).
+std::int64_t batch_rows(const ExperimentConfig& config, std::int64_t n, bool fit) {
+  if (!fit || config.train.batch_size <= 0) return n;
   return std::min<std::int64_t>(config.train.batch_size, n);
+}
+
+long batches_per_epoch(std::int64_t n, std::int64_t b) {
+  return static_cast<long>((n + b - 1) / b);
 }
 
 std::vector<std::string> param_names(const Program& program) {
@@ -163,28 +165,6 @@ class Progress {
   Clock::time_point last_{};
 };
 
-// Loss points for the plot, read back from metrics.csv (so that a resumed run plots it all).
-void read_loss_points(const fs::path& csv, std::vector<LossPoint>& train,
-                      std::vector<LossPoint>& val) {
-  std::ifstream in(csv);
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::size_t start = 0;
-    while (true) {
-      const std::size_t comma = line.find(',', start);
-      cells.push_back(line.substr(start, comma - start));
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-    if (cells.size() < 4) continue;
-    const long step = std::strtol(cells[0].c_str(), nullptr, 10);
-    train.push_back({step, std::strtod(cells[2].c_str(), nullptr)});
-    if (!cells[3].empty()) val.push_back({step, std::strtod(cells[3].c_str(), nullptr)});
-  }
-}
-
 Json values_json(const std::vector<double>& v, const Shape& shape, std::int64_t copies) {
   const std::int64_t size = shape.size();
   auto one = [&](std::int64_t offset) -> Json {
@@ -238,9 +218,7 @@ std::string now_iso8601() {
 long total_steps(const ExperimentConfig& config, const Dataset* dataset) {
   if (config.train.steps > 0 || !dataset) return std::max(config.train.steps, 1L);
   const std::int64_t n = dataset->train_rows;
-  const std::int64_t b =
-      config.train.batch_size > 0 ? std::min<std::int64_t>(config.train.batch_size, n) : n;
-  return config.train.epochs * static_cast<long>((n + b - 1) / b);
+  return config.train.epochs * batches_per_epoch(n, batch_rows(config, n, true));
 }
 
 TrainState initial_state(const ExperimentConfig& config, const Program& program) {
@@ -284,8 +262,8 @@ TrainSummary run_training(const ExperimentConfig& config, const Program& program
 
   const long total = total_steps(config, dataset);
   const std::int64_t n = rows_of(dataset, program);
-  const std::int64_t b = batch_rows(config, dataset, program);
-  const long batches_per_epoch = static_cast<long>((n + b - 1) / b);
+  const std::int64_t b = batch_rows(config, n, dataset != nullptr);
+  const long epoch_batches = batches_per_epoch(n, b);
   const long epochs = dataset && config.train.steps == 0 ? config.train.epochs : 0;
   const long log_every =
       config.train.log_every > 0 ? config.train.log_every : std::max(1L, total / 500);
@@ -293,9 +271,9 @@ TrainSummary run_training(const ExperimentConfig& config, const Program& program
                                     ? config.train.checkpoint_every
                                     // every epoch, but no more than ~20 times a run (a
                                     // full-batch run would otherwise fsync every step)
-                                    : std::max({batches_per_epoch, total / 20, 1L});
+                                    : std::max({epoch_batches, total / 20, 1L});
   const bool validating = dataset && dataset->validation_rows > 0;
-  const long eval_every = config.train.eval_every > 0 ? config.train.eval_every : batches_per_epoch;
+  const long eval_every = config.train.eval_every > 0 ? config.train.eval_every : epoch_batches;
 
   BatchGatherer gatherer(program, dataset);
   backend.load(state);
@@ -418,7 +396,7 @@ TrainSummary run_training(const ExperimentConfig& config, const Program& program
   write_parameters(dir, program, final_state);
 
   std::vector<LossPoint> train_points, val_points;
-  read_loss_points(dir / MetricsLog::kCsvName, train_points, val_points);
+  read_loss_points(dir, train_points, val_points);
   write_loss_svg(dir / "loss.svg", train_points, val_points, config.name + ": loss");
 
   Json manifest = Json::object();
