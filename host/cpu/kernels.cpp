@@ -39,6 +39,7 @@ std::int64_t batch_of(const std::vector<const Tensor*>& in) {
 void prepare(Tensor& out, const Shape& shape, std::int64_t batch) {
   out.shape = shape;
   out.batch = batch;
+  out.view = nullptr;
   out.data.resize(static_cast<std::size_t>(shape.size() * std::max<std::int64_t>(batch, 1)));
 }
 
@@ -54,7 +55,8 @@ void unary_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>&
   const UnaryFn f = elementwise_fn(n.op).unary;
   const Tensor& a = *in[0];
   prepare(out, n.shape, a.batch);
-  for (std::size_t i = 0; i < out.data.size(); ++i) out.data[i] = f(a.data[i]);
+  const double* x = a.values();
+  for (std::size_t i = 0; i < out.data.size(); ++i) out.data[i] = f(x[i]);
 }
 
 // o[i] = f(a[i*step_a], b[i*step_b]) for i < count, each step 0 (one value for all) or 1; the
@@ -92,7 +94,7 @@ void binary_loops(const Node& n, const std::vector<const Tensor*>& in, Tensor& o
   const std::int64_t flat_a = flat_step(a, n.shape, out.batch);
   const std::int64_t flat_b = flat_step(b, n.shape, out.batch);
   if (flat_a >= 0 && flat_b >= 0) {  // the common case: one loop over every value
-    apply_run(f, a.data.data(), flat_a, b.data.data(), flat_b, out.data.data(),
+    apply_run(f, a.values(), flat_a, b.values(), flat_b, out.data.data(),
               static_cast<std::int64_t>(out.data.size()));
     return;
   }
@@ -102,8 +104,8 @@ void binary_loops(const Node& n, const std::vector<const Tensor*>& in, Tensor& o
   const std::int64_t rows = n.shape.rows(), cols = n.shape.cols();
   double* o = out.data.data();
   for (std::int64_t s = 0; s < out.samples(); ++s) {
-    const double* pa = a.data.data() + s * sa.batch;
-    const double* pb = b.data.data() + s * sb.batch;
+    const double* pa = a.values() + s * sa.batch;
+    const double* pb = b.values() + s * sb.batch;
     for (std::int64_t r = 0; r < rows; ++r, o += cols)
       apply_run(f, pa + r * sa.row, sa.col, pb + r * sb.row, sb.col, o, cols);
   }

@@ -532,6 +532,81 @@ Opt simplify_power(Rewriter& r, NodeId id) {
   return kNo;
 }
 
+// A factor the same for every sample leaves a batch total, as a constant leaves a sum:
+// batch_sum(c*v) → c*batch_sum(v) for c uniform (parameters, numbers; likewise batch_mean),
+// and batch_sum(v)/batch_size → batch_mean(v). A batch_mean's gradient reaches a parameter as
+// batch_sum(g*x/batch_size); this turns it into batch_mean(g*x), which reads as the textbook
+// formula and costs one product per sample fewer.
+Opt uniform_factor_out_of_total(Rewriter& r, NodeId id) {
+  const Node& node = r.n(id);
+  Graph& g = r.g();
+  const auto chain_of = [&](const std::vector<Factor>& factors) {
+    NodeId chain = kNoNode;
+    for (const Factor& f : factors) {
+      const NodeId term = f.exponent == 1.0 ? f.base : g.pow(f.base, g.num(f.exponent));
+      chain = chain == kNoNode ? term : g.mul(chain, term);
+    }
+    return chain;
+  };
+  const bool total = node.op == Op::batch_sum || node.op == Op::batch_mean;
+  if (!total && node.op != Op::mul) return kNo;
+  if (total && g[node[0]].op == Op::outer && g[node[0]].varying) {
+    // batch_sum(outer(c*u, v)) → c*batch_sum(outer(u, v)) for a uniform scalar c.
+    double coefficient = 1.0;
+    std::vector<Factor> pulled;
+    NodeId operands[2] = {g[node[0]][0], g[node[0]][1]};
+    for (NodeId& operand : operands) {
+      const Op op = g[operand].op;
+      if (op != Op::mul && op != Op::div && op != Op::neg) continue;
+      double c = 1.0;
+      std::vector<Factor> factors, kept;
+      r.gather_product(operand, 1.0, c, factors, true);
+      const std::size_t before = pulled.size();
+      for (const Factor& f : factors)
+        (!g[f.base].varying && g[f.base].shape.is_scalar() ? pulled : kept).push_back(f);
+      const NodeId rest = chain_of(kept);
+      if (rest == kNoNode || !(g[rest].shape == g[operand].shape)) {
+        pulled.resize(before);
+        continue;
+      }
+      coefficient *= c;
+      operand = rest;
+    }
+    if (pulled.empty() && coefficient == 1.0) return kNo;
+    NodeId out = g.apply(node.op, g.apply(Op::outer, operands[0], operands[1]));
+    if (!pulled.empty()) out = g.mul(chain_of(pulled), out);
+    if (coefficient != 1.0) out = g.mul(g.num(coefficient), out);
+    return out;
+  }
+  const NodeId product = total ? node[0] : id;
+  const Op op = r.n(product).op;
+  if (op != Op::mul && op != Op::div && op != Op::neg) return kNo;
+  if (total && !g[product].varying) return kNo;
+  double coefficient = 1.0;
+  std::vector<Factor> factors;
+  r.gather_product(product, 1.0, coefficient, factors, true);
+  if (!total) {  // batch_sum(v) * batch_size^-1 → batch_mean(v)
+    const auto by_size = std::find_if(factors.begin(), factors.end(), [&](const Factor& f) {
+      return f.exponent == -1.0 && g[f.base].op == Op::variable &&
+             g[f.base].var_kind == VarKind::batch_size;
+    });
+    const auto sum = std::find_if(factors.begin(), factors.end(), [&](const Factor& f) {
+      return f.exponent == 1.0 && g[f.base].op == Op::batch_sum;
+    });
+    if (by_size == factors.end() || sum == factors.end()) return kNo;
+    sum->base = g.apply(Op::batch_mean, g[sum->base][0]);
+    factors.erase(by_size);
+    return r.build_product(coefficient, factors, node.shape);
+  }
+  std::vector<Factor> uniform, varying;
+  for (const Factor& f : factors) (g[f.base].varying ? varying : uniform).push_back(f);
+  if ((uniform.empty() && coefficient == 1.0) || varying.empty()) return kNo;
+  NodeId out = g.apply(node.op, chain_of(varying));
+  if (!uniform.empty()) out = g.mul(chain_of(uniform), out);
+  if (coefficient != 1.0) out = g.mul(g.num(coefficient), out);
+  return out;
+}
+
 // log(exp(x)) → x;  transpose(transpose(x)) → x;  sum_to(x, shape of x) → x;
 // min(x, x) → x;  max(x, x) → x;  batch_mean(u) → u and batch_sum(u) → u*batch_size for u
 // the same for every sample.
@@ -556,6 +631,7 @@ std::vector<Rewriter::NamedRule> simplifier_rules() {
       {"canonical difference, negation, quotient", canonical_difference_negation_quotient},
       {"power identities", simplify_power},
       {"identities", simplify_identities},
+      {"uniform factor out of a batch total", uniform_factor_out_of_total},
       {"normalize product", normalize_product},
       {"normalize sum", normalize_sum},
   };

@@ -14,11 +14,20 @@
 
 namespace descent {
 
-// One batch: for every program input (in Program::inputs order), `rows` samples laid out
-// row-major and back to back. Minimize mode has no inputs; rows = the number of starts.
+// One batch: for every program input (in Program::inputs order), where its rows lie, each row
+// row-major. Without `index` the batch's `rows` rows lie back to back from inputs[k]; with it,
+// inputs[k] is the start of the whole split and row r of the batch is row index[r] there (a
+// shuffled mini-batch, which the backend gathers as it reads it instead of the trainer copying
+// it first). Minimize mode has no inputs; rows = the number of starts.
 struct Batch {
   std::int64_t rows = 0;
   std::vector<const double*> inputs;
+  const std::int64_t* index = nullptr;
+
+  // Where row r of input k starts, for an input of `size` values a row.
+  const double* row(std::size_t k, std::int64_t r, std::int64_t size) const {
+    return inputs[k] + (index != nullptr ? index[r] : r) * size;
+  }
 };
 
 struct UpdateSettings {

@@ -20,8 +20,8 @@ namespace {
 // (a core's L2 on current CPUs) while the chunk's nodes are evaluated one after another.
 constexpr std::int64_t kChunkBytes = 512 * 1024;
 
-bool all_finite(const std::vector<double>& values) {
-  for (double v : values)
+bool all_finite(const Tensor& t) {
+  for (double v : t.all())
     if (!std::isfinite(v)) return false;
   return true;
 }
@@ -34,27 +34,37 @@ bool is_total(const Graph& graph, const Node& n) {
 // Evaluates `outputs` over a batch, with the batch axis tiled into chunks of rows:
 //   1. the uniform nodes (parameters, constants and what they compute), once;
 //   2. for each chunk of rows: the per-sample nodes, reading the chunk's rows of every batch
-//      input where the Batch keeps them; then every total (batch_sum or batch_mean of a
-//      per-sample node) adds the chunk's rows to its running sum;
+//      input where the Batch keeps them (rows in order are read in place; shuffled rows are
+//      gathered into the chunk); then every total (batch_sum or batch_mean of a per-sample
+//      node) adds the chunk's rows to its running sum;
 //   3. the uniform nodes that read a total (the loss, the gradients), once.
 // A chunk's per-sample values stay in cache, so a large batch is read from memory once rather
-// than once per node. A total takes the same additions in the same order as batch_kernel's
-// single pass, so every value is bit-identical to the Interpreter's. A graph that this order
+// than once per node. A total of a product s*v of a per-sample scalar s and a value v that only
+// the total reads (a linear layer's gradient, Σ (dL/dz)·x) adds s*v row by row without storing
+// the product. A total takes the same additions in the same order as batch_kernel's single
+// pass, and its products are the mul kernel's, so every value is bit-identical to the
+// Interpreter's. A graph that this order
 // does not fit (a per-sample node that reads a total, or a per-sample output such as minimize
 // mode's gradients) is evaluated in node order with the whole batch as one chunk, like the
 // Interpreter.
 class BatchEvaluator {
  public:
   BatchEvaluator(const Graph& graph, const std::vector<NodeId>& outputs)
-      : graph_(graph), values_(graph.size()), inputs_(graph.size()), rows_(graph.size(), nullptr) {
+      : graph_(graph), values_(graph.size()),
+        inputs_(graph.size()),
+        rows_(graph.size(), nullptr),
+        index_(graph.size(), nullptr) {
     const std::vector<NodeId> order = graph.reachable(outputs);
     std::vector<bool> reads_total(graph.size(), false);
+    std::vector<int> readers(graph.size(), 0);
+    for (NodeId id : outputs) ++readers[id];
     bool tileable = true;
     std::int64_t values_per_row = 0;
     for (NodeId id : order) {
       const Node& n = graph[id];
       for (int i = 0; i < n.arity; ++i) {
         inputs_[id].push_back(&values_[n[i]]);
+        ++readers[n[i]];
         if (reads_total[n[i]]) reads_total[id] = true;
       }
       if (n.varying) values_per_row += n.shape.size();
@@ -79,6 +89,7 @@ class BatchEvaluator {
     for (NodeId id : outputs)
       if (graph[id].varying) tileable = false;
     tiled_ = tileable;
+    if (tiled_) fuse_products(readers);
     chunk_rows_ =
         std::max<std::int64_t>(1, kChunkBytes / static_cast<std::int64_t>(sizeof(double)) /
                                       std::max<std::int64_t>(values_per_row, 1));
@@ -92,9 +103,13 @@ class BatchEvaluator {
     t.data.assign(values.begin(), values.end());
   }
 
-  // Binds a per-sample variable (a data input, or a parameter in minimize mode) to the rows
-  // that start at `rows`, back to back; run() reads them there.
-  void bind_rows(NodeId variable, const double* rows) { rows_[variable] = rows; }
+  // Binds a per-sample variable (a data input, or a parameter in minimize mode) to rows that
+  // run() reads where they lie: row r of the batch is row index[r] from `rows` or, without an
+  // index, row r.
+  void bind_rows(NodeId variable, const double* rows, const std::int64_t* index) {
+    rows_[variable] = rows;
+    index_[variable] = index;
+  }
 
   // Evaluates every planned node for a batch of `rows` samples.
   void run(std::int64_t rows) {
@@ -118,7 +133,12 @@ class BatchEvaluator {
     for (std::int64_t from = 0; from < rows; from += chunk_rows_) {
       load_rows(from, std::min(from + chunk_rows_, rows));
       evaluate(per_sample_);
-      for (NodeId id : totals_) add_rows(values_[graph_[id][0]], values_[id]);
+      for (NodeId id : totals_) {
+        if (const Product* p = product_of(id))
+          add_products(values_[p->scalar], values_[p->other], values_[id]);
+        else
+          add_rows(values_[graph_[id][0]], values_[id]);
+      }
     }
     for (NodeId id : totals_)
       if (graph_[id].op == Op::batch_mean)
@@ -129,7 +149,38 @@ class BatchEvaluator {
   const Tensor& value(NodeId id) const { return values_[id]; }
 
  private:
-  // The rows [from, to) of every per-sample variable, as chunk-sized tensors.
+  // A total of mul(scalar, other) whose product nothing else reads: the total adds
+  // scalar*other row by row and the mul node is not evaluated.
+  struct Product {
+    NodeId total, scalar, other;
+  };
+
+  // Finds the totals that add_products can compute, and takes their products out of phase 2.
+  void fuse_products(const std::vector<int>& readers) {
+    for (NodeId id : totals_) {
+      const NodeId c = graph_[id][0];
+      const Node& product = graph_[c];
+      if (product.op != Op::mul || readers[c] != 1) continue;
+      for (int i = 0; i < 2; ++i) {
+        const Node& s = graph_[product[i]];
+        const Node& o = graph_[product[1 - i]];
+        if (s.varying && s.shape.size() == 1 && o.shape == product.shape) {
+          products_.push_back({id, product[i], product[1 - i]});
+          std::erase(per_sample_, c);
+          break;
+        }
+      }
+    }
+  }
+
+  const Product* product_of(NodeId total) const {
+    for (const Product& p : products_)
+      if (p.total == total) return &p;
+    return nullptr;
+  }
+
+  // The rows [from, to) of every per-sample variable, as chunk-sized tensors: a view of rows
+  // that lie back to back, a copy of gathered ones.
   void load_rows(std::int64_t from, std::int64_t to) {
     for (NodeId id : row_variables_) {
       const Node& n = graph_[id];
@@ -139,7 +190,29 @@ class BatchEvaluator {
       Tensor& t = values_[id];
       t.shape = n.shape;
       t.batch = to - from;
-      t.data.assign(rows_[id] + from * size, rows_[id] + to * size);
+      if (index_[id] == nullptr) {
+        t.view = rows_[id] + from * size;
+        continue;
+      }
+      t.view = nullptr;
+      t.data.resize(static_cast<std::size_t>((to - from) * size));
+      gather_rows(rows_[id], index_[id] + from, to - from, size, t.data.data());
+    }
+  }
+
+  // out[r] = the row index[r] of `rows`, for r < count. Shuffled rows lie scattered over the
+  // data set, so each copy waits for memory; asking for the row kAhead places further on
+  // while this one is copied keeps several of those trips in flight at once.
+  static void gather_rows(const double* rows, const std::int64_t* index, std::int64_t count,
+                          std::int64_t size, double* out) {
+    constexpr std::int64_t kAhead = 16;
+    constexpr std::int64_t kLine = 64 / sizeof(double);
+    for (std::int64_t r = 0; r < count; ++r) {
+      if (r + kAhead < count) {
+        const double* next = rows + index[r + kAhead] * size;
+        for (std::int64_t i = 0; i < size; i += kLine) __builtin_prefetch(next + i);
+      }
+      std::copy_n(rows + index[r] * size, size, out + r * size);
     }
   }
 
@@ -163,10 +236,22 @@ class BatchEvaluator {
     }
   }
 
+  // total += scalar*other, row by row: the sums and products of add_rows over the mul kernel.
+  static void add_products(const Tensor& scalar, const Tensor& other, Tensor& total) {
+    const std::int64_t size = total.shape.size();
+    double* sum = total.data.data();
+    for (std::int64_t r = 0; r < scalar.samples(); ++r) {
+      const double s = *scalar.sample(r);
+      const double* row = other.sample(r);
+      for (std::int64_t i = 0; i < size; ++i) sum[i] += s * row[i];
+    }
+  }
+
   const Graph& graph_;
   std::vector<Tensor> values_;                      // by NodeId
   std::vector<std::vector<const Tensor*>> inputs_;  // by NodeId: its children's values
   std::vector<const double*> rows_;                 // by NodeId: a per-sample variable's rows
+  std::vector<const std::int64_t*> index_;          // by NodeId: which rows, when gathered
   std::vector<NodeId> row_variables_, uniform_variables_;
   NodeId batch_size_ = kNoNode;
   bool tiled_ = false;
@@ -176,6 +261,7 @@ class BatchEvaluator {
   std::vector<NodeId> per_sample_;     // phase 2, per chunk
   std::vector<NodeId> totals_;         // phase 2, summed over the chunks
   std::vector<NodeId> uniform_last_;   // phase 3
+  std::vector<Product> products_;      // totals of products, computed by add_products
 };
 
 class CpuBackend final : public Backend {
@@ -193,10 +279,10 @@ class CpuBackend final : public Backend {
   StepResult step(const Batch& batch, const UpdateSettings& update) override {
     run(training_, batch);
     StepResult result;
-    result.loss = training_.value(program_.reported).data[0];
+    result.loss = training_.value(program_.reported).all()[0];
     double squared = 0.0;
     for (const ProgramParam& p : program_.params)
-      for (double g : training_.value(p.gradient).data) squared += g * g;
+      for (double g : training_.value(p.gradient).all()) squared += g * g;
     result.grad_norm = std::sqrt(squared);
     if (!std::isfinite(result.loss) || !std::isfinite(result.grad_norm)) {
       result.finite = false;
@@ -220,7 +306,7 @@ class CpuBackend final : public Backend {
 
   double evaluate(const Batch& batch) override {
     run(evaluation_, batch);
-    return evaluation_.value(program_.reported).data[0];
+    return evaluation_.value(program_.reported).all()[0];
   }
 
   double objective_and_gradients(const Batch& batch,
@@ -230,7 +316,7 @@ class CpuBackend final : public Backend {
     for (std::size_t i = 0; i < program_.params.size(); ++i)
       expand_to(training_.value(program_.params[i].gradient), params_[i].value.size(),
                 gradients[i]);
-    return training_.value(program_.objective).data[0];
+    return training_.value(program_.objective).all()[0];
   }
 
  private:
@@ -243,12 +329,13 @@ class CpuBackend final : public Backend {
   // A gradient the simplifier folded to a smaller (broadcastable) shape, e.g. a filled
   // zero, is spread over the parameter's elements.
   static void expand_to(const Tensor& g, std::size_t size, std::vector<double>& out) {
-    if (g.data.size() == size) {
-      out.assign(g.data.begin(), g.data.end());
-    } else if (g.data.size() == 1) {
-      out.assign(size, g.data[0]);
+    const std::span<const double> values = g.all();
+    if (values.size() == size) {
+      out.assign(values.begin(), values.end());
+    } else if (values.size() == 1) {
+      out.assign(size, values[0]);
     } else {
-      throw Error(ExitCode::failure, "internal: gradient of " + std::to_string(g.data.size()) +
+      throw Error(ExitCode::failure, "internal: gradient of " + std::to_string(values.size()) +
                                          " values for a parameter of " + std::to_string(size));
     }
   }
@@ -256,11 +343,11 @@ class CpuBackend final : public Backend {
   void run(BatchEvaluator& evaluator, const Batch& batch) {
     for (std::size_t k = 0; k < program_.inputs.size(); ++k)
       if (program_.inputs[k].node != kNoNode)  // else an input the cost never reads
-        evaluator.bind_rows(program_.inputs[k].node, batch.inputs[k]);
+        evaluator.bind_rows(program_.inputs[k].node, batch.inputs[k], batch.index);
     for (std::size_t i = 0; i < program_.params.size(); ++i) {
       // In minimize mode every start has its own copy: a row of the batch.
       if (program_.minimize)
-        evaluator.bind_rows(program_.params[i].node, params_[i].value.data());
+        evaluator.bind_rows(program_.params[i].node, params_[i].value.data(), nullptr);
       else
         evaluator.bind(program_.params[i].node, params_[i].value);
     }
@@ -275,10 +362,14 @@ class CpuBackend final : public Backend {
     for (std::size_t k = 0; k < program_.inputs.size(); ++k) {
       const ProgramInput& in = program_.inputs[k];
       if (in.node == kNoNode) continue;
-      const double* rows = batch.inputs[k];
-      reference.set(in.node,
-                    Tensor{in.shape, batch.rows,
-                           std::vector<double>(rows, rows + batch.rows * in.shape.size())});
+      const std::int64_t size = in.shape.size();
+      std::vector<double> rows;
+      rows.reserve(static_cast<std::size_t>(batch.rows * size));
+      for (std::int64_t r = 0; r < batch.rows; ++r) {
+        const double* row = batch.row(k, r, size);
+        rows.insert(rows.end(), row, row + size);
+      }
+      reference.set(in.node, Tensor{in.shape, batch.rows, std::move(rows)});
     }
     for (std::size_t i = 0; i < program_.params.size(); ++i) {
       const ProgramParam& p = program_.params[i];
@@ -288,7 +379,7 @@ class CpuBackend final : public Backend {
     reference.run();
     const Graph& g = program_.graph;
     for (NodeId id : reference.order()) {
-      if (all_finite(reference.value(id).data)) continue;
+      if (all_finite(reference.value(id))) continue;
       std::string where;
       for (NodeId k = id; k != kNoNode;) {
         if (g[k].span.valid()) {

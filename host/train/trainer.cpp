@@ -48,9 +48,9 @@ std::vector<std::string> param_names(const Program& program) {
   return names;
 }
 
-// Gathers `rows` (indices into the training split) into contiguous per-input buffers. Rows that
-// follow each other in the split (no shuffling, or a full batch in order) are passed where they
-// are, without a copy.
+// Describes the batches of the training split: shuffled rows as indices into the split (the
+// backend gathers them as it reads them), rows that follow each other (no shuffling, or a full
+// batch in order) as a pointer to the first.
 class BatchGatherer {
  public:
   BatchGatherer(const Program& program, const Dataset* dataset) : dataset_(dataset) {
@@ -60,33 +60,17 @@ class BatchGatherer {
       for (const DatasetInput& d : dataset->inputs)
         if (d.name == in.name) found = &d;
       sources_.push_back(found);
-      buffers_.emplace_back();
     }
   }
 
-  Batch gather(const std::vector<std::int64_t>& order, std::int64_t from, std::int64_t to) {
+  Batch gather(const std::vector<std::int64_t>& order, std::int64_t from, std::int64_t to) const {
     Batch batch;
     batch.rows = to - from;
-    const bool in_place = consecutive(order, from, to);
-    for (std::size_t k = 0; k < sources_.size(); ++k) {
-      const DatasetInput& d = *sources_[k];
-      const std::int64_t size = d.shape.size();
-      if (in_place) {
-        batch.inputs.push_back(d.train.data() + row_at(order, from) * size);
-        continue;
-      }
-      std::vector<double>& buffer = buffers_[k];
-      buffer.resize(static_cast<std::size_t>(batch.rows * size));
-      const double* rows = d.train.data();
-      for (std::int64_t r = from; r < to; ++r) {
-        // Shuffled rows lie scattered over the split: loading the row kPrefetchAhead places
-        // further on while this one is copied overlaps their trips to memory.
-        if (r + kPrefetchAhead < to)
-          prefetch(rows + row_at(order, r + kPrefetchAhead) * size, size);
-        std::copy_n(rows + row_at(order, r) * size, size, buffer.begin() + (r - from) * size);
-      }
-      batch.inputs.push_back(buffer.data());
-    }
+    const std::int64_t* rows = order.data() + from;
+    const bool in_place = consecutive(rows, batch.rows);
+    for (const DatasetInput* d : sources_)
+      batch.inputs.push_back(d->train.data() + (in_place ? rows[0] * d->shape.size() : 0));
+    if (!in_place) batch.index = rows;
     return batch;
   }
 
@@ -104,26 +88,14 @@ class BatchGatherer {
   }
 
  private:
-  static constexpr std::int64_t kPrefetchAhead = 16;
-
-  static std::int64_t row_at(const std::vector<std::int64_t>& order, std::int64_t r) {
-    return order[static_cast<std::size_t>(r)];
-  }
-  static bool consecutive(const std::vector<std::int64_t>& order, std::int64_t from,
-                          std::int64_t to) {
-    for (std::int64_t r = from + 1; r < to; ++r)
-      if (row_at(order, r) != row_at(order, r - 1) + 1) return false;
+  static bool consecutive(const std::int64_t* rows, std::int64_t count) {
+    for (std::int64_t r = 1; r < count; ++r)
+      if (rows[r] != rows[r - 1] + 1) return false;
     return true;
-  }
-  // A hint that `count` values at `p` will be read soon: one request per 64-byte cache line.
-  static void prefetch(const double* p, std::int64_t count) {
-    for (std::int64_t i = 0; i < count; i += 8) __builtin_prefetch(p + i);
-    __builtin_prefetch(p + count - 1);
   }
 
   const Dataset* dataset_;
   std::vector<const DatasetInput*> sources_;
-  std::vector<std::vector<double>> buffers_;
 };
 
 // One line that rewrites itself on a terminal; periodic log lines otherwise.
