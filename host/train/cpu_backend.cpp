@@ -50,7 +50,8 @@ bool is_total(const Graph& graph, const Node& n) {
 class BatchEvaluator {
  public:
   BatchEvaluator(const Graph& graph, const std::vector<NodeId>& outputs)
-      : graph_(graph), values_(graph.size()),
+      : graph_(graph),
+        values_(graph.size()),
         inputs_(graph.size()),
         rows_(graph.size(), nullptr),
         index_(graph.size(), nullptr) {
