@@ -16,18 +16,6 @@ double Rng::normal() {
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
 }
 
-std::uint64_t Rng::below(std::uint64_t n) {
-  if (n <= 1) return 0;
-  // Reject draws in the incomplete last block of size (2^64 mod n).
-  const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() -
-                              (std::numeric_limits<std::uint64_t>::max() % n + 1) % n;
-  std::uint64_t x;
-  do {
-    x = engine_();
-  } while (x > limit);
-  return x % n;
-}
-
 std::string Rng::save() const {
   std::ostringstream out;
   out << engine_;

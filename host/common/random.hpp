@@ -22,12 +22,40 @@ class Rng {
   // Standard normal by the Box-Muller transform (one value per call, no cached second value,
   // so the state alone determines the stream).
   double normal();
-  // Uniform integer in [0, n), unbiased (rejection of the short tail).
-  std::uint64_t below(std::uint64_t n);
-  // Fisher-Yates shuffle of `items`.
+  // Uniform integer in [0, n), unbiased: the high half of the 128-bit product of a draw and n,
+  // rejecting the draws whose low half falls below 2^64 mod n (Lemire's multiply-shift method:
+  // a multiplication where the textbook method divides, and a division only when n is new).
+  std::uint64_t below(std::uint64_t n) {
+    __extension__ using Wide = unsigned __int128;  // GCC and Clang on 64-bit targets
+    Wide product = static_cast<Wide>(engine_()) * n;
+    if (static_cast<std::uint64_t>(product) < n) {
+      const std::uint64_t threshold = (0 - n) % n;
+      while (static_cast<std::uint64_t>(product) < threshold)
+        product = static_cast<Wide>(engine_()) * n;
+    }
+    return static_cast<std::uint64_t>(product >> 64);
+  }
+  // Fisher-Yates shuffle of `items`: swap item i-1 with item below(i), for i = size down to 2.
+  // The positions are drawn kAhead swaps early and their items requested from memory then, so
+  // that a large vector's random accesses overlap instead of waiting one after another; the
+  // draws and swaps are the textbook's, in its order.
   template <class T>
   void shuffle(std::vector<T>& items) {
-    for (std::size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[below(i)]);
+    constexpr std::size_t kAhead = 16;
+    std::size_t ahead[kAhead];
+    const std::size_t n = items.size();
+    for (std::size_t k = 0; k < kAhead && n > k + 1; ++k) {
+      ahead[k] = below(n - k);
+      __builtin_prefetch(&items[ahead[k]]);
+    }
+    for (std::size_t i = n, k = 0; i > 1; --i, k = (k + 1) % kAhead) {
+      const std::size_t j = ahead[k];
+      if (i > kAhead + 1) {
+        ahead[k] = below(i - kAhead);
+        __builtin_prefetch(&items[ahead[k]]);
+      }
+      std::swap(items[i - 1], items[j]);
+    }
   }
 
   std::string save() const;
