@@ -9,7 +9,9 @@
 
 #include "common/error.hpp"
 #include "cpu/interpreter.hpp"
+#include "cpu/vector_math.hpp"
 #include "graph/elementwise.hpp"
+#include "graph/scalar_math.hpp"
 
 namespace descent {
 
@@ -51,12 +53,50 @@ void leaf_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>&,
   std::fill(out.data.begin(), out.data.end(), n.value);
 }
 
+template <class F>
+void map_values(const Tensor& a, Tensor& out, F f) {
+  const double* x = a.values();
+  double* o = out.data.data();
+  const std::size_t count = out.data.size();
+  for (std::size_t i = 0; i < count; ++i) o[i] = f(x[i]);
+}
+
+// Unary ops. The exponentials and logarithms are vector_math.hpp's, inlined into the loop, so
+// that the compiler evaluates several values per instruction (glibc's are called one value at
+// a time); the rest come from the shared table (graph/elementwise.cpp).
 void unary_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
-  const UnaryFn f = elementwise_fn(n.op).unary;
   const Tensor& a = *in[0];
   prepare(out, n.shape, a.batch);
-  const double* x = a.values();
-  for (std::size_t i = 0; i < out.data.size(); ++i) out.data[i] = f(x[i]);
+  switch (n.op) {
+    case Op::neg:
+      return map_values(a, out, [](double x) { return -x; });
+    case Op::exp:
+      return map_values(a, out, [](double x) { return vmath::exp(x); });
+    case Op::log:
+      return map_values(a, out, [](double x) { return vmath::log(x); });
+    case Op::log1p:
+      return map_values(a, out, [](double x) { return vmath::log1p(x); });
+    case Op::expm1:
+      return map_values(a, out, [](double x) { return vmath::expm1(x); });
+    case Op::sigmoid:
+      return map_values(a, out, [](double x) { return vmath::sigmoid(x); });
+    case Op::softplus:
+      return map_values(a, out, [](double x) { return vmath::softplus(x); });
+    case Op::tanh:
+      return map_values(a, out, [](double x) { return vmath::tanh(x); });
+    case Op::sqrt:
+      return map_values(a, out, [](double x) { return std::sqrt(x); });
+    case Op::abs:
+      return map_values(a, out, [](double x) { return std::fabs(x); });
+    case Op::relu:
+      return map_values(a, out, [](double x) { return math::relu(x); });
+    case Op::sign:
+      return map_values(a, out, [](double x) { return math::sign(x); });
+    case Op::step:
+      return map_values(a, out, [](double x) { return math::step(x); });
+    default:
+      return map_values(a, out, elementwise_fn(n.op).unary);
+  }
 }
 
 // o[i] = f(a[i*step_a], b[i*step_b]) for i < count, each step 0 (one value for all) or 1; the
@@ -146,35 +186,27 @@ void sum_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>&
   });
 }
 
-// Each sample's sum runs from i = 0 up (that order fixes its bits); four samples are summed
-// side by side, so that their independent chains of additions overlap in the pipeline.
+// Σ a[i]*b[i] in one fixed order: eight partial sums, lane k adding the products of i ≡ k
+// (mod 8) from i = 0 up, combined as ((s0+s1)+(s2+s3))+((s4+s5)+(s6+s7)), then the last n mod 8
+// products one by one. The lanes are spelled out, so that the compiler keeps them in vector
+// registers of any width without reordering a sum: the bits are the same with SSE2, AVX2 or
+// AVX-512. Eight independent sums also keep the adder busy where one sum would wait on the
+// previous addition (and the pairwise combination rounds no worse than a single running sum).
+double dot_lanes(const double* a, const double* b, std::int64_t n) {
+  constexpr int kLanes = 8;
+  double s[kLanes] = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int k = 0; k < kLanes; ++k) s[k] += a[i + k] * b[i + k];
+  double total = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  for (; i < n; ++i) total += a[i] * b[i];
+  return total;
+}
+
 void dot_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
-  const Tensor& a = *in[0];
-  const Tensor& b = *in[1];
   const std::int64_t size = g[n[0]].shape.size();
-  prepare(out, n.shape, batch_of(in));
-  constexpr int kSide = 4;
-  std::int64_t s = 0;
-  for (; s + kSide <= out.samples(); s += kSide) {
-    const double* pa[kSide];
-    const double* pb[kSide];
-    double sum[kSide];
-    for (int k = 0; k < kSide; ++k) {
-      pa[k] = a.sample(s + k);
-      pb[k] = b.sample(s + k);
-      sum[k] = 0.0;
-    }
-    for (std::int64_t i = 0; i < size; ++i)
-      for (int k = 0; k < kSide; ++k) sum[k] += pa[k][i] * pb[k][i];
-    for (int k = 0; k < kSide; ++k) out.data[static_cast<std::size_t>(s + k)] = sum[k];
-  }
-  for (; s < out.samples(); ++s) {
-    const double* pa = a.sample(s);
-    const double* pb = b.sample(s);
-    double sum = 0.0;
-    for (std::int64_t i = 0; i < size; ++i) sum += pa[i] * pb[i];
-    out.data[static_cast<std::size_t>(s)] = sum;
-  }
+  per_sample(n, in, out,
+             [&](const double* a, const double* b, double* o) { *o = dot_lanes(a, b, size); });
 }
 
 void matmul_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
@@ -186,11 +218,7 @@ void matmul_kernel(const Graph& g, const Node& n, const std::vector<const Tensor
   const std::int64_t cols = sb.rank == 2 ? sb.dims[1] : 1;
   per_sample(n, in, out, [&](const double* a, const double* b, double* o) {
     if (cols == 1) {  // matrix-vector: contiguous dot products
-      for (std::int64_t i = 0; i < m; ++i) {
-        double s = 0.0;
-        for (std::int64_t p = 0; p < k; ++p) s += a[i * k + p] * b[p];
-        o[i] = s;
-      }
+      for (std::int64_t i = 0; i < m; ++i) o[i] = dot_lanes(a + i * k, b, k);
       return;
     }
     std::fill(o, o + m * cols, 0.0);
