@@ -227,31 +227,45 @@ class BatchEvaluator {
     for (NodeId id : nodes) evaluate_node(graph_, id, inputs_[id], values_[id]);
   }
 
+  // sum[k] += value(r, k) for r = 0, 1, ..., rows-1, for k < W, with the W sums held in
+  // registers across the rows (W a compile-time width) rather than stored and reloaded per row.
+  template <int W, class Value>
+  static void accumulate_block(double* sum, std::int64_t rows, Value value) {
+    double acc[W];
+    for (int k = 0; k < W; ++k) acc[k] = sum[k];
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (int k = 0; k < W; ++k) acc[k] += value(r, k);
+    for (int k = 0; k < W; ++k) sum[k] = acc[k];
+  }
+
+  // sum[i] += value(r, i) for every row r in order, i < size: blocks of 32 and 8 values, then
+  // one at a time. Every sum sees its additions in row order, as in batch_kernel.
+  template <class Value>
+  static void accumulate(double* sum, std::int64_t size, std::int64_t rows, Value value) {
+    std::int64_t i = 0;
+    for (; i + 32 <= size; i += 32)
+      accumulate_block<32>(sum + i, rows, [&](std::int64_t r, int k) { return value(r, i + k); });
+    for (; i + 8 <= size; i += 8)
+      accumulate_block<8>(sum + i, rows, [&](std::int64_t r, int k) { return value(r, i + k); });
+    for (; i < size; ++i)
+      accumulate_block<1>(sum + i, rows, [&](std::int64_t r, int) { return value(r, i); });
+  }
+
   // total += each row of `rows`, one row after the other (batch_kernel's order of additions).
   static void add_rows(const Tensor& rows, Tensor& total) {
-    const std::int64_t size = total.shape.size();
-    double* sum = total.data.data();
-    if (size == 1) {  // a scalar total (the loss, a bias's gradient): kept in a register
-      double s = *sum;
-      for (std::int64_t r = 0; r < rows.samples(); ++r) s += *rows.sample(r);
-      *sum = s;
-      return;
-    }
-    for (std::int64_t r = 0; r < rows.samples(); ++r) {
-      const double* row = rows.sample(r);
-      for (std::int64_t i = 0; i < size; ++i) sum[i] += row[i];
-    }
+    const double* x = rows.values();
+    const std::int64_t stride = rows.varying() ? rows.shape.size() : 0;
+    accumulate(total.data.data(), total.shape.size(), rows.samples(),
+               [x, stride](std::int64_t r, std::int64_t i) { return x[r * stride + i]; });
   }
 
   // total += scalar*other, row by row: the sums and products of add_rows over the mul kernel.
   static void add_products(const Tensor& scalar, const Tensor& other, Tensor& total) {
-    const std::int64_t size = total.shape.size();
-    double* sum = total.data.data();
-    for (std::int64_t r = 0; r < scalar.samples(); ++r) {
-      const double s = *scalar.sample(r);
-      const double* row = other.sample(r);
-      for (std::int64_t i = 0; i < size; ++i) sum[i] += s * row[i];
-    }
+    const double* s = scalar.values();
+    const double* x = other.values();
+    const std::int64_t stride = other.varying() ? other.shape.size() : 0;
+    accumulate(total.data.data(), total.shape.size(), scalar.samples(),
+               [s, x, stride](std::int64_t r, std::int64_t i) { return s[r] * x[r * stride + i]; });
   }
 
   const Graph& graph_;
