@@ -391,6 +391,33 @@ TEST_F(DeriveCommand, PrintsTheSimplifiedDerivativeAsText) {
   EXPECT_EQ(both.out, "d/dx = y\nd/dy = x\n");
 }
 
+// The gradients of the example configs print as the formulas of a textbook: uniform factors
+// leave batch totals (batch_sum(v)/batch_size is batch_mean(v)), scalar factors leave sums,
+// logsumexp's derivative is softmax, and the cross-entropies end as prediction minus target.
+TEST_F(DeriveCommand, ConfigGradientsReadAsTextbookFormulas) {
+  const auto derive = [](const std::string& config) {
+    const CommandResult r =
+        run_descent({"derive", std::string(DESCENT_SOURCE_DIR) + "/configs/" + config});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  };
+  const std::string logistic = derive("logistic.toml");
+  EXPECT_NE(logistic.find("d/dw = batch_mean(x*(sigmoid(dot(w, x) + b) - y))\n"), std::string::npos)
+      << logistic;
+  EXPECT_NE(logistic.find("d/db = batch_mean(sigmoid(dot(w, x) + b) - y)\n"), std::string::npos)
+      << logistic;
+  const std::string softmax = derive("softmax.toml");
+  EXPECT_NE(softmax.find("d/dW = batch_mean(outer(softmax(W @ x + b) - onehot(y, 3), x))\n"),
+            std::string::npos)
+      << softmax;
+  EXPECT_NE(softmax.find("d/db = batch_mean(softmax(W @ x + b) - onehot(y, 3))\n"),
+            std::string::npos)
+      << softmax;
+  const std::string linear = derive("linear.toml");
+  EXPECT_NE(linear.find("d/dw = 2*batch_mean(x*(dot(w, x) + b - y))\n"), std::string::npos)
+      << linear;
+}
+
 TEST_F(DeriveCommand, EvaluatesAtAPoint) {
   const CommandResult r =
       run_descent({"derive", "2*x^2*(4*x^3 - 3*x^4)", "--wrt", "x", "--at", "x=1"});

@@ -110,8 +110,10 @@ constexpr std::array<R, kOpCount> kDerivativeRules = {{
   {Op::transpose, "transpose rule",                  RULE(out[0] = G.apply(Op::transpose, g))},
   // d softmax(a) = y*(g - dot(g, y))
   {Op::softmax,  "softmax rule: y*(g - dot(g, y))",  RULE(out[0] = G.mul(y, G.sub(g, G.apply(Op::dot, g, y))))},
-  // d logsumexp(a) = g*exp(a - y) (= g*softmax(a) for vectors)
-  {Op::logsumexp, "logsumexp rule: softmax",         RULE(out[0] = G.mul(g, G.apply(Op::exp, G.sub(a, y))))},
+  // d logsumexp(a) = g*softmax(a) for a vector (softmax is defined on vectors), else g*exp(a - y)
+  {Op::logsumexp, "logsumexp rule: softmax",         RULE(
+      out[0] = G.mul(g, G[a].shape.rank == 1 ? G.apply(Op::softmax, a)
+                                             : G.apply(Op::exp, G.sub(a, y))))},
   // d norm(a) = g*a/y
   {Op::norm,     "norm rule: a/norm(a)",             RULE(out[0] = G.mul(g, G.div(a, y)))},
   // onehot is flat in its index

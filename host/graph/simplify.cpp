@@ -532,6 +532,41 @@ Opt simplify_power(Rewriter& r, NodeId id) {
   return kNo;
 }
 
+// Π base^exponent over `factors`, in their order (kNoNode for none).
+NodeId product_chain(Graph& g, const std::vector<Factor>& factors) {
+  NodeId chain = kNoNode;
+  for (const Factor& f : factors) {
+    const NodeId term = f.exponent == 1.0 ? f.base : g.pow(f.base, g.num(f.exponent));
+    chain = chain == kNoNode ? term : g.mul(chain, term);
+  }
+  return chain;
+}
+
+// sum and mean are linear: sum(c*v) → c*sum(v) and mean(c*v) → c*mean(v) for factors c of one
+// value per sample (numbers, scalar parameters, per-sample scalars); sum(onehot(i, k)) → 1.
+// The softmax cross-entropy's gradient meets sum(-onehot(y, k)/batch_size), which becomes
+// -1/batch_size, and the gradient reads batch_mean(outer(softmax(z) - onehot(y, k), x)).
+Opt scalar_factor_out_of_sum(Rewriter& r, NodeId id) {
+  const Node& node = r.n(id);
+  Graph& g = r.g();
+  if (node.op != Op::sum && node.op != Op::mean) return kNo;
+  const NodeId inner = node[0];
+  if (node.op == Op::sum && g[inner].op == Op::onehot) return g.constant(1.0, node.shape);
+  const Op op = g[inner].op;
+  if (op != Op::mul && op != Op::div && op != Op::neg) return kNo;
+  double coefficient = 1.0;
+  std::vector<Factor> factors, scalars, rest;
+  r.gather_product(inner, 1.0, coefficient, factors, true);
+  for (const Factor& f : factors) (g[f.base].shape.is_scalar() ? scalars : rest).push_back(f);
+  if ((scalars.empty() && coefficient == 1.0) || rest.empty()) return kNo;
+  const NodeId rest_chain = product_chain(g, rest);
+  if (!(g[rest_chain].shape == g[inner].shape)) return kNo;
+  NodeId out = g.apply(node.op, rest_chain);
+  if (!scalars.empty()) out = g.mul(product_chain(g, scalars), out);
+  if (coefficient != 1.0) out = g.mul(g.num(coefficient), out);
+  return out;
+}
+
 // A factor the same for every sample leaves a batch total, as a constant leaves a sum:
 // batch_sum(c*v) → c*batch_sum(v) for c uniform (parameters, numbers; likewise batch_mean),
 // and batch_sum(v)/batch_size → batch_mean(v). A batch_mean's gradient reaches a parameter as
@@ -541,12 +576,7 @@ Opt uniform_factor_out_of_total(Rewriter& r, NodeId id) {
   const Node& node = r.n(id);
   Graph& g = r.g();
   const auto chain_of = [&](const std::vector<Factor>& factors) {
-    NodeId chain = kNoNode;
-    for (const Factor& f : factors) {
-      const NodeId term = f.exponent == 1.0 ? f.base : g.pow(f.base, g.num(f.exponent));
-      chain = chain == kNoNode ? term : g.mul(chain, term);
-    }
-    return chain;
+    return product_chain(g, factors);
   };
   const bool total = node.op == Op::batch_sum || node.op == Op::batch_mean;
   if (!total && node.op != Op::mul) return kNo;
@@ -608,6 +638,7 @@ Opt uniform_factor_out_of_total(Rewriter& r, NodeId id) {
 }
 
 // log(exp(x)) → x;  transpose(transpose(x)) → x;  sum_to(x, shape of x) → x;
+// sum_to(x, scalar) → sum(x) (what broadcasting a scalar over x sends back);
 // min(x, x) → x;  max(x, x) → x;  batch_mean(u) → u and batch_sum(u) → u*batch_size for u
 // the same for every sample.
 Opt simplify_identities(Rewriter& r, NodeId id) {
@@ -616,6 +647,7 @@ Opt simplify_identities(Rewriter& r, NodeId id) {
   if (node.op == Op::log && g[node[0]].op == Op::exp) return g[node[0]][0];
   if (node.op == Op::transpose && g[node[0]].op == Op::transpose) return g[node[0]][0];
   if (node.op == Op::sum_to && g[node[0]].shape == node.shape) return node[0];
+  if (node.op == Op::sum_to && node.shape.is_scalar()) return g.apply(Op::sum, node[0]);
   if ((node.op == Op::min || node.op == Op::max) && node[0] == node[1]) return node[0];
   if (node.op == Op::batch_mean && !g[node[0]].varying) return node[0];
   if (node.op == Op::batch_sum && !g[node[0]].varying) {
@@ -632,6 +664,7 @@ std::vector<Rewriter::NamedRule> simplifier_rules() {
       {"power identities", simplify_power},
       {"identities", simplify_identities},
       {"uniform factor out of a batch total", uniform_factor_out_of_total},
+      {"scalar factor out of sum and mean", scalar_factor_out_of_sum},
       {"normalize product", normalize_product},
       {"normalize sum", normalize_sum},
   };
