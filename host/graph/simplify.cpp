@@ -579,7 +579,8 @@ Opt uniform_factor_out_of_total(Rewriter& r, NodeId id) {
     return product_chain(g, factors);
   };
   const bool total = node.op == Op::batch_sum || node.op == Op::batch_mean;
-  if (!total && node.op != Op::mul) return kNo;
+  // A product can only hold batch_size^-1 in a graph that has the variable (not `derive EXPR`).
+  if (!total && (node.op != Op::mul || g.find_variable("batch_size") == kNoNode)) return kNo;
   if (total && g[node[0]].op == Op::outer && g[node[0]].varying) {
     // batch_sum(outer(c*u, v)) → c*batch_sum(outer(u, v)) for a uniform scalar c.
     double coefficient = 1.0;
