@@ -60,7 +60,6 @@ class BatchEvaluator {
     std::vector<int> readers(graph.size(), 0);
     for (NodeId id : outputs) ++readers[id];
     bool tileable = true;
-    std::int64_t values_per_row = 0;
     for (NodeId id : order) {
       const Node& n = graph[id];
       for (int i = 0; i < n.arity; ++i) {
@@ -68,7 +67,6 @@ class BatchEvaluator {
         ++readers[n[i]];
         if (reads_total[n[i]]) reads_total[id] = true;
       }
-      if (n.varying) values_per_row += n.shape.size();
       if (n.op == Op::variable) {
         if (n.var_kind == VarKind::batch_size)
           batch_size_ = id;
@@ -91,6 +89,10 @@ class BatchEvaluator {
       if (graph[id].varying) tileable = false;
     tiled_ = tileable;
     if (tiled_) fuse_products(readers);
+    // What a chunk keeps per row: the per-sample variables and nodes that phase 2 evaluates.
+    std::int64_t values_per_row = 0;
+    for (NodeId id : row_variables_) values_per_row += graph[id].shape.size();
+    for (NodeId id : per_sample_) values_per_row += graph[id].shape.size();
     chunk_rows_ =
         std::max<std::int64_t>(1, kChunkBytes / static_cast<std::int64_t>(sizeof(double)) /
                                       std::max<std::int64_t>(values_per_row, 1));
@@ -137,7 +139,8 @@ class BatchEvaluator {
       evaluate(per_sample_);
       for (NodeId id : totals_) {
         if (const Product* p = product_of(id))
-          add_products(values_[p->scalar], values_[p->other], values_[id]);
+          p->outer ? add_outer(values_[p->a], values_[p->b], values_[id])
+                   : add_products(values_[p->a], values_[p->b], values_[id]);
         else
           add_rows(values_[graph_[id][0]], values_[id]);
       }
@@ -151,23 +154,32 @@ class BatchEvaluator {
   const Tensor& value(NodeId id) const { return values_[id]; }
 
  private:
-  // A total of mul(scalar, other) whose product nothing else reads: the total adds
-  // scalar*other row by row and the mul node is not evaluated.
+  // A total of a product that nothing else reads, added row by row without storing the
+  // product (whose node is not evaluated): a*b for a per-sample scalar a (add_products), or
+  // outer(a, b) (add_outer; a layer's weight gradient, Σ δ xᵀ).
   struct Product {
-    NodeId total, scalar, other;
+    NodeId total, a, b;
+    bool outer;
   };
 
-  // Finds the totals that add_products can compute, and takes their products out of phase 2.
+  // Finds the totals that add_products and add_outer can compute, and takes their products
+  // out of phase 2.
   void fuse_products(const std::vector<int>& readers) {
     for (NodeId id : totals_) {
       const NodeId c = graph_[id][0];
       const Node& product = graph_[c];
-      if (product.op != Op::mul || readers[c] != 1) continue;
+      if (readers[c] != 1) continue;
+      if (product.op == Op::outer) {
+        products_.push_back({id, product[0], product[1], true});
+        std::erase(per_sample_, c);
+        continue;
+      }
+      if (product.op != Op::mul) continue;
       for (int i = 0; i < 2; ++i) {
         const Node& s = graph_[product[i]];
         const Node& o = graph_[product[1 - i]];
         if (s.varying && s.shape.size() == 1 && o.shape == product.shape) {
-          products_.push_back({id, product[i], product[1 - i]});
+          products_.push_back({id, product[i], product[1 - i], false});
           std::erase(per_sample_, c);
           break;
         }
@@ -257,6 +269,20 @@ class BatchEvaluator {
     const std::int64_t stride = rows.varying() ? rows.shape.size() : 0;
     accumulate(total.data.data(), total.shape.size(), rows.samples(),
                [x, stride](std::int64_t r, std::int64_t i) { return x[r * stride + i]; });
+  }
+
+  // total += outer(a, b), row by row: the sums and products of add_rows over the outer kernel.
+  static void add_outer(const Tensor& a, const Tensor& b, Tensor& total) {
+    const std::int64_t rows = total.shape.dims[0], cols = total.shape.dims[1];
+    const double* x = a.values();
+    const double* y = b.values();
+    const std::int64_t stride_x = a.varying() ? rows : 0, stride_y = b.varying() ? cols : 0;
+    const std::int64_t samples = std::max(a.samples(), b.samples());
+    for (std::int64_t i = 0; i < rows; ++i)
+      accumulate(total.data.data() + i * cols, cols, samples,
+                 [x, y, i, stride_x, stride_y](std::int64_t r, std::int64_t j) {
+                   return x[r * stride_x + i] * y[r * stride_y + j];
+                 });
   }
 
   // total += scalar*other, row by row: the sums and products of add_rows over the mul kernel.
