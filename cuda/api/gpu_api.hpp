@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace descent::gpu {
 
@@ -20,5 +21,35 @@ DeviceProbe probe_devices();
 
 // True when this binary was built with the CUDA backend.
 bool built_with_cuda();
+
+// Run-time compilation of emitted CUDA C++ (NVRTC), which needs no GPU and no driver: a
+// machine without a GPU compiles kernels too, which is how the tests check emitted code.
+struct CompileOptions {
+  int arch = 90;                   // compute capability: sm_<arch> (90: H100/H200)
+  std::vector<std::string> flags;  // extra NVRTC options, e.g. "-DDESCENT_REAL=float"
+  std::string cache_dir;           // where compiled kernels are kept; empty: no cache
+};
+
+struct CompiledKernel {
+  std::string cubin;       // the device binary (an ELF image) for sm_<arch>
+  std::string log;         // NVRTC's log (warnings), possibly empty
+  std::string cache_path;  // the cached cubin's path; empty without a cache
+  bool from_cache = false;
+};
+
+// Compiles `source` (named `name` in messages, e.g. "logistic_step.cu") for sm_<arch>. With a
+// cache_dir, the cubin is kept there under a hash of (source, name, options, architecture,
+// NVRTC version), with the source beside it as <hash>.cu for debugging, and a later call with
+// the same inputs reads it back instead of compiling. Throws Error(ExitCode::failure) with
+// NVRTC's log when the source does not compile, and Error(ExitCode::no_device) in a build
+// without CUDA. A cache that cannot be written costs only the reuse, never the result.
+CompiledKernel compile_cuda(const std::string& source, const std::string& name,
+                            const CompileOptions& options);
+
+// "major.minor" of the NVRTC this binary uses; "" in a build without CUDA.
+std::string nvrtc_version();
+
+// $DESCENT_CACHE_DIR, else $XDG_CACHE_HOME/descent/kernels, else $HOME/.cache/descent/kernels.
+std::string default_kernel_cache_dir();
 
 }  // namespace descent::gpu

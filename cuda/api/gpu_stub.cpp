@@ -1,5 +1,6 @@
 // The GPU API as seen by a build without CUDA: no device, and a reason that says so.
 #include "api/gpu_api.hpp"
+#include "common/error.hpp"
 
 namespace descent::gpu {
 
@@ -10,5 +11,13 @@ DeviceProbe probe_devices() {
 }
 
 bool built_with_cuda() { return false; }
+
+CompiledKernel compile_cuda(const std::string&, const std::string& name, const CompileOptions&) {
+  throw Error(ExitCode::no_device, "cannot compile '" + name +
+                                       "': this descent was built without CUDA (configure with "
+                                       "-DDESCENT_CUDA=ON)");
+}
+
+std::string nvrtc_version() { return ""; }
 
 }  // namespace descent::gpu

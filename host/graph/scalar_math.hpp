@@ -2,9 +2,24 @@
 // backend: the CPU interpreter and the constant folder call it on doubles, and emitted CUDA
 // includes it (DESCENT_HD = __host__ __device__ under nvcc/NVRTC). The stable forms live
 // here: sigmoid and softplus never overflow, and the kink conventions are fixed here too.
+//
+// Under NVRTC there is no <cmath>: the math functions are CUDA's, in the global namespace
+// (overloaded for float and double). Each function below names the ones it calls with
+// DESCENT_USING_MATH, which is `using std::...` on the host and nothing under NVRTC, and then
+// calls them unqualified, so the same text picks std:: on the host and CUDA's on the device.
 #pragma once
 
+#if !defined(__CUDACC_RTC__)
 #include <cmath>
+#define DESCENT_USING_MATH \
+  using std::exp;          \
+  using std::fabs;         \
+  using std::log;          \
+  using std::log1p;        \
+  using std::pow
+#else
+#define DESCENT_USING_MATH static_assert(true)
+#endif
 
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__)
 #define DESCENT_HD __host__ __device__
@@ -17,16 +32,18 @@ namespace descent::math {
 // sigmoid(x) = 1/(1+e^-x), evaluated on the side where the exponential cannot overflow.
 template <class T>
 DESCENT_HD inline T sigmoid(T x) {
-  if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-  const T e = std::exp(x);
+  DESCENT_USING_MATH;
+  if (x >= T(0)) return T(1) / (T(1) + exp(-x));
+  const T e = exp(x);
   return e / (T(1) + e);
 }
 
 // softplus(x) = log(1+e^x) = max(x,0) + log1p(e^-|x|): exact for large |x|, never inf.
 template <class T>
 DESCENT_HD inline T softplus(T x) {
+  DESCENT_USING_MATH;
   const T m = x > T(0) ? x : T(0);
-  return m + std::log1p(std::exp(-std::fabs(x)));
+  return m + log1p(exp(-fabs(x)));
 }
 
 template <class T>
@@ -46,7 +63,8 @@ DESCENT_HD inline T step(T x) {
 // x*log(y) with 0*log(anything) = 0: the masked branch of d(a^b)/db at a = 0.
 template <class T>
 DESCENT_HD inline T xlogy(T x, T y) {
-  return x == T(0) ? T(0) : x * std::log(y);
+  DESCENT_USING_MATH;
+  return x == T(0) ? T(0) : x * log(y);
 }
 template <class T>
 DESCENT_HD inline T min(T a, T b) {
@@ -63,7 +81,8 @@ DESCENT_HD inline T pow(T a, T b) {
   if (b == T(2)) return a * a;
   if (b == T(1)) return a;
   if (b == T(-1)) return T(1) / a;
-  return std::pow(a, b);
+  DESCENT_USING_MATH;
+  return pow(a, b);
 }
 
 }  // namespace descent::math
