@@ -39,4 +39,17 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
   return best.empty() ? std::string() : "; did you mean '" + best + "'?";
 }
 
+Error unknown_choice_error(std::string_view what, std::string_view given,
+                           std::span<const std::string_view> choices, const Span& where) {
+  const std::vector<std::string> names(choices.begin(), choices.end());
+  std::string message =
+      "unknown " + std::string(what) + " '" + std::string(given) + "'" + did_you_mean(given, names);
+  std::string note = "valid " + std::string(what) + "s: ";
+  for (std::size_t i = 0; i < choices.size(); ++i) {
+    if (i > 0) note += ", ";
+    note += choices[i];
+  }
+  return input_error(std::move(message), where, std::move(note));
+}
+
 }  // namespace descent

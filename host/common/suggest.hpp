@@ -1,9 +1,12 @@
 // "Did you mean ...?" hints: the closest candidate by edit distance, if close enough.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/error.hpp"
 
 namespace descent {
 
@@ -12,5 +15,10 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
 // "; did you mean 'x'?" or "" when nothing is close.
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+
+// The user error for a name that is not one of `choices`: "unknown <what> 'x'; did you mean
+// 'y'?" with a note listing all choices (optimizers, schedules, initializers, ...).
+Error unknown_choice_error(std::string_view what, std::string_view given,
+                           std::span<const std::string_view> choices, const Span& where);
 
 }  // namespace descent

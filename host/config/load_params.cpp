@@ -6,9 +6,9 @@
 
 #include <array>
 
+#include "common/suggest.hpp"
 #include "config/config_fields.hpp"
 #include "config/load_sections.hpp"
-#include "train/optimizer.hpp"
 
 namespace descent::config {
 

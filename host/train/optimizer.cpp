@@ -36,18 +36,6 @@ bool uses_betas(Kind kind) { return kind == Kind::adam || kind == Kind::adamw; }
 
 }  // namespace
 
-Error unknown_choice_error(std::string_view what, std::string_view given,
-                           std::span<const std::string_view> choices, const Span& where) {
-  const std::vector<std::string> names(choices.begin(), choices.end());
-  std::string message = fmt::format("unknown {} '{}'{}", what, given, did_you_mean(given, names));
-  std::string note = fmt::format("valid {}s: ", what);
-  for (std::size_t i = 0; i < choices.size(); ++i) {
-    if (i > 0) note += ", ";
-    note += choices[i];
-  }
-  return input_error(std::move(message), where, std::move(note));
-}
-
 std::string_view optimizer_kind_name(Kind kind) {
   return kKindNames[static_cast<std::size_t>(kind)];
 }

@@ -73,9 +73,4 @@ void apply_update(const OptimizerConfig& config, long step, double lr, std::span
                   std::span<const double> grads, std::span<double> state0,
                   std::span<double> state1);
 
-// The user error for a name that is not one of `choices`: "unknown <what> 'x'; did you mean
-// 'y'?" with a note listing all choices. Shared by the other name parsers of the trainer.
-Error unknown_choice_error(std::string_view what, std::string_view given,
-                           std::span<const std::string_view> choices, const Span& where);
-
 }  // namespace descent

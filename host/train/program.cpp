@@ -85,6 +85,18 @@ std::vector<NodeId> Program::step_outputs() const {
   return outputs;
 }
 
+codegen::EmitRequest emit_request(const Program& program, std::string name,
+                                  codegen::Precision precision) {
+  codegen::EmitRequest request;
+  request.name = std::move(name);
+  request.precision = precision;
+  for (const ProgramInput& in : program.inputs) request.inputs.push_back(in.node);
+  for (const ProgramParam& p : program.params) request.params.push_back(p.node);
+  request.outputs = program.step_outputs();
+  request.outputs.push_back(program.objective);
+  return request;
+}
+
 Program build_program(const ExperimentConfig& config, const std::vector<InputShape>& inputs) {
   Program program;
   program.minimize = config.minimize();

@@ -9,7 +9,8 @@
 #include <numbers>
 
 #include "common/error.hpp"
-#include "train/optimizer.hpp"  // unknown_choice_error
+#include "common/suggest.hpp"
+#include "train/optimizer.hpp"
 
 namespace descent {
 
