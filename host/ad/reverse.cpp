@@ -11,13 +11,21 @@ namespace descent {
 
 namespace {
 
-// Brings a contribution to the child's shape (summing broadcast axes) and, for a child that
-// is the same for every sample, sums it over the batch.
-NodeId fit_to_child(Graph& g, NodeId contribution, NodeId child) {
-  const Node& c = g[child];
-  if (!(g[contribution].shape == c.shape))
-    contribution = g.apply_with_attr(Op::sum_to, contribution, c.shape);
-  if (g[contribution].varying && !c.varying) contribution = g.apply(Op::batch_sum, contribution);
+// Brings a contribution to the child's shape (summing broadcast axes) and, where a per-sample
+// parent meets a child that is the same for every sample, sums it over the batch: every
+// sample's copy of the parent sends its contribution to the one child. A contribution that is
+// itself the same for every sample (a parameter-only term inside the per-sample loss, whose
+// adjoint is 1/batch_size from batch_mean) sums to contribution*batch_size.
+NodeId fit_to_child(Graph& g, NodeId contribution, NodeId child, bool parent_varying) {
+  const Shape child_shape = g[child].shape;
+  const bool child_varying = g[child].varying;
+  if (!(g[contribution].shape == child_shape))
+    contribution = g.apply_with_attr(Op::sum_to, contribution, child_shape);
+  if (parent_varying && !child_varying) {
+    contribution = g[contribution].varying
+                       ? g.apply(Op::batch_sum, contribution)
+                       : g.mul(contribution, g.variable("batch_size", VarKind::batch_size));
+  }
   return contribution;
 }
 
@@ -67,6 +75,7 @@ std::vector<NodeId> derive_gradients(Graph& g, NodeId output, const std::vector<
     // graph's node storage.
     const Op op = g[id].op;
     const int arity = g[id].arity;
+    const bool parent_varying = g[id].varying;
     const NodeId children[2] = {g[id][0], g[id][1]};
     if (arity == 0) continue;
     DerivationStep step;
@@ -75,7 +84,7 @@ std::vector<NodeId> derive_gradients(Graph& g, NodeId output, const std::vector<
     for (int i = 0; i < arity; ++i) {
       const NodeId child = children[i];
       if (partials[i] == kNoNode || !needed[child]) continue;
-      const NodeId fitted = fit_to_child(g, partials[i], child);
+      const NodeId fitted = fit_to_child(g, partials[i], child, parent_varying);
       contributions[child].push_back(fitted);
       if (options.explain) step.contributions.emplace_back(child, fitted);
     }

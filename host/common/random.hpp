@@ -24,7 +24,8 @@ class Rng {
   double normal();
   // Uniform integer in [0, n), unbiased: the high half of the 128-bit product of a draw and n,
   // rejecting the draws whose low half falls below 2^64 mod n (Lemire's multiply-shift method:
-  // a multiplication where the textbook method divides, and a division only when n is new).
+  // a multiplication where the textbook method divides, and a division only in the rare case
+  // that the low half falls below n, probability n/2^64).
   std::uint64_t below(std::uint64_t n) {
     __extension__ using Wide = unsigned __int128;  // GCC and Clang on 64-bit targets
     Wide product = static_cast<Wide>(engine_()) * n;

@@ -63,7 +63,11 @@ void map_values(const Tensor& a, Tensor& out, F f) {
 
 // Unary ops. The exponentials and logarithms are vector_math.hpp's, inlined into the loop, so
 // that the compiler evaluates several values per instruction (glibc's are called one value at
-// a time); the rest come from the shared table (graph/elementwise.cpp).
+// a time); the rest come from the shared table (graph/elementwise.cpp). The table (std::exp and
+// friends) stays the scalar reference of the language: the constant folder evaluates with it,
+// so a folded exp(2) and a computed exp(x) at x = 2 may differ in the last bit (both are within
+// an ulp of the exact value). Every CPU kernel that takes an exponential or a logarithm
+// (these, softmax, logsumexp) uses vector_math.hpp, so the CPU path is consistent with itself.
 void unary_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
   const Tensor& a = *in[0];
   prepare(out, n.shape, a.batch);
@@ -253,8 +257,8 @@ double stable_logsumexp(const double* v, std::int64_t size) {
   for (std::int64_t i = 0; i < size; ++i) m = std::max(m, v[i]);
   if (!std::isfinite(m)) return m;
   double s = 0.0;
-  for (std::int64_t i = 0; i < size; ++i) s += std::exp(v[i] - m);
-  return m + std::log(s);
+  for (std::int64_t i = 0; i < size; ++i) s += vmath::exp(v[i] - m);
+  return m + vmath::log(s);
 }
 
 void softmax_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
@@ -262,7 +266,7 @@ void softmax_kernel(const Graph& g, const Node& n, const std::vector<const Tenso
   const std::int64_t size = g[n[0]].shape.size();
   per_sample(n, in, out, [&](const double* a, const double*, double* o) {
     const double lse = stable_logsumexp(a, size);
-    for (std::int64_t i = 0; i < size; ++i) o[i] = std::exp(a[i] - lse);
+    for (std::int64_t i = 0; i < size; ++i) o[i] = vmath::exp(a[i] - lse);
   });
 }
 

@@ -16,7 +16,8 @@
 // exp and log within 1 ulp, log1p and expm1 within 2 ulp, over the whole double range,
 // subnormal inputs and results included. Every step is a plain IEEE + - * /, so the results
 // are bit-identical for SSE2, AVX2 and AVX-512 builds -- provided the compiler does not fuse
-// a*b+c into an FMA: build with -ffp-contract=off (GCC's default under -std=c++20) and without
+// a*b+c into an FMA: build with -ffp-contract=off (the project's CMakeLists.txt passes it; GCC
+// fuses by default once FMA instructions are enabled, -march=native included) and without
 // -ffast-math. The error sums below rely on that.
 //
 // Not here: float versions, other functions, errno or floating-point exception flags.

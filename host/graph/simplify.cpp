@@ -547,11 +547,11 @@ NodeId product_chain(Graph& g, const std::vector<Factor>& factors) {
 // The softmax cross-entropy's gradient meets sum(-onehot(y, k)/batch_size), which becomes
 // -1/batch_size, and the gradient reads batch_mean(outer(softmax(z) - onehot(y, k), x)).
 Opt scalar_factor_out_of_sum(Rewriter& r, NodeId id) {
-  const Node& node = r.n(id);
   Graph& g = r.g();
-  if (node.op != Op::sum && node.op != Op::mean) return kNo;
-  const NodeId inner = node[0];
-  if (node.op == Op::sum && g[inner].op == Op::onehot) return g.constant(1.0, node.shape);
+  const Op node_op = g[id].op;  // a copy: building nodes can move the graph's node storage
+  if (node_op != Op::sum && node_op != Op::mean) return kNo;
+  const NodeId inner = g[id][0];
+  if (node_op == Op::sum && g[inner].op == Op::onehot) return g.constant(1.0, Shape::scalar());
   const Op op = g[inner].op;
   if (op != Op::mul && op != Op::div && op != Op::neg) return kNo;
   double coefficient = 1.0;
@@ -561,7 +561,7 @@ Opt scalar_factor_out_of_sum(Rewriter& r, NodeId id) {
   if ((scalars.empty() && coefficient == 1.0) || rest.empty()) return kNo;
   const NodeId rest_chain = product_chain(g, rest);
   if (!(g[rest_chain].shape == g[inner].shape)) return kNo;
-  NodeId out = g.apply(node.op, rest_chain);
+  NodeId out = g.apply(node_op, rest_chain);
   if (!scalars.empty()) out = g.mul(product_chain(g, scalars), out);
   if (coefficient != 1.0) out = g.mul(g.num(coefficient), out);
   return out;
@@ -573,19 +573,26 @@ Opt scalar_factor_out_of_sum(Rewriter& r, NodeId id) {
 // batch_sum(g*x/batch_size); this turns it into batch_mean(g*x), which reads as the textbook
 // formula and costs one product per sample fewer.
 Opt uniform_factor_out_of_total(Rewriter& r, NodeId id) {
-  const Node& node = r.n(id);
   Graph& g = r.g();
-  const auto chain_of = [&](const std::vector<Factor>& factors) {
-    return product_chain(g, factors);
-  };
-  const bool total = node.op == Op::batch_sum || node.op == Op::batch_mean;
+  // Copies, not references: building nodes below can move the graph's node storage.
+  const Op node_op = g[id].op;
+  const Shape shape = g[id].shape;
+  const bool total = node_op == Op::batch_sum || node_op == Op::batch_mean;
   // A product can only hold batch_size^-1 in a graph that has the variable (not `derive EXPR`).
-  if (!total && (node.op != Op::mul || g.find_variable("batch_size") == kNoNode)) return kNo;
-  if (total && g[node[0]].op == Op::outer && g[node[0]].varying) {
+  if (!total && (node_op != Op::mul || g.find_variable("batch_size") == kNoNode)) return kNo;
+  // The rewrite must keep the node's shape: gather_product folds a filled constant (the ones
+  // that broadcasting's derivative leaves) into the scalar coefficient, and what remains can
+  // be smaller than the node.
+  const auto same_shape = [&](NodeId out) -> Opt {
+    if (!(g[out].shape == shape)) return kNo;
+    return out;
+  };
+  const NodeId inner = total ? g[id][0] : id;
+  if (total && g[inner].op == Op::outer && g[inner].varying) {
     // batch_sum(outer(c*u, v)) → c*batch_sum(outer(u, v)) for a uniform scalar c.
     double coefficient = 1.0;
     std::vector<Factor> pulled;
-    NodeId operands[2] = {g[node[0]][0], g[node[0]][1]};
+    NodeId operands[2] = {g[inner][0], g[inner][1]};
     for (NodeId& operand : operands) {
       const Op op = g[operand].op;
       if (op != Op::mul && op != Op::div && op != Op::neg) continue;
@@ -595,7 +602,7 @@ Opt uniform_factor_out_of_total(Rewriter& r, NodeId id) {
       const std::size_t before = pulled.size();
       for (const Factor& f : factors)
         (!g[f.base].varying && g[f.base].shape.is_scalar() ? pulled : kept).push_back(f);
-      const NodeId rest = chain_of(kept);
+      const NodeId rest = product_chain(g, kept);
       if (rest == kNoNode || !(g[rest].shape == g[operand].shape)) {
         pulled.resize(before);
         continue;
@@ -604,18 +611,17 @@ Opt uniform_factor_out_of_total(Rewriter& r, NodeId id) {
       operand = rest;
     }
     if (pulled.empty() && coefficient == 1.0) return kNo;
-    NodeId out = g.apply(node.op, g.apply(Op::outer, operands[0], operands[1]));
-    if (!pulled.empty()) out = g.mul(chain_of(pulled), out);
+    NodeId out = g.apply(node_op, g.apply(Op::outer, operands[0], operands[1]));
+    if (!pulled.empty()) out = g.mul(product_chain(g, pulled), out);
     if (coefficient != 1.0) out = g.mul(g.num(coefficient), out);
-    return out;
+    return same_shape(out);
   }
-  const NodeId product = total ? node[0] : id;
-  const Op op = r.n(product).op;
+  const Op op = g[inner].op;
   if (op != Op::mul && op != Op::div && op != Op::neg) return kNo;
-  if (total && !g[product].varying) return kNo;
+  if (total && !g[inner].varying) return kNo;
   double coefficient = 1.0;
   std::vector<Factor> factors;
-  r.gather_product(product, 1.0, coefficient, factors, true);
+  r.gather_product(inner, 1.0, coefficient, factors, true);
   if (!total) {  // batch_sum(v) * batch_size^-1 → batch_mean(v)
     const auto by_size = std::find_if(factors.begin(), factors.end(), [&](const Factor& f) {
       return f.exponent == -1.0 && g[f.base].op == Op::variable &&
@@ -625,17 +631,17 @@ Opt uniform_factor_out_of_total(Rewriter& r, NodeId id) {
       return f.exponent == 1.0 && g[f.base].op == Op::batch_sum;
     });
     if (by_size == factors.end() || sum == factors.end()) return kNo;
-    sum->base = g.apply(Op::batch_mean, g[sum->base][0]);
+    const NodeId summed = g[sum->base][0];
+    sum->base = g.apply(Op::batch_mean, summed);
     factors.erase(by_size);
-    return r.build_product(coefficient, factors, node.shape);
+    return same_shape(r.build_product(coefficient, factors, shape));
   }
   std::vector<Factor> uniform, varying;
   for (const Factor& f : factors) (g[f.base].varying ? varying : uniform).push_back(f);
   if ((uniform.empty() && coefficient == 1.0) || varying.empty()) return kNo;
-  NodeId out = g.apply(node.op, chain_of(varying));
-  if (!uniform.empty()) out = g.mul(chain_of(uniform), out);
-  if (coefficient != 1.0) out = g.mul(g.num(coefficient), out);
-  return out;
+  uniform.push_back({g.apply(node_op, product_chain(g, varying)), 1.0});
+  // build_product restores the node's shape (a filled constant) where the factors fall short.
+  return same_shape(r.build_product(coefficient, uniform, shape));
 }
 
 // log(exp(x)) → x;  transpose(transpose(x)) → x;  sum_to(x, shape of x) → x;

@@ -39,14 +39,14 @@ bool is_total(const Graph& graph, const Node& n) {
 //      node) adds the chunk's rows to its running sum;
 //   3. the uniform nodes that read a total (the loss, the gradients), once.
 // A chunk's per-sample values stay in cache, so a large batch is read from memory once rather
-// than once per node. A total of a product s*v of a per-sample scalar s and a value v that only
-// the total reads (a linear layer's gradient, Σ (dL/dz)·x) adds s*v row by row without storing
-// the product. A total takes the same additions in the same order as batch_kernel's single
-// pass, and its products are the mul kernel's, so every value is bit-identical to the
-// Interpreter's. A graph that this order
-// does not fit (a per-sample node that reads a total, or a per-sample output such as minimize
-// mode's gradients) is evaluated in node order with the whole batch as one chunk, like the
-// Interpreter.
+// than once per node. A total of a product that only the total reads is added row by row
+// without storing the product: s*v for a per-sample scalar s (a linear model's gradient,
+// Σ (dL/dz)·x; add_products) and outer(a, b) (a layer's weight gradient, Σ δ xᵀ; add_outer).
+// A total takes the same additions in the same order as batch_kernel's single pass, and its
+// products are the mul and outer kernels', so every value is bit-identical to the
+// Interpreter's. A graph that this order does not fit (a per-sample node that reads a total,
+// or a per-sample output such as minimize mode's gradients) is evaluated in node order with
+// the whole batch as one chunk, like the Interpreter.
 class BatchEvaluator {
  public:
   BatchEvaluator(const Graph& graph, const std::vector<NodeId>& outputs)
@@ -309,7 +309,7 @@ class BatchEvaluator {
   std::vector<NodeId> per_sample_;     // phase 2, per chunk
   std::vector<NodeId> totals_;         // phase 2, summed over the chunks
   std::vector<NodeId> uniform_last_;   // phase 3
-  std::vector<Product> products_;      // totals of products, computed by add_products
+  std::vector<Product> products_;      // totals of products: add_products, add_outer
 };
 
 class CpuBackend final : public Backend {
@@ -341,13 +341,19 @@ class CpuBackend final : public Backend {
     const double scale = update.clip_norm > 0 && result.grad_norm > update.clip_norm
                              ? update.clip_norm / result.grad_norm
                              : 1.0;
+    // Every gradient is copied out before any parameter changes: a gradient can be a view of
+    // another parameter's values (minimize mode's rows are read in place; d(x*y)/dx is y).
+    gradient_buffers_.resize(program_.params.size());
+    for (std::size_t i = 0; i < program_.params.size(); ++i) {
+      std::vector<double>& g = gradient_buffers_[i];
+      expand_to(training_.value(program_.params[i].gradient), params_[i].value.size(), g);
+      if (scale != 1.0)
+        for (double& v : g) v *= scale;
+    }
     for (std::size_t i = 0; i < program_.params.size(); ++i) {
       ParamState& p = params_[i];
-      expand_to(training_.value(program_.params[i].gradient), p.value.size(), gradient_buffer_);
-      if (scale != 1.0)
-        for (double& v : gradient_buffer_) v *= scale;
-      apply_update(update.optimizer, update.step, update.lr, p.value, gradient_buffer_, p.state0,
-                   p.state1);
+      apply_update(update.optimizer, update.step, update.lr, p.value, gradient_buffers_[i],
+                   p.state0, p.state1);
     }
     return result;
   }
@@ -445,7 +451,7 @@ class CpuBackend final : public Backend {
   BatchEvaluator training_;
   BatchEvaluator evaluation_;
   std::vector<ParamState> params_;
-  std::vector<double> gradient_buffer_;
+  std::vector<std::vector<double>> gradient_buffers_;  // by parameter
 };
 
 }  // namespace

@@ -51,9 +51,9 @@ std::vector<std::string> param_names(const Program& program) {
 // Describes the batches of the training split: shuffled rows as indices into the split (the
 // backend gathers them as it reads them), rows that follow each other (no shuffling, or a full
 // batch in order) as a pointer to the first.
-class BatchGatherer {
+class BatchSource {
  public:
-  BatchGatherer(const Program& program, const Dataset* dataset) : dataset_(dataset) {
+  BatchSource(const Program& program, const Dataset* dataset) : dataset_(dataset) {
     if (!dataset) return;
     for (const ProgramInput& in : program.inputs) {
       const DatasetInput* found = nullptr;
@@ -63,7 +63,7 @@ class BatchGatherer {
     }
   }
 
-  Batch gather(const std::vector<std::int64_t>& order, std::int64_t from, std::int64_t to) const {
+  Batch of(const std::vector<std::int64_t>& order, std::int64_t from, std::int64_t to) const {
     Batch batch;
     batch.rows = to - from;
     const std::int64_t* rows = order.data() + from;
@@ -247,7 +247,7 @@ TrainSummary run_training(const ExperimentConfig& config, const Program& program
   const bool validating = dataset && dataset->validation_rows > 0;
   const long eval_every = config.train.eval_every > 0 ? config.train.eval_every : epoch_batches;
 
-  BatchGatherer gatherer(program, dataset);
+  BatchSource batches(program, dataset);
   backend.load(state);
 
   // The epoch's row order is a pure function of the RNG state saved at its start.
@@ -278,7 +278,7 @@ TrainSummary run_training(const ExperimentConfig& config, const Program& program
   while (state.step < total && !state.stopped_early) {
     const std::int64_t from = state.cursor;
     const std::int64_t to = std::min<std::int64_t>(from + b, n);
-    const Batch batch = dataset ? gatherer.gather(order, from, to) : gatherer.starts(n);
+    const Batch batch = dataset ? batches.of(order, from, to) : batches.starts(n);
     UpdateSettings update;
     update.optimizer = config.train.optimizer;
     update.step = state.step + 1;
@@ -314,7 +314,7 @@ TrainSummary run_training(const ExperimentConfig& config, const Program& program
     const bool evaluated = validating && (state.step % eval_every == 0 || state.step == total);
     if (evaluated) {
       backend.store(state);
-      const double val = backend.evaluate(gatherer.validation());
+      const double val = backend.evaluate(batches.validation());
       last_val = val;
       const EarlyStopping& es = config.train.early_stopping;
       if (val < state.best_val - es.min_delta) {
