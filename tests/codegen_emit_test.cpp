@@ -5,12 +5,15 @@
 //      within the error model below;
 //   2. every example config's emitted source compiles under NVRTC for sm_90, in f32 and f64
 //      (skipped in a build without CUDA);
-//   3. a graph the emitter cannot lower (a per-sample value that reads a batch total) is
+//   3. on a machine with a GPU, the emitted kernels themselves, launched once over all rows,
+//      give the Interpreter's values (skipped elsewhere);
+//   4. a graph the emitter cannot lower (a per-sample value that reads a batch total) is
 //      refused with a message, not miscompiled.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -39,62 +42,110 @@ TrainState random_state(const Experiment& e) {
   return state;
 }
 
+// The Interpreter's outputs for a step over the whole training split (or all starts), with
+// what the emitted code needs to evaluate the same step, and the scale of the error model.
+struct Reference {
+  Experiment e;
+  TrainState state;
+  std::int64_t rows = 0;
+  std::vector<NodeId> outputs;                // step outputs, then the objective
+  std::vector<std::vector<double>> expected;  // by output
+  std::vector<const double*> inputs, params;  // in Program order
+  double scale = 0.0;                         // see the error model below
+};
+
+Reference reference_for(const std::string& config) {
+  Reference ref;
+  ref.e = set_up_experiment(config_path(config).string(), {});
+  const Program& program = *ref.e.program;
+  ref.state = random_state(ref.e);
+  ref.rows = ref.e.dataset ? ref.e.dataset->train_rows : program.starts;
+  ref.outputs = program.step_outputs();
+  ref.outputs.push_back(program.objective);
+  Interpreter interpreter(program.graph, ref.outputs);
+  for (const ProgramInput& in : program.inputs) {
+    const DatasetInput* d = nullptr;
+    for (const DatasetInput& candidate : ref.e.dataset->inputs)
+      if (candidate.name == in.name) d = &candidate;
+    if (d == nullptr) throw std::runtime_error("no data for input " + in.name);
+    ref.inputs.push_back(d->train.data());
+    if (in.node != kNoNode)
+      interpreter.set(in.node,
+                      Tensor{in.shape, ref.rows,
+                             std::vector<double>(d->train.data(),
+                                                 d->train.data() + ref.rows * in.shape.size())});
+  }
+  for (std::size_t i = 0; i < program.params.size(); ++i) {
+    ref.params.push_back(ref.state.params[i].value.data());
+    interpreter.set(program.params[i].node,
+                    Tensor{program.params[i].shape, program.minimize ? ref.rows : 0,
+                           ref.state.params[i].value});
+  }
+  interpreter.run();
+  for (NodeId id : ref.outputs) ref.expected.push_back(interpreter.value(id).data);
+  // The largest Σ_r|c_r| of any batch total (divided by the rows for a mean), and the largest
+  // per-sample output (minimize mode).
+  for (NodeId id : interpreter.order()) {
+    const Node& n = program.graph[id];
+    if ((n.op != Op::batch_sum && n.op != Op::batch_mean) || !program.graph[n[0]].varying) continue;
+    const Tensor& per_sample = interpreter.value(n[0]);
+    for (std::int64_t i = 0; i < per_sample.shape.size(); ++i) {
+      double s = 0.0;
+      for (std::int64_t r = 0; r < per_sample.samples(); ++r)
+        s += std::fabs(per_sample.sample(r)[i]);
+      ref.scale =
+          std::max(ref.scale, n.op == Op::batch_mean ? s / static_cast<double>(ref.rows) : s);
+    }
+  }
+  for (std::size_t j = 0; j < ref.outputs.size(); ++j)
+    if (program.graph[ref.outputs[j]].varying)
+      for (double v : ref.expected[j]) ref.scale = std::max(ref.scale, std::fabs(v));
+  return ref;
+}
+
+// Every output within `ulps`*eps*(scale + |value|) of the Interpreter's.
+void expect_outputs_near(const Reference& ref, const std::vector<std::vector<double>>& got,
+                         double ulps) {
+  ASSERT_EQ(got.size(), ref.outputs.size());
+  for (std::size_t j = 0; j < got.size(); ++j) {
+    const std::vector<double>& want = ref.expected[j];
+    ASSERT_EQ(got[j].size() % want.size(), 0u) << "output " << j;
+    for (std::size_t i = 0; i < got[j].size(); ++i) {
+      const double w = want[want.size() == 1 ? 0 : i];
+      EXPECT_NEAR(got[j][i], w, ulps * kEps * (ref.scale + std::fabs(w)))
+          << "output " << j << " (" << print_expression(ref.e.program->graph, ref.outputs[j])
+          << ") element " << i;
+    }
+  }
+}
+
 TEST(EmittedHostMath, MatchesTheInterpreterOnEveryExampleConfig) {
   ASSERT_EQ(kEmittedHostProgramCount, 8) << "configs/*.toml changed: update this count";
   for (int c = 0; c < kEmittedHostProgramCount; ++c) {
     const EmittedHostProgram& emitted = kEmittedHostPrograms[c];
     SCOPED_TRACE(emitted.config);
-    const Experiment e = set_up_experiment(config_path(emitted.config).string(), {});
-    const Program& program = *e.program;
-    const TrainState state = random_state(e);
-    const std::int64_t rows = e.dataset ? e.dataset->train_rows : program.starts;
-    const double batch_size = static_cast<double>(rows);
-
-    // The Interpreter over the whole batch.
-    std::vector<NodeId> outputs = program.step_outputs();
-    outputs.push_back(program.objective);
-    Interpreter reference(program.graph, outputs);
-    std::vector<const double*> inputs;
-    for (const ProgramInput& in : program.inputs) {
-      const DatasetInput* d = nullptr;
-      for (const DatasetInput& candidate : e.dataset->inputs)
-        if (candidate.name == in.name) d = &candidate;
-      ASSERT_NE(d, nullptr) << in.name;
-      inputs.push_back(d->train.data());
-      if (in.node != kNoNode)
-        reference.set(
-            in.node,
-            Tensor{in.shape, rows,
-                   std::vector<double>(d->train.data(), d->train.data() + rows * in.shape.size())});
-    }
-    std::vector<const double*> params;
-    for (std::size_t i = 0; i < program.params.size(); ++i) {
-      params.push_back(state.params[i].value.data());
-      reference.set(
-          program.params[i].node,
-          Tensor{program.params[i].shape, program.minimize ? rows : 0, state.params[i].value});
-    }
-    reference.run();
+    const Reference ref = reference_for(emitted.config);
+    const double batch_size = static_cast<double>(ref.rows);
 
     // The emitted functions, driven as the kernels drive them: phase 1, every sample, the
     // totals finished, phase 3.
     std::vector<double> U(static_cast<std::size_t>(std::max(emitted.uniforms, 1LL)));
     std::vector<double> acc(static_cast<std::size_t>(std::max(emitted.totals, 1LL)), 0.0);
-    std::vector<std::vector<double>> out(outputs.size());
+    std::vector<std::vector<double>> out(ref.outputs.size());
     std::vector<double*> out_ptrs;
-    for (std::size_t j = 0; j < outputs.size(); ++j) {
-      const Node& n = program.graph[outputs[j]];
-      out[j].assign(static_cast<std::size_t>(n.shape.size() * (n.varying ? rows : 1)), 0.0);
+    for (std::size_t j = 0; j < ref.outputs.size(); ++j) {
+      const Node& n = ref.e.program->graph[ref.outputs[j]];
+      out[j].assign(static_cast<std::size_t>(n.shape.size() * (n.varying ? ref.rows : 1)), 0.0);
       out_ptrs.push_back(out[j].data());
     }
-    emitted.uniform_first(params.data(), batch_size, U.data());
-    for (std::int64_t r = 0; r < rows; ++r)
-      emitted.sample(r, inputs.data(), nullptr, params.data(), U.data(), batch_size, acc.data(),
-                     out_ptrs.data());
+    emitted.uniform_first(ref.params.data(), batch_size, U.data());
+    for (std::int64_t r = 0; r < ref.rows; ++r)
+      emitted.sample(r, ref.inputs.data(), nullptr, ref.params.data(), U.data(), batch_size,
+                     acc.data(), out_ptrs.data());
     std::vector<double> T(acc.size());
     for (std::size_t k = 0; k < acc.size(); ++k)
       T[k] = emitted.finish_total(static_cast<long long>(k), acc[k], batch_size);
-    emitted.uniform_last(params.data(), U.data(), T.data(), batch_size, out_ptrs.data());
+    emitted.uniform_last(ref.params.data(), U.data(), T.data(), batch_size, out_ptrs.data());
 
     // Error model. Both sides evaluate the same formulas in f64; they differ in the order of
     // additions inside one sample (dot, matmul, sum: sequential here, eight lanes in the CPU
@@ -105,31 +156,49 @@ TEST(EmittedHostMath, MatchesTheInterpreterOnEveryExampleConfig) {
     // coefficients of order one (2*batch_mean(...), penalties), so each element may be off by
     // 256*eps*(scale + |value|), scale being the largest Σ_r|c_r| of any total (and of any
     // per-sample output, for minimize mode).
-    double scale = 0.0;
-    for (NodeId id : reference.order()) {
-      const Node& n = program.graph[id];
-      if ((n.op != Op::batch_sum && n.op != Op::batch_mean) || !program.graph[n[0]].varying)
-        continue;
-      const Tensor& per_sample = reference.value(n[0]);
-      const std::int64_t size = per_sample.shape.size();
-      for (std::int64_t i = 0; i < size; ++i) {
-        double s = 0.0;
-        for (std::int64_t r = 0; r < per_sample.samples(); ++r)
-          s += std::fabs(per_sample.sample(r)[i]);
-        scale = std::max(scale, n.op == Op::batch_mean ? s / static_cast<double>(rows) : s);
-      }
-    }
-    for (std::size_t j = 0; j < outputs.size(); ++j)
-      if (program.graph[outputs[j]].varying)
-        for (double v : reference.value(outputs[j]).data) scale = std::max(scale, std::fabs(v));
-    for (std::size_t j = 0; j < outputs.size(); ++j) {
-      const std::vector<double>& want = reference.value(outputs[j]).data;
-      ASSERT_EQ(out[j].size() % want.size(), 0u) << "output " << j;
-      for (std::size_t i = 0; i < out[j].size(); ++i) {
-        const double w = want[want.size() == 1 ? 0 : i];
-        EXPECT_NEAR(out[j][i], w, 256 * kEps * (scale + std::fabs(w)))
-            << "output " << j << " (" << print_expression(program.graph, outputs[j]) << ") element "
-            << i;
+    expect_outputs_near(ref, out, 256);
+  }
+}
+
+// The emitted kernels on the device, in f64 against the Interpreter, and in f32 (finite
+// values of the right count). Skipped where no device answers: scripts/gpu_check.sh runs it on
+// the GPU machine.
+TEST(EmittedKernels, MatchTheInterpreterOnTheDevice) {
+  const gpu::DeviceProbe probe = gpu::probe_devices();
+  if (!probe.available) GTEST_SKIP() << probe.reason;
+  for (const fs::directory_entry& entry : fs::directory_iterator(kSourceDir / "configs")) {
+    if (entry.path().extension() != ".toml") continue;
+    const std::string config = entry.path().filename().string();
+    SCOPED_TRACE(config);
+    const Reference ref = reference_for(config);
+    const Program& program = *ref.e.program;
+    for (codegen::Precision precision : {codegen::Precision::f64, codegen::Precision::f32}) {
+      const std::string name = "device_" + entry.path().stem().string();
+      const codegen::EmittedProgram emitted =
+          codegen::emit_program(program.graph, emit_request(program, name, precision));
+      gpu::EmittedRun run;
+      run.source = emitted.source();
+      run.name = name;
+      run.f32 = precision == codegen::Precision::f32;
+      run.flags = {"-I" + (kSourceDir / "host").string()};
+      run.uniforms = emitted.uniform_values;
+      run.totals = emitted.total_values;
+      run.rows = ref.rows;
+      for (std::size_t k = 0; k < program.inputs.size(); ++k)
+        run.inputs.emplace_back(ref.inputs[k],
+                                ref.inputs[k] + ref.rows * program.inputs[k].shape.size());
+      for (const ParamState& p : ref.state.params) run.params.push_back(p.value);
+      run.output_sizes.assign(emitted.output_sizes.begin(), emitted.output_sizes.end());
+      run.output_per_sample = emitted.output_per_sample;
+      const std::vector<std::vector<double>> got = gpu::run_emitted_program(run);
+      if (precision == codegen::Precision::f64) {
+        // The host error model, plus the device's order of the batch additions (a tree per
+        // block, then the blocks in order): a sum of n terms in another order differs by at
+        // most 2*n*eps*Σ|terms| (both orders' errors), n the rows.
+        expect_outputs_near(ref, got, 256 + 2 * static_cast<double>(ref.rows));
+      } else {
+        for (std::size_t j = 0; j < got.size(); ++j)
+          for (double v : got[j]) EXPECT_TRUE(std::isfinite(v)) << "f32 output " << j;
       }
     }
   }

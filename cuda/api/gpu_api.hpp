@@ -46,6 +46,28 @@ struct CompiledKernel {
 CompiledKernel compile_cuda(const std::string& source, const std::string& name,
                             const CompileOptions& options);
 
+// One evaluation of an emitted program (host/codegen/emit.hpp) on the first device: the
+// validation harness of the emitter, before a training backend exists. The arrays are in the
+// emitted functions' argument order; values travel as double and are converted to the
+// program's precision on the way in and back.
+struct EmittedRun {
+  std::string source;              // EmittedProgram::source()
+  std::string name;                // EmitRequest::name
+  bool f32 = false;                // the program's Real is float
+  std::vector<std::string> flags;  // NVRTC options, e.g. -I<host> for graph/scalar_math.hpp
+  long long uniforms = 0, totals = 0;
+  long long rows = 0;                       // samples (fit) or starts (minimize)
+  std::vector<std::vector<double>> inputs;  // each a whole split, rows x size
+  std::vector<std::vector<double>> params;  // each one copy, or one row per start
+  std::vector<long long> output_sizes;      // values per output (per sample if per-sample)
+  std::vector<bool> output_per_sample;
+};
+
+// Compiles for the device's architecture (through compile_cuda, no cache), runs the four
+// kernels once over all rows, and returns every output. Throws Error(ExitCode::no_device)
+// when no device answers, Error(ExitCode::failure) on a CUDA error (naming the call).
+std::vector<std::vector<double>> run_emitted_program(const EmittedRun& run);
+
 // "major.minor" of the NVRTC this binary uses; "" in a build without CUDA.
 std::string nvrtc_version();
 
