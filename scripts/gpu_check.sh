@@ -2,8 +2,10 @@
 # The GPU machine's check, run there through the device tool in one call:
 #   here:   bash scripts/stage_deps.sh          (copies third-party headers into .deps/)
 #   there:  bash scripts/gpu_check.sh           (run with carry: [".deps"])
-# Builds descent header-only against .deps/ with CUDA on, runs every test (the "gpu"-labelled
-# ones included), trains every example config with --device auto, runs the benchmarks, and
+# Builds descent header-only against .deps/ with CUDA on, runs every test (among them the one
+# that launches every example config's emitted kernels on the device and compares them with the
+# Interpreter; its line and NVRTC's go into the summary), trains every example config with
+# --device auto, runs the benchmarks, and
 # writes at most 4 files under $OUT (the device tool returns at most 8): summary.txt,
 # ctest.log, train.log, bench_derive.json.
 set -uo pipefail
@@ -37,6 +39,9 @@ note "build ok"
 note "== tests"
 ctest --test-dir build-gpu --output-on-failure --timeout 600 -j "$jobs" >>"$out/ctest.log" 2>&1
 note "ctest exit $?: $(grep -E 'tests passed|tests failed' "$out/ctest.log" | tail -1)"
+# The tests that only mean something here: the emitted kernels run on the device, and NVRTC.
+grep -E 'Test +#[0-9]+: (EmittedKernels|EmittedSource|Nvrtc)\.' "$out/ctest.log" |
+  sed -E 's/^.*Test +#[0-9]+: //; s/ \.+\**/ /' | tee -a "$summary"
 
 note "== example configs (--device auto)"
 : >"$out/train.log"

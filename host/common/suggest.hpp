@@ -21,4 +21,14 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
 Error unknown_choice_error(std::string_view what, std::string_view given,
                            std::span<const std::string_view> choices, const Span& where);
 
+// The enumerator whose name is `given`, for an enum whose names are `names` in enumerator
+// order; else unknown_choice_error.
+template <class Kind>
+Kind parse_choice(std::string_view what, std::string_view given,
+                  std::span<const std::string_view> names, const Span& where) {
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] == given) return static_cast<Kind>(i);
+  throw unknown_choice_error(what, given, names, where);
+}
+
 }  // namespace descent

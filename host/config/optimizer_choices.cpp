@@ -42,10 +42,7 @@ std::string_view optimizer_kind_name(Kind kind) {
 }
 
 Kind parse_optimizer_kind(std::string_view name, const Span& where) {
-  for (std::size_t i = 0; i < kKindNames.size(); ++i) {
-    if (kKindNames[i] == name) return static_cast<Kind>(i);
-  }
-  throw unknown_choice_error("optimizer", name, kKindNames, where);
+  return parse_choice<Kind>("optimizer", name, kKindNames, where);
 }
 
 OptimizerConfig default_optimizer_config(Kind kind) {

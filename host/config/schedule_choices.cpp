@@ -29,10 +29,7 @@ std::string_view schedule_kind_name(Kind kind) {
 }
 
 Kind parse_schedule_kind(std::string_view name, const Span& where) {
-  for (std::size_t i = 0; i < kKindNames.size(); ++i) {
-    if (kKindNames[i] == name) return static_cast<Kind>(i);
-  }
-  throw unknown_choice_error("schedule", name, kKindNames, where);
+  return parse_choice<Kind>("schedule", name, kKindNames, where);
 }
 
 void validate_schedule_config(const ScheduleConfig& config, const Span& where) {
