@@ -7,7 +7,8 @@
 //     u*y + 1): the derivative of broadcasting leaves a filled constant of ones, which the
 //     simplifier must not lose when it moves factors out of batch totals;
 // and, in minimize mode, a training step whose gradients are other parameters' values
-// (d(x*y)/dx = y): every update must read the gradients from before the step.
+// (d(x*y)/dx = y): every update must read the gradients from before the step. The printed
+// gradients of these configs carry no doubled parentheses.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -44,6 +45,10 @@ TEST_P(BatchTerms, GradcheckPasses) {
   const CliResult r = run_descent({"gradcheck", config.string()}, dir.path());
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("gradcheck passed"), std::string::npos) << r.out << r.err;
+  // A matrix product inside a product prints with one pair of parentheses: 2*(W @ v).
+  const CliResult printed = run_descent({"derive", config.string()}, dir.path());
+  EXPECT_EQ(printed.exit_code, 0) << printed.err;
+  EXPECT_EQ(printed.out.find("((W @ v))"), std::string::npos) << printed.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -204,7 +204,7 @@ class Printer {
   }
 
   std::string factor_text(NodeId id) {
-    if (g_[id].op == Op::matmul) return "(" + print(id, kAtom) + ")";
+    if (g_[id].op == Op::matmul) return print(id, kAtom);  // a product inside a product: (A @ x)
     return print(id, kUnary);
   }
 
