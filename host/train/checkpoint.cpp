@@ -14,7 +14,11 @@ namespace descent {
 
 namespace {
 
-constexpr std::string_view kMagic = "DESCENT-CHECKPOINT 1\n";
+// The format's version is part of the header. Version 2: the shuffle's bounded draw changed
+// (common/random.hpp), so a version-1 checkpoint would resume with another row order than the
+// run that wrote it; it is refused rather than resumed differently.
+constexpr std::string_view kHeader = "DESCENT-CHECKPOINT ";
+constexpr std::string_view kMagic = "DESCENT-CHECKPOINT 2\n";
 static_assert(std::endian::native == std::endian::little, "checkpoints assume little-endian");
 
 void put_record(std::string& out, const std::string& key, std::string_view bytes) {
@@ -72,8 +76,19 @@ TrainState read_checkpoint(const std::string& path, const std::vector<std::strin
   std::ostringstream buffer;
   buffer << file.rdbuf();
   const std::string bytes = buffer.str();
-  if (bytes.compare(0, kMagic.size(), kMagic) != 0)
+  if (bytes.compare(0, kMagic.size(), kMagic) != 0) {
+    if (bytes.compare(0, kHeader.size(), kHeader) == 0) {
+      const std::size_t end = bytes.find('\n', kHeader.size());
+      const std::string version =
+          bytes.substr(kHeader.size(), std::min<std::size_t>(end, 32) - kHeader.size());
+      throw Error(ExitCode::bad_input,
+                  "checkpoint '" + path + "' has format version " + version + ", this descent " +
+                      "reads version " + std::string(kMagic.substr(kHeader.size(), 1)) +
+                      ": it was written by another descent, whose run this one cannot continue "
+                      "bit-identically; start a new run");
+    }
     damaged(path, "it does not start with the checkpoint header");
+  }
 
   std::map<std::string, std::string> records;
   std::size_t at = kMagic.size();
