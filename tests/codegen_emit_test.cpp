@@ -8,7 +8,8 @@
 //   3. on a machine with a GPU, the emitted kernels themselves, launched once over all rows,
 //      give the Interpreter's values (skipped elsewhere);
 //   4. a graph the emitter cannot lower (a per-sample value that reads a batch total) is
-//      refused with a message, not miscompiled.
+//      refused with a message, not miscompiled;
+//   5. `descent emit CONFIG` prints the source in f32 (default) or f64.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -223,6 +224,22 @@ TEST(EmittedSource, CompilesUnderNvrtcForEveryExampleConfig) {
                 0u);
     }
   }
+}
+
+TEST(EmitCommand, PrintsTheEmittedSourceInEitherPrecision) {
+  TempDir dir("descent_emit_command");
+  const CliResult f32 = run_descent({"emit", config_path("logistic.toml").string()}, dir.path());
+  ASSERT_EQ(f32.exit_code, 0) << f32.err;
+  EXPECT_NE(f32.out.find("typedef float Real;"), std::string::npos);
+  EXPECT_NE(f32.out.find("step_sample_kernel("), std::string::npos);
+  const CliResult f64 = run_descent(
+      {"emit", config_path("logistic.toml").string(), "--precision", "f64"}, dir.path());
+  ASSERT_EQ(f64.exit_code, 0) << f64.err;
+  EXPECT_NE(f64.out.find("typedef double Real;"), std::string::npos);
+  const CliResult bad = run_descent(
+      {"emit", config_path("logistic.toml").string(), "--precision", "f16"}, dir.path());
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("f16"), std::string::npos) << bad.err;
 }
 
 TEST(Emitter, RefusesAPerSampleValueThatReadsABatchTotal) {

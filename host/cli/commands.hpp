@@ -13,5 +13,6 @@ Run add_derive_command(CLI::App& app);
 Run add_train_command(CLI::App& app);
 Run add_config_command(CLI::App& app);
 Run add_gradcheck_command(CLI::App& app);
+Run add_emit_command(CLI::App& app);
 
 }  // namespace descent::cli
