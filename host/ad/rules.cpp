@@ -129,12 +129,8 @@ constexpr std::array<R, kOpCount> kDerivativeRules = {{
 // clang-format on
 #undef RULE
 
-constexpr bool rows_in_op_order() {
-  for (std::size_t i = 0; i < kDerivativeRules.size(); ++i)
-    if (static_cast<std::size_t>(kDerivativeRules[i].op) != i) return false;
-  return true;
-}
-static_assert(rows_in_op_order(), "kDerivativeRules rows must follow the order of enum Op");
+static_assert(rows_follow_op_order(kDerivativeRules),
+              "kDerivativeRules rows must follow the order of enum Op");
 
 }  // namespace
 

@@ -46,12 +46,7 @@ constexpr std::array<Spelling, kOpCount> kSpellings = {{
   {Op::batch_sum, nullptr},
 }};
 // clang-format on
-constexpr bool spellings_in_op_order() {
-  for (std::size_t i = 0; i < kSpellings.size(); ++i)
-    if (static_cast<std::size_t>(kSpellings[i].op) != i) return false;
-  return true;
-}
-static_assert(spellings_in_op_order(), "kSpellings rows must follow the order of enum Op");
+static_assert(rows_follow_op_order(kSpellings), "kSpellings rows must follow the order of enum Op");
 
 std::string literal(double v) {
   char buffer[40];
@@ -90,12 +85,8 @@ class Emitter {
     std::ostringstream s;
     const std::string& p = request_.name;
     s << "// Emitted by descent (host/codegen/emit.cpp) for '" << p << "'.\n";
+    // The header's DESCENT_USING_MATH picks std:: math on the host and CUDA's under NVRTC.
     s << "#include \"graph/scalar_math.hpp\"\n";
-    s << "#if !defined(__CUDACC_RTC__)\n#include <cmath>\n"
-         "#define DESCENT_EMITTED_MATH using std::exp; using std::log; using std::log1p; "
-         "using std::expm1; using std::sqrt; using std::fabs; using std::sin; using std::cos; "
-         "using std::tan; using std::tanh; using std::floor\n"
-         "#else\n#define DESCENT_EMITTED_MATH static_assert(true)\n#endif\n";
     out.prelude = s.str();
     std::ostringstream b;
     b << "typedef " << (request_.precision == Precision::f32 ? "float" : "double") << " Real;\n";
@@ -324,7 +315,7 @@ class Emitter {
   void emit_uniform_first(std::ostream& o) const {
     o << "DESCENT_HD inline void " << request_.name
       << "_uniform_first(const Real* const* params, Real batch_size, Real* U) {\n"
-         "  DESCENT_EMITTED_MATH;\n";
+         "  DESCENT_USING_MATH;\n";
     unused(o, {"params", "batch_size", "U"});
     for (NodeId id : first_) emit_node(o, id);
     o << "}\n\n";
@@ -334,7 +325,7 @@ class Emitter {
     o << "DESCENT_HD inline void " << request_.name
       << "_sample(long long r, const Real* const* inputs, const long long* index, "
          "const Real* const* params, const Real* U, Real batch_size, Real* acc, "
-         "Real* const* outputs) {\n  DESCENT_EMITTED_MATH;\n";
+         "Real* const* outputs) {\n  DESCENT_USING_MATH;\n";
     unused(o, {"r", "inputs", "index", "params", "U", "batch_size", "acc", "outputs"});
     o << "  const long long row = index ? index[r] : r;\n  (void)row;\n";
     for (std::size_t k = 0; k < request_.inputs.size(); ++k)
@@ -376,7 +367,7 @@ class Emitter {
   void emit_uniform_last(std::ostream& o) const {
     o << "DESCENT_HD inline void " << request_.name
       << "_uniform_last(const Real* const* params, const Real* U, const Real* T, "
-         "Real batch_size, Real* const* outputs) {\n  DESCENT_EMITTED_MATH;\n";
+         "Real batch_size, Real* const* outputs) {\n  DESCENT_USING_MATH;\n";
     unused(o, {"params", "U", "T", "batch_size", "outputs"});
     for (NodeId id : last_) emit_node(o, id);
     for (std::size_t j = 0; j < request_.outputs.size(); ++j) {

@@ -350,12 +350,8 @@ constexpr std::array<CpuKernel, kOpCount> kCpuKernels = {{
   {Op::batch_mean, batch_kernel},  {Op::batch_sum, batch_kernel},
 }};
 // clang-format on
-constexpr bool rows_in_op_order() {
-  for (std::size_t i = 0; i < kCpuKernels.size(); ++i)
-    if (static_cast<std::size_t>(kCpuKernels[i].op) != i) return false;
-  return true;
-}
-static_assert(rows_in_op_order(), "kCpuKernels rows must follow the order of enum Op");
+static_assert(rows_follow_op_order(kCpuKernels),
+              "kCpuKernels rows must follow the order of enum Op");
 
 }  // namespace
 

@@ -47,12 +47,8 @@ constexpr std::array<ElementwiseFn, kOpCount> kElementwise = {{
   {Op::batch_sum, nullptr, nullptr},
 }};
 // clang-format on
-constexpr bool rows_in_op_order() {
-  for (std::size_t i = 0; i < kElementwise.size(); ++i)
-    if (static_cast<std::size_t>(kElementwise[i].op) != i) return false;
-  return true;
-}
-static_assert(rows_in_op_order(), "kElementwise rows must follow the order of enum Op");
+static_assert(rows_follow_op_order(kElementwise),
+              "kElementwise rows must follow the order of enum Op");
 }  // namespace
 
 const ElementwiseFn& elementwise_fn(Op op) { return kElementwise[op_index(op)]; }

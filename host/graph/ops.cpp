@@ -52,12 +52,7 @@ constexpr std::array<OpInfo, kOpCount> kOps = {{
 }};
 // clang-format on
 
-constexpr bool rows_in_op_order() {
-  for (std::size_t i = 0; i < kOps.size(); ++i)
-    if (static_cast<std::size_t>(kOps[i].op) != i) return false;
-  return true;
-}
-static_assert(rows_in_op_order(), "kOps rows must follow the order of enum Op");
+static_assert(rows_follow_op_order(kOps), "kOps rows must follow the order of enum Op");
 }  // namespace
 
 const OpInfo& op_info(Op op) { return kOps[op_index(op)]; }

@@ -62,6 +62,16 @@ const OpInfo& op_info(Op op);
 inline std::string_view op_name(Op op) { return op_info(op).name; }
 inline std::size_t op_index(Op op) { return static_cast<std::size_t>(op); }
 
+// True when row i of a column of the op table (an array indexed by Op whose rows name their
+// op: shape rule, derivative rule, CPU kernel, ...) is the row of Op i. Every column
+// static_asserts it, so that adding an op without its row in every column fails to compile.
+template <class Rows>
+constexpr bool rows_follow_op_order(const Rows& rows) {
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    if (static_cast<std::size_t>(rows[i].op) != i) return false;
+  return true;
+}
+
 // The op that a function call `name(...)` in the language denotes, if any.
 std::optional<Op> op_for_function(std::string_view name);
 

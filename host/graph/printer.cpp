@@ -40,12 +40,7 @@ constexpr std::array<Spelling, kOpCount> kSpellings = {{
   {Op::sum_to, Form::call},     {Op::batch_mean, Form::call}, {Op::batch_sum, Form::call},
 }};
 // clang-format on
-constexpr bool spellings_in_op_order() {
-  for (std::size_t i = 0; i < kSpellings.size(); ++i)
-    if (static_cast<std::size_t>(kSpellings[i].op) != i) return false;
-  return true;
-}
-static_assert(spellings_in_op_order(), "kSpellings rows must follow the order of enum Op");
+static_assert(rows_follow_op_order(kSpellings), "kSpellings rows must follow the order of enum Op");
 
 class Printer {
  public:

@@ -4,19 +4,27 @@
 // here: sigmoid and softplus never overflow, and the kink conventions are fixed here too.
 //
 // Under NVRTC there is no <cmath>: the math functions are CUDA's, in the global namespace
-// (overloaded for float and double). Each function below names the ones it calls with
-// DESCENT_USING_MATH, which is `using std::...` on the host and nothing under NVRTC, and then
-// calls them unqualified, so the same text picks std:: on the host and CUDA's on the device.
+// (overloaded for float and double). Each function below (and each function the emitter
+// writes, host/codegen/emit.cpp) names the math it calls with DESCENT_USING_MATH, which is `using
+// std::...` on the host and nothing under NVRTC, and then calls them unqualified, so the same text
+// picks std:: on the host and CUDA's on the device.
 #pragma once
 
 #if !defined(__CUDACC_RTC__)
 #include <cmath>
 #define DESCENT_USING_MATH \
+  using std::cos;          \
   using std::exp;          \
+  using std::expm1;        \
   using std::fabs;         \
+  using std::floor;        \
   using std::log;          \
   using std::log1p;        \
-  using std::pow
+  using std::pow;          \
+  using std::sin;          \
+  using std::sqrt;         \
+  using std::tan;          \
+  using std::tanh
 #else
 #define DESCENT_USING_MATH static_assert(true)
 #endif
