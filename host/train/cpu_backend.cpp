@@ -116,14 +116,13 @@ class BatchEvaluator {
 
   // Evaluates every planned node for a batch of `rows` samples.
   void run(std::int64_t rows) {
-    rows_in_batch_ = rows;
     for (NodeId id : uniform_variables_)
       if (values_[id].data.size() != static_cast<std::size_t>(graph_[id].shape.size()))
         throw Error(ExitCode::failure, "internal: no value bound for '" + graph_[id].name + "'");
     if (batch_size_ != kNoNode)
       values_[batch_size_] = Tensor::scalar(static_cast<double>(std::max<std::int64_t>(rows, 1)));
     if (!tiled_) {
-      load_rows(0, rows);
+      load_rows(0, rows, rows);
       evaluate(all_in_order_);
       return;
     }
@@ -135,7 +134,7 @@ class BatchEvaluator {
       total.data.assign(static_cast<std::size_t>(total.shape.size()), 0.0);
     }
     for (std::int64_t from = 0; from < rows; from += chunk_rows_) {
-      load_rows(from, std::min(from + chunk_rows_, rows));
+      load_rows(from, std::min(from + chunk_rows_, rows), rows);
       evaluate(per_sample_);
       for (NodeId id : totals_) {
         if (const Product* p = product_of(id))
@@ -194,8 +193,8 @@ class BatchEvaluator {
   }
 
   // The rows [from, to) of every per-sample variable, as chunk-sized tensors: a view of rows
-  // that lie back to back, a copy of gathered ones.
-  void load_rows(std::int64_t from, std::int64_t to) {
+  // that lie back to back, a copy of gathered ones (prefetching ahead up to batch_rows).
+  void load_rows(std::int64_t from, std::int64_t to, std::int64_t batch_rows) {
     for (NodeId id : row_variables_) {
       const Node& n = graph_[id];
       if (rows_[id] == nullptr)
@@ -210,8 +209,7 @@ class BatchEvaluator {
       }
       t.view = nullptr;
       t.data.resize(static_cast<std::size_t>((to - from) * size));
-      gather_rows(rows_[id], index_[id] + from, to - from, rows_in_batch_ - from, size,
-                  t.data.data());
+      gather_rows(rows_[id], index_[id] + from, to - from, batch_rows - from, size, t.data.data());
     }
   }
 
@@ -303,7 +301,6 @@ class BatchEvaluator {
   NodeId batch_size_ = kNoNode;
   bool tiled_ = false;
   std::int64_t chunk_rows_ = 1;
-  std::int64_t rows_in_batch_ = 0;     // of the run in progress
   std::vector<NodeId> all_in_order_;   // every node but the variables, for a graph not tiled
   std::vector<NodeId> uniform_first_;  // phase 1
   std::vector<NodeId> per_sample_;     // phase 2, per chunk
