@@ -14,9 +14,10 @@
 #include <fstream>
 #include <string>
 
+#include "backend/backend.hpp"
+#include "cli/experiment_setup.hpp"
+#include "cpu/cpu_backend.hpp"
 #include "test_support.hpp"
-#include "train/backend.hpp"
-#include "train/experiment_setup.hpp"
 #include "train/trainer.hpp"
 
 namespace descent::test {
@@ -72,14 +73,14 @@ TEST(MinimizeStep, UpdatesReadTheGradientsOfBeforeTheStep) {
   TrainState state = initial_state(e.config, *e.program);
   const std::vector<double> x0 = state.params[0].value, y0 = state.params[1].value;
   std::unique_ptr<Backend> backend = make_cpu_backend(*e.program);
-  backend->load(state);
+  backend->load(state.params);
   Batch starts;
   starts.rows = e.program->starts;
   UpdateSettings update;
   update.optimizer = e.config.train.optimizer;
   update.lr = 0.1;
   ASSERT_TRUE(backend->step(starts, update).finite);
-  backend->store(state);
+  backend->store(state.params);
   ASSERT_EQ(x0.size(), 4u);
   for (std::size_t s = 0; s < x0.size(); ++s) {
     // SGD on x*y: x' = x - lr*y, y' = y - lr*x, both from the values before the step.

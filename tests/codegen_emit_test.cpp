@@ -18,14 +18,14 @@
 #include <string>
 #include <vector>
 
-#include "api/gpu_api.hpp"
+#include "cli/experiment_setup.hpp"
 #include "codegen/emit.hpp"
 #include "codegen/emitted_host_programs.hpp"
 #include "common/error.hpp"
 #include "cpu/interpreter.hpp"
+#include "cuda/api/gpu_api.hpp"
 #include "graph/printer.hpp"
 #include "test_support.hpp"
-#include "train/experiment_setup.hpp"
 #include "train/trainer.hpp"
 
 namespace descent::test {

@@ -185,18 +185,18 @@ TEST_F(ConfigLoadTest, ReadsAFullFitConfigFieldByField) {
   const ParamSpec& w = c.params[0];
   EXPECT_EQ(w.name, "w");
   EXPECT_EQ(w.shape, Shape::vector(8));
-  EXPECT_EQ(w.init, "normal");
+  EXPECT_EQ(w.init, InitKind::normal);
   EXPECT_DOUBLE_EQ(w.mean, 0.0);
   EXPECT_DOUBLE_EQ(w.std, 0.1);
   EXPECT_EQ(w.where.where(), c.path + ":15:5");
   EXPECT_EQ(c.params[1].name, "b");
   EXPECT_EQ(c.params[1].shape, Shape::scalar());
-  EXPECT_EQ(c.params[1].init, "zeros");
+  EXPECT_EQ(c.params[1].init, InitKind::zeros);
   EXPECT_EQ(c.params[2].name, "W1");
   EXPECT_EQ(c.params[2].shape, Shape::matrix(16, 2));
-  EXPECT_EQ(c.params[2].init, "xavier");
+  EXPECT_EQ(c.params[2].init, InitKind::xavier);
   EXPECT_EQ(c.params[3].name, "c");
-  EXPECT_EQ(c.params[3].init, "literal");
+  EXPECT_EQ(c.params[3].init, InitKind::literal);
   EXPECT_EQ(c.params[3].shape, Shape::scalar());
   EXPECT_EQ(c.params[3].literal, std::vector<double>{0.5});
   EXPECT_EQ(c.params[4].name, "v");
@@ -206,11 +206,11 @@ TEST_F(ConfigLoadTest, ReadsAFullFitConfigFieldByField) {
   EXPECT_EQ(c.params[5].shape, Shape::matrix(2, 3));
   EXPECT_EQ(c.params[5].literal, (std::vector<double>{1, 2, 3, 4, 5, 6}));
   EXPECT_EQ(c.params[6].name, "u");
-  EXPECT_EQ(c.params[6].init, "uniform");
+  EXPECT_EQ(c.params[6].init, InitKind::uniform);
   EXPECT_DOUBLE_EQ(c.params[6].low, -5);
   EXPECT_DOUBLE_EQ(c.params[6].high, 5);
   EXPECT_EQ(c.params[7].name, "k");
-  EXPECT_EQ(c.params[7].init, "constant");
+  EXPECT_EQ(c.params[7].init, InitKind::constant);
   EXPECT_EQ(c.params[7].shape, Shape::vector(3));
   EXPECT_DOUBLE_EQ(c.params[7].value, 2.5);
 
@@ -293,7 +293,7 @@ TEST_F(ConfigLoadTest, ReadsAFullMinimizeConfigFieldByField) {
   ASSERT_EQ(c.params.size(), 2u);
   EXPECT_EQ(c.params[0].name, "xy");
   EXPECT_EQ(c.params[0].shape, Shape::vector(2));
-  EXPECT_EQ(c.params[0].init, "uniform");
+  EXPECT_EQ(c.params[0].init, InitKind::uniform);
   EXPECT_DOUBLE_EQ(c.params[0].low, -2);
   EXPECT_DOUBLE_EQ(c.params[0].high, 2);
   EXPECT_EQ(c.params[1].name, "a");
@@ -352,7 +352,7 @@ TEST_F(ConfigLoadTest, FillsTheDefaultsOfFitMode) {
   EXPECT_DOUBLE_EQ(c.data.validation, 0.0);
   EXPECT_TRUE(c.data.shuffle);
   EXPECT_EQ(c.data.seed, 0u);
-  EXPECT_EQ(c.params[0].init, "zeros");
+  EXPECT_EQ(c.params[0].init, InitKind::zeros);
   EXPECT_EQ(c.params[0].shape, Shape::vector(2));
   const TrainConfig& t = c.train;
   EXPECT_EQ(t.optimizer.kind, OptimizerConfig::Kind::sgd);
@@ -442,7 +442,7 @@ TEST_F(ConfigLoadTest, OverridesArraysTablesAndNestedKeys) {
                                          "params.w.std=0.5", "train.early_stopping={patience=3}",
                                          "data.validation=0.25", "data.inputs.x=[\"x1\", \"x3\"]"});
   EXPECT_EQ(c.params[0].shape, Shape::vector(4));
-  EXPECT_EQ(c.params[0].init, "normal");
+  EXPECT_EQ(c.params[0].init, InitKind::normal);
   EXPECT_DOUBLE_EQ(c.params[0].std, 0.5);
   EXPECT_EQ(c.train.early_stopping.patience, 3);
   EXPECT_EQ(c.data.inputs[0].columns, (std::vector<std::string>{"x1", "x3"}));

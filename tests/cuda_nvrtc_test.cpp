@@ -6,7 +6,7 @@
 //   - the disk cache: the second identical compile is read back, byte for byte; other options
 //     make another entry; a damaged entry is recompiled and repaired; an unwritable cache
 //     directory costs the reuse, not the kernel;
-//   - the headers written once for both backends (graph/scalar_math.hpp, train/update_rules.hpp)
+//   - the headers written once for both backends (graph/scalar_math.hpp, optim/update_rules.hpp)
 //     compile as device code under NVRTC, as the GPU's kernels will include them;
 //   - a build without CUDA refuses with the no-device exit code.
 #include <gtest/gtest.h>
@@ -15,8 +15,8 @@
 #include <fstream>
 #include <string>
 
-#include "api/gpu_api.hpp"
 #include "common/error.hpp"
+#include "cuda/api/gpu_api.hpp"
 #include "test_support.hpp"
 
 namespace descent::test {
@@ -117,7 +117,7 @@ TEST(Nvrtc, SharedHeadersCompileAsDeviceCode) {
   SKIP_WITHOUT_CUDA();
   const std::string source = R"(
 #include "graph/scalar_math.hpp"
-#include "train/update_rules.hpp"
+#include "optim/update_rules.hpp"
 extern "C" __global__ void use_them(double* v, float* f, float* m, float* s, int n,
                                     descent::UpdateCoefficients<float> c) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;

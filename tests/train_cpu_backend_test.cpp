@@ -16,10 +16,11 @@
 #include <string>
 #include <vector>
 
+#include "backend/backend.hpp"
+#include "cli/experiment_setup.hpp"
+#include "cpu/cpu_backend.hpp"
 #include "cpu/interpreter.hpp"
 #include "test_support.hpp"
-#include "train/backend.hpp"
-#include "train/experiment_setup.hpp"
 #include "train/trainer.hpp"
 
 namespace descent::test {
@@ -63,7 +64,7 @@ class CpuBackendMatchesInterpreter : public ::testing::TestWithParam<std::string
     for (ParamState& p : state_.params)
       for (double& v : p.value) v = normal(rng);
     backend_ = make_cpu_backend(*e_.program);
-    backend_->load(state_);
+    backend_->load(state_.params);
   }
 
   Batch batch_of(const std::int64_t* index, std::int64_t rows) const {

@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "common/error.hpp"
-#include "train/schedule.hpp"
+#include "optim/schedule.hpp"
 
 namespace descent {
 namespace {

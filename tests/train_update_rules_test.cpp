@@ -1,4 +1,4 @@
-// Covers host/train/update_rules.hpp and host/train/optimizer.{hpp,cpp}: every optimizer rule
+// Covers host/optim/update_rules.hpp and host/train/optimizer.{hpp,cpp}: every optimizer rule
 // against values derived by hand for three steps, in float and double; the step coefficients;
 // the CPU update loop over arrays; optimizer names, defaults, validation and descriptions.
 //
@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "train/optimizer.hpp"
-#include "train/update_rules.hpp"
+#include "optim/optimizer.hpp"
+#include "optim/update_rules.hpp"
 
 namespace descent {
 namespace {

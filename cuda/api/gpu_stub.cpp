@@ -1,6 +1,6 @@
 // The GPU API as seen by a build without CUDA: no device, and a reason that says so.
-#include "api/gpu_api.hpp"
 #include "common/error.hpp"
+#include "cuda/api/gpu_api.hpp"
 
 namespace descent::gpu {
 

@@ -2,7 +2,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "api/gpu_api.hpp"
+#include "cuda/api/gpu_api.hpp"
 
 namespace descent::gpu {
 

@@ -2,7 +2,7 @@
 // machine with no driver: cudaGetDeviceCount then returns an error instead).
 #include <cuda_runtime_api.h>
 
-#include "api/gpu_api.hpp"
+#include "cuda/api/gpu_api.hpp"
 
 namespace descent::gpu {
 

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "api/gpu_api.hpp"
 #include "common/error.hpp"
+#include "cuda/api/gpu_api.hpp"
 
 namespace descent::gpu {
 

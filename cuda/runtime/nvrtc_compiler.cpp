@@ -15,9 +15,9 @@
 #include <optional>
 #include <sstream>
 
-#include "api/gpu_api.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "cuda/api/gpu_api.hpp"
 
 namespace descent::gpu {
 

@@ -7,6 +7,7 @@
 #include "ad/derive.hpp"
 #include "ad/explain.hpp"
 #include "cli/commands.hpp"
+#include "cli/experiment_setup.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "common/suggest.hpp"
@@ -14,7 +15,6 @@
 #include "graph/lower.hpp"
 #include "graph/printer.hpp"
 #include "graph/simplify.hpp"
-#include "train/experiment_setup.hpp"
 
 namespace descent::cli {
 

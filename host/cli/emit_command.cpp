@@ -4,7 +4,8 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "train/experiment_setup.hpp"
+#include "cli/experiment_setup.hpp"
+#include "codegen/emit.hpp"
 
 namespace descent::cli {
 

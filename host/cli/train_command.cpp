@@ -7,10 +7,12 @@
 #include <csignal>
 #include <filesystem>
 
-#include "api/gpu_api.hpp"
 #include "cli/commands.hpp"
+#include "cli/experiment_setup.hpp"
 #include "common/error.hpp"
-#include "train/experiment_setup.hpp"
+#include "cpu/cpu_backend.hpp"
+#include "cuda/api/gpu_api.hpp"
+#include "run/run_directory.hpp"
 #include "train/trainer.hpp"
 
 namespace descent::cli {
@@ -65,11 +67,12 @@ int run_train(const TrainCommandOptions& options) {
           "--resume continues a run with its own saved config; drop CONFIG and --set");
     train.out_dir = options.resume;
     train.resume = true;
-    config_path = (std::filesystem::path(options.resume) / kResolvedConfigFile).string();
+    config_path =
+        (std::filesystem::path(options.resume) / RunDirectory::kResolvedConfigFile).string();
     if (!std::filesystem::exists(config_path))
       throw Error(ExitCode::io_error, "--resume: '" + options.resume +
-                                          "' is not a run directory (no " + kResolvedConfigFile +
-                                          ")");
+                                          "' is not a run directory (no " +
+                                          RunDirectory::kResolvedConfigFile + ")");
   } else if (options.config.empty()) {
     throw input_error("train: a CONFIG file (or --resume RUN_DIR) is required");
   }

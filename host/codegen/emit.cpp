@@ -435,4 +435,15 @@ EmittedProgram emit_program(const Graph& graph, const EmitRequest& request) {
   return Emitter(graph, request).run();
 }
 
+EmitRequest emit_request(const Program& program, std::string name, Precision precision) {
+  EmitRequest request;
+  request.name = std::move(name);
+  request.precision = precision;
+  for (const ProgramInput& in : program.inputs) request.inputs.push_back(in.node);
+  for (const ProgramParam& p : program.params) request.params.push_back(p.node);
+  request.outputs = program.step_outputs();
+  request.outputs.push_back(program.objective);
+  return request;
+}
+
 }  // namespace descent::codegen

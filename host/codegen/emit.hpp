@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "graph/graph.hpp"
+#include "program/program.hpp"
 
 namespace descent::codegen {
 
@@ -56,5 +57,10 @@ struct EmittedProgram {
 
 // Throws Error(ExitCode::failure) for a graph the emitter cannot lower (see above).
 EmittedProgram emit_program(const Graph& graph, const EmitRequest& request);
+
+// What the emitter needs to lower a training step of `program`: inputs and parameters in
+// Program order; outputs: the reported loss, every gradient (the step_outputs), then the
+// objective.
+EmitRequest emit_request(const Program& program, std::string name, Precision precision);
 
 }  // namespace descent::codegen

@@ -4,7 +4,7 @@
 // these tables to accept, reject and suggest keys; the resolved-config writer reads them to
 // print exactly the settings that apply; so the two cannot drift apart.
 //
-// Does not: read or write anything, or validate ranges (train/optimizer.hpp, train/schedule.hpp
+// Does not: read or write anything, or validate ranges (optim/optimizer.hpp, optim/schedule.hpp
 // and the section readers do).
 #pragma once
 
@@ -150,18 +150,19 @@ inline constexpr InitSetting kInitSettings[] = {{"value", &ParamSpec::value},
                                                 {"high", &ParamSpec::high},
                                                 {"mean", &ParamSpec::mean},
                                                 {"std", &ParamSpec::std}};
-struct InitKind {
+struct InitChoice {
+  InitKind kind;
   std::string_view name;
   std::array<std::string_view, 2> settings;  // "" where there is none
 };
-inline constexpr InitKind kInitKinds[] = {{"zeros", {}},
-                                          {"constant", {"value", ""}},
-                                          {"uniform", {"low", "high"}},
-                                          {"normal", {"mean", "std"}},
-                                          {"xavier", {}},
-                                          {"he", {}}};
-// A parameter written as a number or an array of numbers has this init (ParamSpec::literal).
-inline constexpr std::string_view kLiteralInit = "literal";
+// The kinds a config may name; a parameter written as a number or an array of numbers is
+// InitKind::literal, which no config names.
+inline constexpr InitChoice kInitChoices[] = {{InitKind::zeros, "zeros", {}},
+                                              {InitKind::constant, "constant", {"value", ""}},
+                                              {InitKind::uniform, "uniform", {"low", "high"}},
+                                              {InitKind::normal, "normal", {"mean", "std"}},
+                                              {InitKind::xavier, "xavier", {}},
+                                              {InitKind::he, "he", {}}};
 
 // Names no expression may declare: the batch size that the trainer binds during training.
 inline constexpr std::string_view kReservedNames[] = {"batch_size"};

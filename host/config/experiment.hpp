@@ -9,12 +9,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/source.hpp"
 #include "graph/shape.hpp"
-#include "train/schedule.hpp"
-#include "train/update_rules.hpp"
+#include "optim/schedule.hpp"
+#include "optim/update_rules.hpp"
 
 namespace descent {
 
@@ -49,15 +50,21 @@ struct DataConfig {
   Span file_where;          // the value of `file`, for errors about the file itself
 };
 
+// How a parameter starts: zeros, constant (value), uniform (low, high), normal (mean, std),
+// xavier, he, or literal (the numbers written in the config).
+enum class InitKind { zeros, constant, uniform, normal, xavier, he, literal };
+
+// "zeros", "constant", ..., as the config writes them.
+std::string_view init_kind_name(InitKind kind);
+
 struct ParamSpec {
   std::string name;
   Shape shape;  // scalar unless `shape = [n]` or `[rows, cols]`
-  // zeros, constant (value), uniform (low, high), normal (mean, std), xavier, he, literal
-  std::string init = "zeros";
+  InitKind init = InitKind::zeros;
   double value = 0.0;
   double low = -1.0, high = 1.0;
   double mean = 0.0, std = 1.0;
-  std::vector<double> literal;  // init == "literal": row-major values
+  std::vector<double> literal;  // InitKind::literal: row-major values
   Span where;
 };
 

@@ -1,7 +1,7 @@
 // [params]: the trainable parameters, their shapes and how each starts.
-//   w = { shape = [8], init = "normal", std = 0.1 }   an initializer (see kInitKinds)
+//   w = { shape = [8], init = "normal", std = 0.1 }   an initializer (see kInitChoices)
 //   c = 0.5   v = [1.0, 2.0]   M = [[1, 2], [3, 4]]   a literal scalar, vector or matrix
-// Does not draw initial values (host/train/init.cpp does).
+// Does not draw initial values (host/program/init.cpp does).
 #include <fmt/format.h>
 
 #include <array>
@@ -27,7 +27,7 @@ void read_literal_array(const TomlDocument& doc, const toml::array& array, const
                                   label),
                       doc.span_of(array));
   }
-  param.init = std::string(kLiteralInit);
+  param.init = InitKind::literal;
   if (!array[0].is_array()) {
     for (std::size_t i = 0; i < array.size(); ++i) {
       param.literal.push_back(number_value(doc, array[i], element_label(label, i)));
@@ -86,13 +86,13 @@ Shape read_shape(const TableReader& param) {
   return Shape::matrix(sizes[0], sizes[1]);
 }
 
-const InitKind& read_init_kind(const TableReader& param) {
+const InitChoice& read_init_kind(const TableReader& param) {
   const std::string name = param.string("init").value_or("zeros");
-  for (const InitKind& kind : kInitKinds) {
+  for (const InitChoice& kind : kInitChoices) {
     if (kind.name == name) return kind;
   }
-  std::array<std::string_view, std::size(kInitKinds)> choices;
-  for (std::size_t i = 0; i < choices.size(); ++i) choices[i] = kInitKinds[i].name;
+  std::array<std::string_view, std::size(kInitChoices)> choices;
+  for (std::size_t i = 0; i < choices.size(); ++i) choices[i] = kInitChoices[i].name;
   throw unknown_choice_error("init kind", name, choices, param.value_span("init"));
 }
 
@@ -100,8 +100,8 @@ const InitKind& read_init_kind(const TableReader& param) {
 void read_param_table(const TableReader& param, ParamSpec& out) {
   param.reject_unknown_keys(kParamKeys, kParamAliases);
   out.shape = read_shape(param);
-  const InitKind& kind = read_init_kind(param);
-  out.init = std::string(kind.name);
+  const InitChoice& kind = read_init_kind(param);
+  out.init = kind.kind;
   for (const InitSetting& setting : kInitSettings) {
     if (!param.has(setting.key)) continue;
     if (setting.key != kind.settings[0] && setting.key != kind.settings[1]) {
@@ -142,7 +142,7 @@ std::vector<ParamSpec> read_params(const TableReader& params, NameTable& names) 
     names.declare(param.name, "parameter", doc.span_of(*entry.key));
     const std::string label = params.label(param.name);
     if (entry.value->is_number()) {
-      param.init = std::string(kLiteralInit);
+      param.init = InitKind::literal;
       param.literal = {number_value(doc, *entry.value, label)};
     } else if (const auto* array = entry.value->as_array()) {
       read_literal_array(doc, *array, label, param);

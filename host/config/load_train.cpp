@@ -1,8 +1,8 @@
 // [train]: the optimizer and its settings, the learning-rate schedule, the length of the run,
 // batching, seeds, clipping, evaluation, early stopping, starts and logging cadence.
 //
-// Does not: choose the optimizers' defaults or decide their valid ranges; train/optimizer.hpp
-// and train/schedule.hpp do, and this file only points their verdict at the setting to blame.
+// Does not: choose the optimizers' defaults or decide their valid ranges; optim/optimizer.hpp
+// and optim/schedule.hpp do, and this file only points their verdict at the setting to blame.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -10,8 +10,8 @@
 
 #include "config/config_fields.hpp"
 #include "config/load_sections.hpp"
-#include "train/optimizer.hpp"
-#include "train/schedule.hpp"
+#include "optim/optimizer.hpp"
+#include "optim/schedule.hpp"
 
 namespace descent::config {
 

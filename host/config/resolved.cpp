@@ -16,8 +16,8 @@
 #include "config/config_fields.hpp"
 #include "config/experiment.hpp"
 #include "config/toml_document.hpp"
-#include "train/optimizer.hpp"
-#include "train/schedule.hpp"
+#include "optim/optimizer.hpp"
+#include "optim/schedule.hpp"
 
 namespace descent {
 
@@ -93,7 +93,7 @@ void write_data(const DataConfig& data, bool absolute_paths, std::string& out) {
 
 // A literal as a number, [numbers] or [[numbers], ...]; an initializer as an inline table.
 std::string param_value(const ParamSpec& param) {
-  if (param.init == config::kLiteralInit) {
+  if (param.init == InitKind::literal) {
     const Shape& shape = param.shape;
     if (shape.is_scalar()) return toml_float(param.literal.at(0));
     auto row = [&](std::size_t begin, std::size_t count) {
@@ -115,9 +115,9 @@ std::string param_value(const ParamSpec& param) {
   for (int i = 0; i < param.shape.rank; ++i) {
     text += fmt::format("{}{}", i == 0 ? "" : ", ", param.shape.dims[i]);
   }
-  text += "], init = " + quote_toml_string(param.init);
-  for (const config::InitKind& kind : config::kInitKinds) {
-    if (kind.name != param.init) continue;
+  text += "], init = " + quote_toml_string(std::string(init_kind_name(param.init)));
+  for (const config::InitChoice& kind : config::kInitChoices) {
+    if (kind.kind != param.init) continue;
     for (const config::InitSetting& setting : config::kInitSettings) {
       if (setting.key == kind.settings[0] || setting.key == kind.settings[1]) {
         text += fmt::format(", {} = {}", setting.key, toml_float(param.*setting.member));

@@ -7,13 +7,9 @@
 #include <string>
 #include <vector>
 
-namespace descent {
+#include "backend/backend.hpp"
 
-struct ParamState {
-  std::vector<double> value;   // one copy, or starts copies back to back (minimize)
-  std::vector<double> state0;  // optimizer slot 0 (velocity, first moment, mean square), or empty
-  std::vector<double> state1;  // optimizer slot 1 (second moment, rmsprop momentum), or empty
-};
+namespace descent {
 
 struct TrainState {
   long step = 0;          // completed optimizer steps

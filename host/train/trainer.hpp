@@ -1,16 +1,17 @@
-// The backend-agnostic training loop (DESIGN §2): batches, learning-rate schedule,
-// evaluation, early stopping, metrics, checkpoints, divergence guard, interruption, and the
-// run directory's outputs. The backend does the math; this file decides what runs when.
+// The backend-agnostic training loop (DESIGN §2): batches, learning-rate schedule, evaluation,
+// early stopping, metrics, checkpoints, divergence guard and interruption. The backend does the
+// math; this file decides what runs when, and the run directory (host/run) keeps the files.
 #pragma once
 
 #include <atomic>
 #include <optional>
 #include <string>
 
+#include "backend/backend.hpp"
 #include "config/experiment.hpp"
-#include "train/backend.hpp"
-#include "train/dataset.hpp"
-#include "train/program.hpp"
+#include "data/dataset.hpp"
+#include "program/program.hpp"
+#include "train/state.hpp"
 
 namespace descent {
 
@@ -31,10 +32,6 @@ struct TrainSummary {
   bool stopped_early = false;
   std::string out_dir;
 };
-
-// Files of a run directory.
-inline constexpr const char* kCheckpointFile = "checkpoint.bin";
-inline constexpr const char* kResolvedConfigFile = "config.resolved.toml";
 
 // `dataset` is null in minimize mode. Throws Error(diverged) on a non-finite loss or
 // gradient and Error(interrupted) after writing a checkpoint when a stop was requested.

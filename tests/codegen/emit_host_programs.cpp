@@ -6,8 +6,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/experiment_setup.hpp"
+#include "codegen/emit.hpp"
 #include "common/error.hpp"
-#include "train/experiment_setup.hpp"
 
 int main(int argc, char** argv) {
   namespace fs = std::filesystem;

@@ -1,217 +1,18 @@
-// The run directory's writers: metrics logs (with resume truncation), the loss chart and the
-// manifest. See run_files.hpp for the formats.
-#include "train/run_files.hpp"
+// The loss chart of a run directory as a self-contained SVG (see loss_plot.hpp).
+#include "run/loss_plot.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <charconv>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <sstream>
-#include <system_error>
 #include <vector>
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 
 namespace descent {
-
-namespace {
-
-// "cannot <verb> <path>: <reason>", with the reason taken from errno when there is one.
-Error file_error(std::string_view verb, const std::filesystem::path& path,
-                 std::string reason = {}) {
-  if (reason.empty() && errno != 0) reason = std::strerror(errno);
-  std::string message = fmt::format("cannot {} {}", verb, path.string());
-  if (!reason.empty()) message += ": " + reason;
-  return Error(ExitCode::io_error, std::move(message));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Metrics rows
-
-// CSV numbers are the shortest round-trip decimals; non-finite ones read nan, inf, -inf.
-std::string csv_line(const MetricsRow& row) {
-  return fmt::format("{},{},{},{},{},{},{},{}\n", row.step, row.epoch, format_shortest(row.loss),
-                     row.val_loss ? format_shortest(*row.val_loss) : std::string(),
-                     format_shortest(row.lr), format_shortest(row.grad_norm),
-                     format_shortest(row.samples_per_s), format_shortest(row.wall_s));
-}
-
-std::string json_line(const MetricsRow& row) {
-  Json object = Json::object()
-                    .set("step", row.step)
-                    .set("epoch", row.epoch)
-                    .set("loss", row.loss)
-                    .set("val_loss", row.val_loss ? Json(*row.val_loss) : Json())
-                    .set("lr", row.lr)
-                    .set("grad_norm", row.grad_norm)
-                    .set("samples_per_s", row.samples_per_s)
-                    .set("wall_s", row.wall_s);
-  return object.dump() + "\n";
-}
-
-// The whole file, or nullopt when it does not exist.
-std::optional<std::string> read_if_exists(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return std::nullopt;
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw file_error("read", path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// The complete lines of `text`, each without its '\n'. A last line with no '\n' was torn by a
-// crash in the middle of a write and is left out.
-std::vector<std::string_view> complete_lines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  std::size_t begin = 0;
-  for (std::size_t end = text.find('\n'); end != std::string_view::npos;
-       end = text.find('\n', begin)) {
-    lines.push_back(text.substr(begin, end - begin));
-    begin = end + 1;
-  }
-  return lines;
-}
-
-std::optional<long> parse_long(std::string_view text) {
-  long value = 0;
-  const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (result.ec != std::errc() || result.ptr == text.data()) return std::nullopt;
-  return value;
-}
-
-// The step of a CSV row: its first field.
-std::optional<long> csv_row_step(std::string_view line) {
-  return parse_long(line.substr(0, line.find(',')));
-}
-
-// The step of a JSON Lines row: the number after "step": (we write it first, but look it up).
-std::optional<long> jsonl_row_step(std::string_view line) {
-  constexpr std::string_view key = "\"step\":";
-  const std::size_t at = line.find(key);
-  if (at == std::string_view::npos) return std::nullopt;
-  std::string_view rest = line.substr(at + key.size());
-  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-  return parse_long(rest);
-}
-
-// Keeps the rows of `text` whose step is <= last_step; the first `header_lines` lines are kept
-// as they are.
-std::string truncate_rows(const std::filesystem::path& path, std::string_view text,
-                          std::size_t header_lines, long last_step,
-                          std::optional<long> (*row_step)(std::string_view)) {
-  const std::vector<std::string_view> lines = complete_lines(text);
-  std::string kept;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    bool keep = i < header_lines;
-    if (!keep) {
-      const std::optional<long> step = row_step(lines[i]);
-      if (!step) {
-        throw Error(
-            ExitCode::io_error,
-            fmt::format("cannot resume {}: line {} has no readable step", path.string(), i + 1));
-      }
-      keep = *step <= last_step;
-    }
-    if (keep) {
-      kept += lines[i];
-      kept += '\n';
-    }
-  }
-  return kept;
-}
-
-}  // namespace
-
-void read_loss_points(const std::filesystem::path& run_dir, std::vector<LossPoint>& train,
-                      std::vector<LossPoint>& val) {
-  const auto text = read_if_exists(run_dir / MetricsLog::kCsvName);
-  if (!text) return;
-  const std::vector<std::string_view> lines = complete_lines(*text);
-  // Columns as kCsvHeader names them: step, epoch, loss, val_loss, ...
-  for (std::size_t k = 1; k < lines.size(); ++k) {
-    std::vector<std::string_view> cells;
-    std::string_view rest = lines[k];
-    for (std::size_t comma = rest.find(','); cells.size() < 4; comma = rest.find(',')) {
-      cells.push_back(rest.substr(0, comma));
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
-    const std::optional<long> step = csv_row_step(lines[k]);
-    if (!step || cells.size() < 4) continue;
-    auto number = [](std::string_view cell) {
-      return std::strtod(std::string(cell).c_str(), nullptr);
-    };
-    train.push_back({*step, number(cells[2])});
-    if (!cells[3].empty()) val.push_back({*step, number(cells[3])});
-  }
-}
-
-MetricsLog::MetricsLog(const std::filesystem::path& run_dir)
-    : csv_path_(run_dir / kCsvName), jsonl_path_(run_dir / kJsonlName) {
-  std::error_code ec;
-  std::filesystem::create_directories(run_dir, ec);
-  if (ec) throw file_error("create the directory", run_dir, ec.message());
-}
-
-void MetricsLog::open_for_append() {
-  errno = 0;
-  csv_.open(csv_path_, std::ios::binary | std::ios::app);
-  if (!csv_) throw file_error("open for appending", csv_path_);
-  jsonl_.open(jsonl_path_, std::ios::binary | std::ios::app);
-  if (!jsonl_) throw file_error("open for appending", jsonl_path_);
-}
-
-MetricsLog MetricsLog::create(const std::filesystem::path& run_dir) {
-  MetricsLog log(run_dir);
-  write_file_atomically(log.csv_path_.string(), std::string(kCsvHeader) + "\n");
-  write_file_atomically(log.jsonl_path_.string(), "");
-  log.open_for_append();
-  return log;
-}
-
-MetricsLog MetricsLog::resume(const std::filesystem::path& run_dir, long last_step) {
-  MetricsLog log(run_dir);
-
-  std::string csv = std::string(kCsvHeader) + "\n";
-  if (const std::optional<std::string> old = read_if_exists(log.csv_path_)) {
-    const std::vector<std::string_view> lines = complete_lines(*old);
-    if (!lines.empty() && lines.front() != kCsvHeader) {
-      throw Error(ExitCode::io_error,
-                  fmt::format("cannot resume {}: its header is '{}', expected '{}'",
-                              log.csv_path_.string(), lines.front(), kCsvHeader));
-    }
-    if (!lines.empty()) csv = truncate_rows(log.csv_path_, *old, 1, last_step, csv_row_step);
-  }
-  std::string jsonl;
-  if (const std::optional<std::string> old = read_if_exists(log.jsonl_path_)) {
-    jsonl = truncate_rows(log.jsonl_path_, *old, 0, last_step, jsonl_row_step);
-  }
-
-  write_file_atomically(log.csv_path_.string(), csv);
-  write_file_atomically(log.jsonl_path_.string(), jsonl);
-  log.open_for_append();
-  return log;
-}
-
-void MetricsLog::append(const MetricsRow& row) {
-  errno = 0;
-  csv_ << csv_line(row);
-  csv_.flush();
-  if (!csv_) throw file_error("append to", csv_path_);
-  jsonl_ << json_line(row);
-  jsonl_.flush();
-  if (!jsonl_) throw file_error("append to", jsonl_path_);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The loss chart
 
 namespace {
 
@@ -525,16 +326,6 @@ std::string render_loss_svg(std::span<const LossPoint> train, std::span<const Lo
 void write_loss_svg(const std::filesystem::path& path, std::span<const LossPoint> train,
                     std::span<const LossPoint> val, std::string_view title) {
   write_file_atomically(path.string(), render_loss_svg(train, val, title));
-}
-
-// ---------------------------------------------------------------------------------------------
-// The manifest
-
-void write_manifest(const std::filesystem::path& path, const Json& fields) {
-  if (fields.type() != Json::Type::object) {
-    throw Error(ExitCode::failure, "write_manifest: the manifest must be a JSON object");
-  }
-  write_file_atomically(path.string(), fields.dump(2) + "\n");
 }
 
 }  // namespace descent

@@ -1,22 +1,17 @@
-// The files a training run leaves in its run directory, besides checkpoints:
-//   metrics.csv / metrics.jsonl  one row per logged step (MetricsLog), flushed as it is written
-//   loss.svg                     a self-contained line chart of the train and validation loss
-//   manifest.json                what ran: config, settings, versions, outcome (write_manifest)
-// Whole-file writes are atomic (temp file, fsync, rename), so a crash never leaves half a file.
+// The metrics logs of a run directory: metrics.csv and metrics.jsonl, one row per logged step
+// (MetricsLog), flushed as each is written, so a crash loses at most the row being written.
 //
-// Does not: decide what to log or when (the training loop), write checkpoints, or read any of
-// these files back except the metrics logs, which a resumed run truncates to its checkpoint.
+// Does not: decide what to log or when (the training loop, host/train), or draw the chart
+// (loss_plot.hpp); it reads the CSV back only to truncate a resumed run's rows and for the plot.
 #pragma once
 
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <span>
-#include <string>
 #include <string_view>
 #include <vector>
 
-#include "common/json.hpp"
+#include "run/loss_plot.hpp"
 
 namespace descent {
 
@@ -70,32 +65,9 @@ class MetricsLog {
   std::ofstream jsonl_;
 };
 
-// One point of a loss curve.
-struct LossPoint {
-  long step = 0;
-  double loss = 0;
-};
-
-// An SVG line chart of the train loss (solid) and the validation loss (dashed, with markers):
-// title, axes with tick labels, axis names, legend. y is on a log scale when the finite losses
-// are all positive and span more than two decades. A series longer than 2000 points is
-// decimated to at most 2000 by keeping the minimum and maximum of each of 1000 buckets, so
-// spikes survive. Non-finite losses (and, on a log scale, non-positive ones) are not drawn.
-// Points are drawn in the order given.
-std::string render_loss_svg(std::span<const LossPoint> train, std::span<const LossPoint> val,
-                            std::string_view title = "loss");
-
-// render_loss_svg, written atomically to `path`. An I/O error throws (ExitCode::io_error).
-void write_loss_svg(const std::filesystem::path& path, std::span<const LossPoint> train,
-                    std::span<const LossPoint> val, std::string_view title = "loss");
-
 // The training and validation losses logged in a run directory's metrics.csv (all of them,
 // across resumes), for the plot. A missing file gives no points.
 void read_loss_points(const std::filesystem::path& run_dir, std::vector<LossPoint>& train,
                       std::vector<LossPoint>& val);
-
-// Writes `fields` (a Json object) to `path` as indented JSON with a trailing newline,
-// atomically. Not an object: an internal error (ExitCode::failure). I/O errors: io_error.
-void write_manifest(const std::filesystem::path& path, const Json& fields);
 
 }  // namespace descent

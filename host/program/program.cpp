@@ -1,5 +1,5 @@
 // Building a Program from an experiment: name resolution, lowering, stabilizing, AD.
-#include "train/program.hpp"
+#include "program/program.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -85,18 +85,6 @@ std::vector<NodeId> Program::step_outputs() const {
   return outputs;
 }
 
-codegen::EmitRequest emit_request(const Program& program, std::string name,
-                                  codegen::Precision precision) {
-  codegen::EmitRequest request;
-  request.name = std::move(name);
-  request.precision = precision;
-  for (const ProgramInput& in : program.inputs) request.inputs.push_back(in.node);
-  for (const ProgramParam& p : program.params) request.params.push_back(p.node);
-  request.outputs = program.step_outputs();
-  request.outputs.push_back(program.objective);
-  return request;
-}
-
 Program build_program(const ExperimentConfig& config, const std::vector<InputShape>& inputs) {
   Program program;
   program.minimize = config.minimize();
@@ -164,15 +152,6 @@ Program build_program(const ExperimentConfig& config, const std::vector<InputSha
   const std::vector<NodeId> gradients = derive_gradients(g, program.objective, wrt);
   for (std::size_t i = 0; i < gradients.size(); ++i) program.params[i].gradient = gradients[i];
   return program;
-}
-
-void corrupt_gradient_for_testing(Program& program, const std::string& param) {
-  for (ProgramParam& p : program.params)
-    if (p.name == param) {
-      p.gradient = program.graph.mul(p.gradient, program.graph.num(1.0 + 1e-3));
-      return;
-    }
-  throw input_error("--corrupt-gradient: no parameter named '" + param + "'");
 }
 
 }  // namespace descent

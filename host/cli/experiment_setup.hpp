@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "config/experiment.hpp"
-#include "train/dataset.hpp"
-#include "train/program.hpp"
+#include "data/dataset.hpp"
+#include "program/program.hpp"
 
 namespace descent {
 

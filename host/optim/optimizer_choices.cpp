@@ -1,5 +1,5 @@
 // The optimizers as a config names them: names, PyTorch's defaults, the checks of the
-// hyperparameters, and a one-line description (declared in train/optimizer.hpp beside the
+// hyperparameters, and a one-line description (declared in optim/optimizer.hpp beside the
 // update loop). Here in host/config, which reads them, so that config needs nothing that
 // host/train compiles.
 #include <fmt/format.h>
@@ -9,7 +9,7 @@
 #include <cstddef>
 
 #include "common/suggest.hpp"
-#include "train/optimizer.hpp"
+#include "optim/optimizer.hpp"
 
 namespace descent {
 

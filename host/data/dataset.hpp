@@ -1,7 +1,7 @@
 // The data of a fit experiment in memory: every named input as a dense row-major array,
 // split into training and validation rows, with class labels mapped to indices and the
 // chosen inputs standardized by the training split's statistics.
-// Reads CSV and .npy through host/data; does not batch or shuffle per epoch (trainer.cpp).
+// Reads CSV and .npy (csv.hpp, npy.hpp); does not batch or shuffle per epoch (host/train).
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 
 #include "common/large_buffer.hpp"
 #include "config/experiment.hpp"
-#include "train/program.hpp"
+#include "graph/shape.hpp"
 
 namespace descent {
 
@@ -27,8 +27,6 @@ struct Dataset {
   std::vector<DatasetInput> inputs;
   std::int64_t train_rows = 0;
   std::int64_t validation_rows = 0;
-
-  std::vector<InputShape> shapes() const;
 };
 
 // Reads, checks, splits and standardizes. `seed` orders the split.

@@ -1,6 +1,6 @@
-// Covers host/common/json.{hpp,cpp} and host/train/run_files.{hpp,cpp}: JSON escaping and
-// number round trips, the builder's layouts, the metrics logs and their resume truncation, the
-// loss chart (well-formed XML, scales, decimation) and the manifest.
+// Covers host/common/json.{hpp,cpp} and host/run/ (metrics_log, loss_plot, run_directory): JSON
+// escaping and number round trips, the builder's layouts, the metrics logs and their resume
+// truncation, the loss chart (well-formed XML, scales, decimation) and the manifest.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -18,7 +18,9 @@
 
 #include "common/error.hpp"
 #include "common/json.hpp"
-#include "train/run_files.hpp"
+#include "run/loss_plot.hpp"
+#include "run/metrics_log.hpp"
+#include "run/run_directory.hpp"
 
 namespace descent {
 namespace {
@@ -40,7 +42,7 @@ void write_file(const fs::path& path, const std::string& text) {
 }
 
 // A fresh directory per test, removed afterwards.
-class RunDirectory : public testing::Test {
+class RunFiles : public testing::Test {
  protected:
   void SetUp() override {
     const auto* info = testing::UnitTest::GetInstance()->current_test_info();
@@ -156,7 +158,7 @@ MetricsRow row(long step, double loss, std::optional<double> val_loss = std::nul
   return r;
 }
 
-TEST_F(RunDirectory, MetricsLogWritesCsvAndJsonLinesRowByRow) {
+TEST_F(RunFiles, MetricsLogWritesCsvAndJsonLinesRowByRow) {
   MetricsLog log = MetricsLog::create(dir_);
   log.append(row(1, 0.693));
   // Each row is flushed: it is in the files before the log is closed.
@@ -182,7 +184,7 @@ TEST_F(RunDirectory, MetricsLogWritesCsvAndJsonLinesRowByRow) {
             "\n");
 }
 
-TEST_F(RunDirectory, MetricsLogCreateReplacesAnOldLog) {
+TEST_F(RunFiles, MetricsLogCreateReplacesAnOldLog) {
   MetricsLog::create(dir_).append(row(1, 1.0));
   MetricsLog::create(dir_);
   EXPECT_EQ(read_file(dir_ / "metrics.csv"), std::string(MetricsLog::kCsvHeader) + "\n");
@@ -191,7 +193,7 @@ TEST_F(RunDirectory, MetricsLogCreateReplacesAnOldLog) {
 
 // A run checkpointed at step 3 and killed at step 5, in the middle of writing step 6, resumes
 // from step 3: rows 4, 5 and the torn row 6 go, new rows follow row 3.
-TEST_F(RunDirectory, MetricsLogResumeDropsRowsAfterTheCheckpointAndTornLines) {
+TEST_F(RunFiles, MetricsLogResumeDropsRowsAfterTheCheckpointAndTornLines) {
   {
     MetricsLog log = MetricsLog::create(dir_);
     for (long step = 1; step <= 5; ++step) log.append(row(step, 1.0 / static_cast<double>(step)));
@@ -220,7 +222,7 @@ TEST_F(RunDirectory, MetricsLogResumeDropsRowsAfterTheCheckpointAndTornLines) {
   EXPECT_EQ(jsonl.back(), '\n');
 }
 
-TEST_F(RunDirectory, MetricsLogResumeWithoutOldFilesStartsEmpty) {
+TEST_F(RunFiles, MetricsLogResumeWithoutOldFilesStartsEmpty) {
   MetricsLog log = MetricsLog::resume(dir_, 100);
   log.append(row(101, 0.5));
   EXPECT_EQ(read_file(dir_ / "metrics.csv"),
@@ -228,7 +230,7 @@ TEST_F(RunDirectory, MetricsLogResumeWithoutOldFilesStartsEmpty) {
             "101,10,0.5,,0.01,1.5,2048,12.625\n");
 }
 
-TEST_F(RunDirectory, MetricsLogRefusesToRewriteAFileThatIsNotItsOwn) {
+TEST_F(RunFiles, MetricsLogRefusesToRewriteAFileThatIsNotItsOwn) {
   fs::create_directories(dir_);
   write_file(dir_ / "metrics.csv", "iteration,cost\n1,0.5\n");
   try {
@@ -280,7 +282,7 @@ void expect_well_formed_svg(const fs::path& path, int polylines) {
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
 }
 
-TEST_F(RunDirectory, LossChartIsWellFormedSvgWithBothCurves) {
+TEST_F(RunFiles, LossChartIsWellFormedSvgWithBothCurves) {
   fs::create_directories(dir_);
   const auto train = curve(200, [](long i) { return 2.0 / (1.0 + 0.1 * static_cast<double>(i)); });
   std::vector<LossPoint> val;
@@ -298,7 +300,7 @@ TEST_F(RunDirectory, LossChartIsWellFormedSvgWithBothCurves) {
   expect_well_formed_svg(path, 2);
 }
 
-TEST_F(RunDirectory, LossChartUsesALogScaleWhenLossesSpanMoreThanTwoDecades) {
+TEST_F(RunFiles, LossChartUsesALogScaleWhenLossesSpanMoreThanTwoDecades) {
   fs::create_directories(dir_);
   const auto train =
       curve(100, [](long i) { return std::pow(10.0, -0.05 * static_cast<double>(i)); });
@@ -315,7 +317,7 @@ TEST_F(RunDirectory, LossChartUsesALogScaleWhenLossesSpanMoreThanTwoDecades) {
   expect_well_formed_svg(path, 1);
 }
 
-TEST_F(RunDirectory, LossChartHandlesOnePointAndConstantLosses) {
+TEST_F(RunFiles, LossChartHandlesOnePointAndConstantLosses) {
   fs::create_directories(dir_);
   const std::vector<LossPoint> one = {{7, 0.5}};
   write_loss_svg(dir_ / "one.svg", one, one);
@@ -334,7 +336,7 @@ TEST_F(RunDirectory, LossChartHandlesOnePointAndConstantLosses) {
   expect_well_formed_svg(dir_ / "flat.svg", 1);
 }
 
-TEST_F(RunDirectory, LossChartSkipsNonFiniteLossesAndSurvivesHavingNone) {
+TEST_F(RunFiles, LossChartSkipsNonFiniteLossesAndSurvivesHavingNone) {
   fs::create_directories(dir_);
   const std::vector<LossPoint> diverged = {{1, 1.0}, {2, 0.5}, {3, kNaN}, {4, kInf}};
   write_loss_svg(dir_ / "diverged.svg", diverged, {});
@@ -348,7 +350,7 @@ TEST_F(RunDirectory, LossChartSkipsNonFiniteLossesAndSurvivesHavingNone) {
 }
 
 // 1e5 points become at most 2000, and decimation keeps the spike at step 50000.
-TEST_F(RunDirectory, LossChartDecimatesLongSeriesKeepingSpikes) {
+TEST_F(RunFiles, LossChartDecimatesLongSeriesKeepingSpikes) {
   fs::create_directories(dir_);
   auto train = curve(100000, [](long i) { return 1.0 + 0.5 * std::sin(static_cast<double>(i)); });
   train[49999].loss = 40.0;
@@ -368,15 +370,15 @@ TEST_F(RunDirectory, LossChartDecimatesLongSeriesKeepingSpikes) {
 // ---------------------------------------------------------------------------------------------
 // The manifest
 
-TEST_F(RunDirectory, ManifestIsIndentedJsonWrittenAtomically) {
+TEST_F(RunFiles, ManifestIsIndentedJsonWrittenAtomically) {
   fs::create_directories(dir_);
   const fs::path path = dir_ / "manifest.json";
   write_file(path, "old");
-  write_manifest(path, Json::object()
-                           .set("config", "configs/logistic.toml")
-                           .set("device", "cpu")
-                           .set("steps", 1000)
-                           .set("final_loss", 0.3125));
+  RunDirectory::open(dir_).write_manifest(Json::object()
+                                              .set("config", "configs/logistic.toml")
+                                              .set("device", "cpu")
+                                              .set("steps", 1000)
+                                              .set("final_loss", 0.3125));
   EXPECT_EQ(read_file(path),
             "{\n"
             "  \"config\": \"configs/logistic.toml\",\n"
@@ -390,10 +392,10 @@ TEST_F(RunDirectory, ManifestIsIndentedJsonWrittenAtomically) {
   EXPECT_EQ(files, 1u);
 }
 
-TEST_F(RunDirectory, ManifestMustBeAnObject) {
+TEST_F(RunFiles, ManifestMustBeAnObject) {
   fs::create_directories(dir_);
   try {
-    write_manifest(dir_ / "manifest.json", Json::array({1, 2}));
+    RunDirectory::open(dir_).write_manifest(Json::array({1, 2}));
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::failure);
@@ -401,9 +403,9 @@ TEST_F(RunDirectory, ManifestMustBeAnObject) {
   EXPECT_FALSE(fs::exists(dir_ / "manifest.json"));
 }
 
-TEST_F(RunDirectory, WritingIntoAMissingDirectoryIsAnIoError) {
+TEST_F(RunFiles, WritingIntoAMissingDirectoryIsAnIoError) {
   try {
-    write_manifest(dir_ / "no" / "such" / "manifest.json", Json::object());
+    RunDirectory::open(dir_ / "no" / "such").write_manifest(Json::object());
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::io_error);

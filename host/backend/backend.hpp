@@ -1,6 +1,10 @@
-// The backend interface of the trainer (DESIGN §2): a small table of operations that the
-// CPU interpreter and the GPU both provide, so that host/train/trainer.cpp never knows which
-// one runs. Parameters and optimizer state live in the backend between load() and store().
+// The backend interface of the trainer (DESIGN §2): a small table of operations that the CPU
+// backend (host/cpu) and the GPU backend (cuda/backend) both provide, so that the training loop
+// (host/train) never knows which one runs. Parameters and optimizer state live in the backend
+// between load() and store().
+//
+// Does not: choose a backend (the CLI's composition root does), schedule, batch or checkpoint
+// (host/train), or know how a Program was built (host/program).
 #pragma once
 
 #include <cstdint>
@@ -8,11 +12,17 @@
 #include <string>
 #include <vector>
 
-#include "train/program.hpp"
-#include "train/state.hpp"
-#include "train/update_rules.hpp"
+#include "optim/update_rules.hpp"
+#include "program/program.hpp"
 
 namespace descent {
+
+// One parameter's values and optimizer state, on the host.
+struct ParamState {
+  std::vector<double> value;   // one copy, or starts copies back to back (minimize)
+  std::vector<double> state0;  // optimizer slot 0 (velocity, first moment, mean square), or empty
+  std::vector<double> state1;  // optimizer slot 1 (second moment, rmsprop momentum), or empty
+};
 
 // One batch: for every program input (in Program::inputs order), where its rows lie, each row
 // row-major. Without `index` the batch's `rows` rows lie back to back from inputs[k]; with it,
@@ -48,8 +58,8 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
-  virtual void load(const TrainState& state) = 0;
-  virtual void store(TrainState& state) const = 0;
+  virtual void load(const std::vector<ParamState>& params) = 0;
+  virtual void store(std::vector<ParamState>& params) const = 0;
   // Forward, backward, divergence guard, clipping and the update, for one batch. When the
   // result is not finite the parameters are left unchanged.
   virtual StepResult step(const Batch& batch, const UpdateSettings& update) = 0;
@@ -59,8 +69,5 @@ class Backend {
   virtual double objective_and_gradients(const Batch& batch,
                                          std::vector<std::vector<double>>& gradients) = 0;
 };
-
-// The double-precision CPU reference backend over the interpreter.
-std::unique_ptr<Backend> make_cpu_backend(const Program& program);
 
 }  // namespace descent

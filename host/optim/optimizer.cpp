@@ -1,7 +1,7 @@
-// The CPU reference update loop over the rules of train/update_rules.hpp; nothing here
+// The CPU reference update loop over the rules of optim/update_rules.hpp; nothing here
 // changes a parameter by hand. The optimizers' names, defaults and checks are in
 // host/config/optimizer_choices.cpp.
-#include "train/optimizer.hpp"
+#include "optim/optimizer.hpp"
 
 #include <fmt/format.h>
 

@@ -3,14 +3,15 @@
 // (update_rules.hpp) change the parameters in place. The Interpreter (cpu/interpreter.hpp) runs
 // the same kernels over the whole batch in one pass; the backend uses it only to name the node
 // where a step went non-finite.
+#include "cpu/cpu_backend.hpp"
+
 #include <algorithm>
 #include <cmath>
 
 #include "common/error.hpp"
 #include "cpu/interpreter.hpp"
 #include "graph/printer.hpp"
-#include "train/backend.hpp"
-#include "train/optimizer.hpp"
+#include "optim/optimizer.hpp"
 
 namespace descent {
 
@@ -318,8 +319,8 @@ class CpuBackend final : public Backend {
 
   std::string name() const override { return "cpu (f64 interpreter)"; }
 
-  void load(const TrainState& state) override { params_ = state.params; }
-  void store(TrainState& state) const override { state.params = params_; }
+  void load(const std::vector<ParamState>& params) override { params_ = params; }
+  void store(std::vector<ParamState>& params) const override { params = params_; }
 
   StepResult step(const Batch& batch, const UpdateSettings& update) override {
     run(training_, batch);

@@ -1,5 +1,5 @@
 // Loading a DataConfig into a Dataset (see dataset.hpp).
-#include "train/dataset.hpp"
+#include "data/dataset.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -187,12 +187,6 @@ void standardize(DatasetInput& input, std::int64_t train_rows) {
 }
 
 }  // namespace
-
-std::vector<InputShape> Dataset::shapes() const {
-  std::vector<InputShape> out;
-  for (const DatasetInput& in : inputs) out.push_back({in.name, in.shape});
-  return out;
-}
 
 Dataset load_dataset(const DataConfig& data, std::uint64_t seed) {
   const bool npy = !data.inputs.empty() && !data.inputs[0].npy_file.empty();

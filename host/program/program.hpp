@@ -11,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "codegen/emit.hpp"
 #include "config/experiment.hpp"
 #include "graph/graph.hpp"
 
@@ -55,15 +54,5 @@ struct InputShape {
 
 // Lowers, stabilizes and differentiates. Name, shape and type errors point into the config.
 Program build_program(const ExperimentConfig& config, const std::vector<InputShape>& inputs);
-
-// What the emitter needs to lower a training step of `program` (host/codegen/emit.hpp):
-// inputs and parameters in Program order; outputs: the reported loss, every gradient (the
-// step_outputs), then the objective.
-codegen::EmitRequest emit_request(const Program& program, std::string name,
-                                  codegen::Precision precision);
-
-// A deliberately wrong gradient for testing `descent gradcheck` (test-only hook): scales the
-// named parameter's gradient by (1 + 1e-3). Throws for an unknown name.
-void corrupt_gradient_for_testing(Program& program, const std::string& param);
 
 }  // namespace descent

@@ -1,5 +1,5 @@
 // Learning-rate schedules: closed forms of the step number (see schedule.hpp for the math).
-#include "train/schedule.hpp"
+#include "optim/schedule.hpp"
 
 #include <fmt/format.h>
 

@@ -7,8 +7,8 @@
 // no dampening, no amsgrad, no centered RMSprop). Weight decay is L2 (added to the gradient)
 // for every rule except AdamW, whose decay is decoupled (applied to the parameter directly).
 //
-// Does not: pick learning rates (train/schedule.hpp), allocate state, loop over tensors, or
-// validate hyperparameters (train/optimizer.hpp). Header-only and free of the standard library
+// Does not: pick learning rates (optim/schedule.hpp), allocate state, loop over tensors, or
+// validate hyperparameters (optim/optimizer.hpp). Header-only and free of the standard library
 // under NVRTC, so that run-time compiled kernels can include it.
 #pragma once
 
@@ -79,7 +79,7 @@ DESCENT_HD inline T square_root(T x) {
 
 // Everything a rule needs for one step, in the precision of the parameters. The host makes it
 // from the OptimizerConfig, the step and the scheduled learning rate (make_update_coefficients
-// in train/optimizer.hpp); a kernel takes it by value.
+// in optim/optimizer.hpp); a kernel takes it by value.
 //
 // The complements 1-beta1, 1-beta2, 1-alpha and the AdamW factor 1-lr*wd are computed in double
 // and rounded once, never as T(1) - beta in float: float(0.999) = 0.99900001, so the float

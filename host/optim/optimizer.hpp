@@ -1,9 +1,9 @@
 // The host side of the optimizers: names, defaults, validation, the per-step coefficients
 // that both backends consume, and the CPU reference update that loops the shared rules of
-// train/update_rules.hpp over whole parameter arrays.
+// optim/update_rules.hpp over whole parameter arrays.
 //
 // Does not: hold or allocate optimizer state (the caller owns the arrays, sized by
-// optimizer_state_slots), schedule the learning rate (train/schedule.hpp), or read config
+// optimizer_state_slots), schedule the learning rate (optim/schedule.hpp), or read config
 // files (host/config turns a table into an OptimizerConfig with these helpers).
 #pragma once
 
@@ -14,7 +14,7 @@
 
 #include "common/error.hpp"
 #include "common/source.hpp"
-#include "train/update_rules.hpp"
+#include "optim/update_rules.hpp"
 
 namespace descent {
 

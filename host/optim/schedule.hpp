@@ -3,7 +3,7 @@
 //
 // Kinds: constant, step (times gamma every step_size steps), exponential (times gamma every
 // step), cosine (half a cosine from lr down to min_lr over the run). Any of them may start with
-// a linear warmup. Does not: apply the rate (train/optimizer.hpp), react to the loss (no
+// a linear warmup. Does not: apply the rate (optim/optimizer.hpp), react to the loss (no
 // reduce-on-plateau), or read config files (host/config fills a ScheduleConfig).
 #pragma once
 

@@ -1,5 +1,5 @@
 // Config → data → Program (see experiment_setup.hpp).
-#include "train/experiment_setup.hpp"
+#include "cli/experiment_setup.hpp"
 
 namespace descent {
 
@@ -10,7 +10,7 @@ Experiment set_up_experiment(const std::string& config_path,
   std::vector<InputShape> shapes;
   if (e.config.data.present) {
     e.dataset = load_dataset(e.config.data, e.config.data.seed);
-    shapes = e.dataset->shapes();
+    for (const DatasetInput& in : e.dataset->inputs) shapes.push_back({in.name, in.shape});
   }
   e.program = std::make_unique<Program>(build_program(e.config, shapes));
   return e;

@@ -1,5 +1,5 @@
 // The schedules as a config names them: names, the checks of their settings, and a one-line
-// description (declared in train/schedule.hpp beside learning_rate_at). Here in host/config,
+// description (declared in optim/schedule.hpp beside learning_rate_at). Here in host/config,
 // which reads them, so that config needs nothing that host/train compiles.
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/suggest.hpp"
-#include "train/schedule.hpp"
+#include "optim/schedule.hpp"
 
 namespace descent {
 

@@ -1,0 +1,63 @@
+// Initializers. For a matrix (rows, cols) used as W @ x, fan_in = cols and fan_out = rows;
+// a vector of n has fan_in = n, fan_out = 1; a scalar has both 1.
+//   xavier (Glorot uniform): U(-a, a), a = sqrt(6 / (fan_in + fan_out))
+//   he (Kaiming normal):     N(0, 2 / fan_in)
+#include "program/init.hpp"
+
+#include <cmath>
+
+#include "common/error.hpp"
+
+namespace descent {
+
+std::vector<double> initialize_param(const ParamSpec& spec, std::int64_t copies, Rng& rng) {
+  const std::int64_t size = spec.shape.size();
+  const double fan_in = static_cast<double>(spec.shape.rank == 0 ? 1 : spec.shape.cols());
+  const double fan_out = static_cast<double>(spec.shape.rank == 2 ? spec.shape.rows() : 1);
+  std::vector<double> values;
+  values.reserve(static_cast<std::size_t>(size * copies));
+  for (std::int64_t c = 0; c < copies; ++c) {
+    for (std::int64_t i = 0; i < size; ++i) {
+      double v = 0.0;
+      switch (spec.init) {
+        case InitKind::zeros:
+          v = 0.0;
+          break;
+        case InitKind::constant:
+          v = spec.value;
+          break;
+        case InitKind::uniform:
+          v = rng.uniform(spec.low, spec.high);
+          break;
+        case InitKind::normal:
+          v = spec.mean + spec.std * rng.normal();
+          break;
+        case InitKind::xavier: {
+          const double a = std::sqrt(6.0 / (fan_in + fan_out));
+          v = rng.uniform(-a, a);
+          break;
+        }
+        case InitKind::he:
+          v = std::sqrt(2.0 / fan_in) * rng.normal();
+          break;
+        case InitKind::literal:
+          v = spec.literal.at(static_cast<std::size_t>(i));
+          break;
+      }
+      values.push_back(v);
+    }
+  }
+  return values;
+}
+
+std::vector<std::vector<double>> initial_values(const ExperimentConfig& config,
+                                                const Program& program) {
+  Rng rng(config.train.seed);
+  const std::int64_t copies = program.minimize ? program.starts : 1;
+  std::vector<std::vector<double>> values;
+  for (const ProgramParam& p : program.params)
+    values.push_back(initialize_param(*p.spec, copies, rng));
+  return values;
+}
+
+}  // namespace descent

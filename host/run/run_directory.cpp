@@ -1,0 +1,82 @@
+// The run directory's layout and its final outputs (see run_directory.hpp).
+#include "run/run_directory.hpp"
+
+#include "common/atomic_file.hpp"
+#include "common/error.hpp"
+#include "data/npy.hpp"
+#include "run/loss_plot.hpp"
+
+namespace fs = std::filesystem;
+
+namespace descent {
+
+namespace {
+
+// One copy of a parameter (at `offset`) as nested JSON arrays of its shape.
+Json copy_json(const std::vector<double>& v, const Shape& shape, std::int64_t offset) {
+  const auto at = [&](std::int64_t i) { return v[static_cast<std::size_t>(offset + i)]; };
+  if (shape.rank == 0) return Json(at(0));
+  Json outer = Json::array();
+  if (shape.rank == 1) {
+    for (std::int64_t i = 0; i < shape.size(); ++i) outer.push(at(i));
+    return outer;
+  }
+  for (std::int64_t r = 0; r < shape.rows(); ++r) {
+    Json row = Json::array();
+    for (std::int64_t c = 0; c < shape.cols(); ++c) row.push(at(r * shape.cols() + c));
+    outer.push(std::move(row));
+  }
+  return outer;
+}
+
+// A parameter's values as JSON: one copy, or an array of `copies` copies.
+Json values_json(const std::vector<double>& v, const Shape& shape, std::int64_t copies) {
+  if (copies <= 1) return copy_json(v, shape, 0);
+  Json all = Json::array();
+  for (std::int64_t c = 0; c < copies; ++c) all.push(copy_json(v, shape, c * shape.size()));
+  return all;
+}
+
+}  // namespace
+
+RunDirectory RunDirectory::create(const fs::path& dir, const std::string& resolved_config) {
+  if (fs::exists(dir) && !fs::is_empty(dir))
+    throw input_error("the run directory '" + dir.string() +
+                      "' already holds files; pass another --out, or --resume it");
+  fs::create_directories(dir);
+  write_file_atomically((dir / kResolvedConfigFile).string(), resolved_config);
+  return RunDirectory(dir);
+}
+
+RunDirectory RunDirectory::open(const fs::path& dir) { return RunDirectory(dir); }
+
+void RunDirectory::write_parameters(const Program& program,
+                                    const std::vector<std::vector<double>>& values) const {
+  Json params = Json::object();
+  fs::create_directories(dir_ / "params");
+  const std::int64_t copies = program.minimize ? program.starts : 1;
+  for (std::size_t i = 0; i < program.params.size(); ++i) {
+    const ProgramParam& p = program.params[i];
+    params.set(p.name, values_json(values[i], p.shape, copies));
+    std::vector<std::size_t> shape;
+    if (program.minimize && copies > 1) shape.push_back(static_cast<std::size_t>(copies));
+    for (int a = 0; a < p.shape.rank; ++a)
+      shape.push_back(static_cast<std::size_t>(p.shape.dims[a]));
+    write_npy((dir_ / "params" / (p.name + ".npy")).string(), shape, values[i]);
+  }
+  write_file_atomically((dir_ / "params.json").string(), params.dump(2) + "\n");
+}
+
+void RunDirectory::write_loss_plot(const std::string& title) const {
+  std::vector<LossPoint> train, val;
+  read_loss_points(dir_, train, val);
+  write_loss_svg(dir_ / "loss.svg", train, val, title);
+}
+
+void RunDirectory::write_manifest(const Json& fields) const {
+  if (fields.type() != Json::Type::object)
+    throw Error(ExitCode::failure, "write_manifest: the manifest must be a JSON object");
+  write_file_atomically((dir_ / "manifest.json").string(), fields.dump(2) + "\n");
+}
+
+}  // namespace descent
