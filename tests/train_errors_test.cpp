@@ -1,5 +1,5 @@
 // End-to-end tests of descent's error reporting (README "Exit codes"; host/config/load.cpp's
-// rules; host/data/csv.cpp, host/data/npy.cpp, host/train/dataset.cpp, host/train/program.cpp,
+// rules; host/data/csv.cpp, host/data/npy.cpp, host/data/dataset.cpp, host/program/program.cpp,
 // host/cli/train_command.cpp): malformed configs, malformed data files and bad command lines
 // run through the real binary, `descent train CFG --out DIR`. For each case the test checks
 //   - the exit code (2: bad input, 4: a file that cannot be read),

@@ -1,6 +1,6 @@
 // The emitter (DESIGN §2, §5): a pure function from a graph and the nodes a step needs to C++
 // source text that compiles both as CUDA (NVRTC) and as host C++. It follows the three phases
-// of the CPU backend's evaluation (host/train/cpu_backend.cpp):
+// of the CPU backend's evaluation (host/cpu/cpu_backend.cpp):
 //   1. <name>_uniform_first: the nodes that are the same for every sample and read no batch
 //      total, into the packed buffer U;
 //   2. <name>_sample: for ONE sample (row r), every per-sample node as straight-line code

@@ -1,5 +1,5 @@
 // [data]: where the samples come from and how their columns become named inputs.
-// Does not open the data files (host/train/dataset.cpp does, and expands column ranges).
+// Does not open the data files (host/data/dataset.cpp does, and expands column ranges).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 

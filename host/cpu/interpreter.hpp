@@ -1,7 +1,7 @@
 // The plain CPU evaluator: interprets graph nodes in double precision over a whole batch, in
 // node order (one kernel call per node, not per scalar); see kernels.cpp for the math. It
 // serves `descent derive --at`, the tests, and naming the node where a step went non-finite.
-// Training runs the same kernels chunk by chunk (host/train/cpu_backend.cpp), bit-identically.
+// Training runs the same kernels chunk by chunk (host/cpu/cpu_backend.cpp), bit-identically.
 #pragma once
 
 #include <string>

@@ -1,6 +1,6 @@
 // The optimizer update rules, written once for both backends: each function updates ONE
 // parameter element (and its per-element state) in place. The CPU reference loops over these
-// (train/optimizer.cpp); the GPU's fused update kernel includes this header and calls the same
+// (optim/optimizer.cpp); the GPU's fused update kernel includes this header and calls the same
 // functions, so the two backends cannot drift apart.
 //
 // Semantics follow PyTorch's torch.optim (SGD, Adam, AdamW, RMSprop with their default flags:

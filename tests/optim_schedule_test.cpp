@@ -1,4 +1,4 @@
-// Covers host/train/schedule.{hpp,cpp}: each schedule at chosen steps, the warmup and its
+// Covers host/optim/schedule.{hpp,cpp}: each schedule at chosen steps, the warmup and its
 // boundaries, the kind names, validation and descriptions.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// Covers host/optim/update_rules.hpp and host/train/optimizer.{hpp,cpp}: every optimizer rule
+// Covers host/optim/update_rules.hpp and host/optim/optimizer.{hpp,cpp}: every optimizer rule
 // against values derived by hand for three steps, in float and double; the step coefficients;
 // the CPU update loop over arrays; optimizer names, defaults, validation and descriptions.
 //

@@ -1,4 +1,4 @@
-// The CPU backend's chunked evaluation (host/train/cpu_backend.cpp) against the Interpreter
+// The CPU backend's chunked evaluation (host/cpu/cpu_backend.cpp) against the Interpreter
 // (host/cpu/interpreter.cpp), which runs the same kernels over the whole batch in node order.
 // The backend tiles the batch into chunks, reads rows in place or gathers them from an index,
 // and adds totals of products without storing the products; its header promises that every
