@@ -1,24 +1,30 @@
 // The CPU backend's chunked evaluation (host/cpu/cpu_backend.cpp) against the Interpreter
 // (host/cpu/interpreter.cpp), which runs the same kernels over the whole batch in node order.
 // The backend tiles the batch into chunks, reads rows in place or gathers them from an index,
-// and adds totals of products without storing the products; its header promises that every
-// value stays bit-identical to the Interpreter's. These tests hold it to that, on every example
-// config that reads data, for:
+// and adds totals of products without storing the products. With the reference math its header
+// promises that every value is bit-identical to the Interpreter's; with the fast math (what
+// training runs) that values are within vector_math's error bounds (the error model is at
+// FastMathWithinTheErrorModel). These tests hold it to that, on every example config that reads
+// data, for:
 //   - the whole training split as one in-place batch,
 //   - a shuffled batch given as row indices, long enough to span several chunks (rows drawn with
 //     repeats from the split, so that a small data set still fills many chunks),
 //   - the loss of a training step, which must be the reported loss of the same batch.
 // Parameters are set to seeded random values, so that no gradient is trivially zero.
+#include "cpu/cpu_backend.hpp"
+
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "backend/backend.hpp"
 #include "cli/experiment_setup.hpp"
-#include "cpu/cpu_backend.hpp"
 #include "cpu/interpreter.hpp"
 #include "test_support.hpp"
 #include "train/trainer.hpp"
@@ -63,7 +69,7 @@ class CpuBackendMatchesInterpreter : public ::testing::TestWithParam<std::string
     std::normal_distribution<double> normal(0.0, 0.5);
     for (ParamState& p : state_.params)
       for (double& v : p.value) v = normal(rng);
-    backend_ = make_cpu_backend(*e_.program);
+    backend_ = make_cpu_backend(*e_.program, CpuMath::reference);
     backend_->load(state_.params);
   }
 
@@ -77,11 +83,8 @@ class CpuBackendMatchesInterpreter : public ::testing::TestWithParam<std::string
     return batch;
   }
 
-  // The backend's objective and gradients on `batch` equal the Interpreter's, bit for bit.
-  void expect_identical(const Batch& batch) {
-    std::vector<std::vector<double>> gradients;
-    const double objective = backend_->objective_and_gradients(batch, gradients);
-
+  // The Interpreter's objective and gradients on `batch`.
+  Interpreter reference_on(const Batch& batch) const {
     const Program& program = *e_.program;
     std::vector<NodeId> outputs = {program.objective};
     for (const ProgramParam& p : program.params) outputs.push_back(p.gradient);
@@ -91,7 +94,15 @@ class CpuBackendMatchesInterpreter : public ::testing::TestWithParam<std::string
       reference.set(program.params[i].node,
                     Tensor{program.params[i].shape, 0, state_.params[i].value});
     reference.run();
+    return reference;
+  }
 
+  // The backend's objective and gradients on `batch` equal the Interpreter's, bit for bit.
+  void expect_identical(const Batch& batch) {
+    std::vector<std::vector<double>> gradients;
+    const double objective = backend_->objective_and_gradients(batch, gradients);
+    const Program& program = *e_.program;
+    const Interpreter reference = reference_on(batch);
     EXPECT_TRUE(same_bits(objective, reference.value(program.objective).data[0]))
         << objective << " vs " << reference.value(program.objective).data[0];
     for (std::size_t i = 0; i < program.params.size(); ++i) {
@@ -130,6 +141,63 @@ TEST_P(CpuBackendMatchesInterpreter, StepReportsTheBatchLoss) {
   const StepResult result = backend_->step(batch, update);
   ASSERT_TRUE(result.finite) << result.problem;
   EXPECT_TRUE(same_bits(result.loss, reported)) << result.loss << " vs " << reported;
+}
+
+// The fast math against the oracle. Error model: every function of vector_math.hpp is within
+// 3.4 ulp of the exact value (its documented bounds: exp 1, log 1, log1p 2, expm1 2, tanh 3.4;
+// sigmoid and softplus through exp and log1p), where std:: math is within 1 ulp, so each value
+// one of them returns differs from the reference's by at most u = 4.4 ulp = 4.4 eps/2 relative.
+// An output is a function of batch totals Σ_r t_r (or their means), each term t_r computed
+// through at most k = 8 such functions along a path (the MLP's gradient, the deepest example,
+// has 5), with condition numbers at most c = 10 for these configs (sums, products and the
+// logistic, tanh and softmax compositions). So a total is off by at most k*c*u * Σ_r |t_r|, and
+// the output, once more conditioned by at most c through the uniform nodes after the totals, by
+// c*k*c*u * S, where S is the largest Σ|t_r| (mean |t_r| for a mean) among the totals it reads,
+// taken from the Interpreter's per-sample values. Tolerance: 800*u*(|ref| + S).
+double total_scale(const Graph& g, const Interpreter& reference, NodeId output) {
+  double scale = 0.0;
+  for (NodeId id : g.reachable({output})) {
+    const Node& n = g[id];
+    if ((n.op != Op::batch_sum && n.op != Op::batch_mean) || !g[n[0]].varying) continue;
+    const Tensor& terms = reference.value(n[0]);
+    const std::int64_t size = terms.shape.size();
+    for (std::int64_t i = 0; i < size; ++i) {
+      double sum = 0.0;
+      for (std::int64_t r = 0; r < terms.samples(); ++r) sum += std::fabs(terms.sample(r)[i]);
+      if (n.op == Op::batch_mean) sum /= static_cast<double>(terms.samples());
+      scale = std::max(scale, sum);
+    }
+  }
+  return scale;
+}
+
+TEST_P(CpuBackendMatchesInterpreter, FastMathWithinTheErrorModel) {
+  const std::vector<std::int64_t> rows = random_rows(e_.dataset->train_rows, 3000, 13);
+  const Batch batch = batch_of(rows.data(), static_cast<std::int64_t>(rows.size()));
+  auto fast = make_cpu_backend(*e_.program);  // CpuMath::fast
+  fast->load(state_.params);
+  std::vector<std::vector<double>> gradients;
+  const double objective = fast->objective_and_gradients(batch, gradients);
+  const Program& program = *e_.program;
+  const Interpreter reference = reference_on(batch);
+  const double u = 4.4 * std::numeric_limits<double>::epsilon() / 2;
+  double worst = 0.0;  // the largest error as a fraction of its tolerance
+  auto expect_close = [&](double got, double want, NodeId node, const std::string& what) {
+    const double tolerance =
+        10 * 8 * 10 * u * (std::fabs(want) + total_scale(program.graph, reference, node));
+    worst = std::max(worst, std::fabs(got - want) / tolerance);
+    EXPECT_LE(std::fabs(got - want), tolerance) << what << ": " << got << " vs " << want;
+  };
+  expect_close(objective, reference.value(program.objective).data[0], program.objective,
+               "objective");
+  for (std::size_t i = 0; i < program.params.size(); ++i) {
+    const ProgramParam& p = program.params[i];
+    const std::vector<double>& expected = reference.value(p.gradient).data;
+    for (std::size_t j = 0; j < gradients[i].size(); ++j)
+      expect_close(gradients[i][j], expected[expected.size() == 1 ? 0 : j], p.gradient,
+                   "d/d" + p.name + "[" + std::to_string(j) + "]");
+  }
+  std::printf("%s: worst error %.3g of the tolerance\n", GetParam().c_str(), worst);
 }
 
 INSTANTIATE_TEST_SUITE_P(ExampleConfigs, CpuBackendMatchesInterpreter,

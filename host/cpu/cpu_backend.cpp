@@ -1,8 +1,8 @@
-// The CPU reference backend: the CPU kernels (cpu/kernels.cpp) evaluate the Program in double
-// precision, a chunk of batch rows at a time (BatchEvaluator below), and the shared update rules
-// (update_rules.hpp) change the parameters in place. The Interpreter (cpu/interpreter.hpp) runs
-// the same kernels over the whole batch in one pass; the backend uses it only to name the node
-// where a step went non-finite.
+// The CPU backend: the CPU kernels (cpu/kernels.cpp) evaluate the Program in double precision,
+// a chunk of batch rows at a time (BatchEvaluator below), and the shared update rules
+// (optim/update_rules.hpp) change the parameters in place. The Interpreter (cpu/interpreter.hpp)
+// runs the same kernels over the whole batch in one pass, with the reference math; the backend
+// uses it to name the node where a step went non-finite.
 #include "cpu/cpu_backend.hpp"
 
 #include <algorithm>
@@ -50,8 +50,9 @@ bool is_total(const Graph& graph, const Node& n) {
 // the whole batch as one chunk, like the Interpreter.
 class BatchEvaluator {
  public:
-  BatchEvaluator(const Graph& graph, const std::vector<NodeId>& outputs)
+  BatchEvaluator(const Graph& graph, const std::vector<NodeId>& outputs, CpuMath math)
       : graph_(graph),
+        math_(math),
         values_(graph.size()),
         inputs_(graph.size()),
         rows_(graph.size(), nullptr),
@@ -235,7 +236,7 @@ class BatchEvaluator {
   }
 
   void evaluate(const std::vector<NodeId>& nodes) {
-    for (NodeId id : nodes) evaluate_node(graph_, id, inputs_[id], values_[id]);
+    for (NodeId id : nodes) evaluate_node(graph_, id, inputs_[id], values_[id], math_);
   }
 
   // sum[k] += value(r, k) for r = 0, 1, ..., rows-1, for k < W, with the W sums held in
@@ -294,6 +295,7 @@ class BatchEvaluator {
   }
 
   const Graph& graph_;
+  CpuMath math_;
   std::vector<Tensor> values_;                      // by NodeId
   std::vector<std::vector<const Tensor*>> inputs_;  // by NodeId: its children's values
   std::vector<const double*> rows_;                 // by NodeId: a per-sample variable's rows
@@ -312,12 +314,15 @@ class BatchEvaluator {
 
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(const Program& program)
+  CpuBackend(const Program& program, CpuMath math)
       : program_(program),
-        training_(program.graph, training_outputs(program)),
-        evaluation_(program.graph, {program.reported}) {}
+        math_(math),
+        training_(program.graph, training_outputs(program), math),
+        evaluation_(program.graph, {program.reported}, math) {}
 
-  std::string name() const override { return "cpu (f64 interpreter)"; }
+  std::string name() const override {
+    return math_ == CpuMath::fast ? "cpu (f64 interpreter)" : "cpu (f64, reference math)";
+  }
 
   void load(const std::vector<ParamState>& params) override { params_ = params; }
   void store(std::vector<ParamState>& params) const override { params = params_; }
@@ -446,6 +451,7 @@ class CpuBackend final : public Backend {
   }
 
   const Program& program_;
+  CpuMath math_;
   BatchEvaluator training_;
   BatchEvaluator evaluation_;
   std::vector<ParamState> params_;
@@ -454,8 +460,8 @@ class CpuBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(const Program& program) {
-  return std::make_unique<CpuBackend>(program);
+std::unique_ptr<Backend> make_cpu_backend(const Program& program, CpuMath math) {
+  return std::make_unique<CpuBackend>(program, math);
 }
 
 }  // namespace descent

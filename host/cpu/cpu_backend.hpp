@@ -1,14 +1,17 @@
 // The CPU backend: trains a Program in double precision on this machine's CPU (see
-// cpu_backend.cpp for how a batch is evaluated).
+// cpu_backend.cpp for how a batch is evaluated). With CpuMath::fast (the default, what training
+// uses) its transcendental functions are vector_math.hpp's; with CpuMath::reference they are
+// the Interpreter's, and every value it computes is the Interpreter's bit for bit.
 #pragma once
 
 #include <memory>
 
 #include "backend/backend.hpp"
+#include "cpu/interpreter.hpp"
 #include "program/program.hpp"
 
 namespace descent {
 
-std::unique_ptr<Backend> make_cpu_backend(const Program& program);
+std::unique_ptr<Backend> make_cpu_backend(const Program& program, CpuMath math = CpuMath::fast);
 
 }  // namespace descent

@@ -1,7 +1,10 @@
-// The plain CPU evaluator: interprets graph nodes in double precision over a whole batch, in
-// node order (one kernel call per node, not per scalar); see kernels.cpp for the math. It
-// serves `descent derive --at`, the tests, and naming the node where a step went non-finite.
-// Training runs the same kernels chunk by chunk (host/cpu/cpu_backend.cpp), bit-identically.
+// The Interpreter, the oracle (DESIGN §5): interprets graph nodes in double precision over a
+// whole batch, in node order (one kernel call per node, not per scalar), with std:: math (the
+// kernels' reference math; see kernels.cpp). It serves `descent derive --at`, the tests and
+// `descent check`, and names the node where a step went non-finite. The CPU backend runs the
+// same kernels chunk by chunk (host/cpu/cpu_backend.cpp): with CpuMath::reference its values are
+// the Interpreter's bit for bit; with its default CpuMath::fast they are within vector_math's
+// error bounds.
 #pragma once
 
 #include <string>
@@ -32,9 +35,14 @@ class Interpreter {
   std::unordered_map<NodeId, Tensor> values_;
 };
 
+// Which transcendental functions the CPU kernels use: the scalar reference (std:: math; the
+// Interpreter, the oracle) or vector_math.hpp's (the CPU backend's fast path, within the error
+// bounds that vector_math.hpp documents).
+enum class CpuMath { reference, fast };
+
 // Evaluates one node from its children's values (the CPU column of the op table).
 void evaluate_node(const Graph& graph, NodeId id, const std::vector<const Tensor*>& inputs,
-                   Tensor& out);
+                   Tensor& out, CpuMath math = CpuMath::reference);
 
 // Scalar convenience for `descent derive --at`: every variable bound to a number by name.
 double evaluate_scalar(const Graph& graph, NodeId id,

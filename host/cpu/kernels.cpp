@@ -47,6 +47,30 @@ void prepare(Tensor& out, const Shape& shape, std::int64_t batch) {
 
 using Kernel = void (*)(const Graph&, const Node&, const std::vector<const Tensor*>&, Tensor&);
 
+// The two sets of transcendental functions the kernels take (CpuMath): the language's scalar
+// reference (std:: math through graph/scalar_math.hpp, the Interpreter's: the oracle is the
+// simplest thing that is right), and vector_math.hpp's, which the compiler evaluates several
+// values per instruction (glibc's are called one value at a time), within the error bounds that
+// vector_math.hpp documents and tests/cpu_vector_math_test.cpp checks (at most 1 to 3.4 ulp).
+struct ReferenceMath {
+  static double exp(double x) { return std::exp(x); }
+  static double log(double x) { return std::log(x); }
+  static double log1p(double x) { return std::log1p(x); }
+  static double expm1(double x) { return std::expm1(x); }
+  static double sigmoid(double x) { return math::sigmoid(x); }
+  static double softplus(double x) { return math::softplus(x); }
+  static double tanh(double x) { return std::tanh(x); }
+};
+struct FastMath {
+  static double exp(double x) { return vmath::exp(x); }
+  static double log(double x) { return vmath::log(x); }
+  static double log1p(double x) { return vmath::log1p(x); }
+  static double expm1(double x) { return vmath::expm1(x); }
+  static double sigmoid(double x) { return vmath::sigmoid(x); }
+  static double softplus(double x) { return vmath::softplus(x); }
+  static double tanh(double x) { return vmath::tanh(x); }
+};
+
 void leaf_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>&, Tensor& out) {
   // Constants are filled here; variables are bound by the interpreter and never reach this.
   prepare(out, n.shape, 0);
@@ -61,13 +85,9 @@ void map_values(const Tensor& a, Tensor& out, F f) {
   for (std::size_t i = 0; i < count; ++i) o[i] = f(x[i]);
 }
 
-// Unary ops. The exponentials and logarithms are vector_math.hpp's, inlined into the loop, so
-// that the compiler evaluates several values per instruction (glibc's are called one value at
-// a time); the rest come from the shared table (graph/elementwise.cpp). The table (std::exp and
-// friends) stays the scalar reference of the language: the constant folder evaluates with it,
-// so a folded exp(2) and a computed exp(x) at x = 2 may differ in the last bit (both are within
-// an ulp of the exact value). Every CPU kernel that takes an exponential or a logarithm
-// (these, softmax, logsumexp) uses vector_math.hpp, so the CPU path is consistent with itself.
+// Unary ops: the transcendental ones through Math, inlined into the loop; the rest from the
+// shared table (graph/elementwise.cpp), spelled out where the compiler can then vectorise them.
+template <class Math>
 void unary_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
   const Tensor& a = *in[0];
   prepare(out, n.shape, a.batch);
@@ -75,19 +95,19 @@ void unary_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>&
     case Op::neg:
       return map_values(a, out, [](double x) { return -x; });
     case Op::exp:
-      return map_values(a, out, [](double x) { return vmath::exp(x); });
+      return map_values(a, out, [](double x) { return Math::exp(x); });
     case Op::log:
-      return map_values(a, out, [](double x) { return vmath::log(x); });
+      return map_values(a, out, [](double x) { return Math::log(x); });
     case Op::log1p:
-      return map_values(a, out, [](double x) { return vmath::log1p(x); });
+      return map_values(a, out, [](double x) { return Math::log1p(x); });
     case Op::expm1:
-      return map_values(a, out, [](double x) { return vmath::expm1(x); });
+      return map_values(a, out, [](double x) { return Math::expm1(x); });
     case Op::sigmoid:
-      return map_values(a, out, [](double x) { return vmath::sigmoid(x); });
+      return map_values(a, out, [](double x) { return Math::sigmoid(x); });
     case Op::softplus:
-      return map_values(a, out, [](double x) { return vmath::softplus(x); });
+      return map_values(a, out, [](double x) { return Math::softplus(x); });
     case Op::tanh:
-      return map_values(a, out, [](double x) { return vmath::tanh(x); });
+      return map_values(a, out, [](double x) { return Math::tanh(x); });
     case Op::sqrt:
       return map_values(a, out, [](double x) { return std::sqrt(x); });
     case Op::abs:
@@ -252,29 +272,33 @@ void transpose_kernel(const Graph&, const Node& n, const std::vector<const Tenso
 }
 
 // max(v) + log Σ exp(v - max(v)): never overflows; -inf for an all -inf input.
+template <class Math>
 double stable_logsumexp(const double* v, std::int64_t size) {
   double m = -INFINITY;
   for (std::int64_t i = 0; i < size; ++i) m = std::max(m, v[i]);
   if (!std::isfinite(m)) return m;
   double s = 0.0;
-  for (std::int64_t i = 0; i < size; ++i) s += vmath::exp(v[i] - m);
-  return m + vmath::log(s);
+  for (std::int64_t i = 0; i < size; ++i) s += Math::exp(v[i] - m);
+  return m + Math::log(s);
 }
 
+template <class Math>
 void softmax_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
                     Tensor& out) {
   const std::int64_t size = g[n[0]].shape.size();
   per_sample(n, in, out, [&](const double* a, const double*, double* o) {
-    const double lse = stable_logsumexp(a, size);
-    for (std::int64_t i = 0; i < size; ++i) o[i] = vmath::exp(a[i] - lse);
+    const double lse = stable_logsumexp<Math>(a, size);
+    for (std::int64_t i = 0; i < size; ++i) o[i] = Math::exp(a[i] - lse);
   });
 }
 
+template <class Math>
 void logsumexp_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
                       Tensor& out) {
   const std::int64_t size = g[n[0]].shape.size();
-  per_sample(n, in, out,
-             [&](const double* a, const double*, double* o) { *o = stable_logsumexp(a, size); });
+  per_sample(n, in, out, [&](const double* a, const double*, double* o) {
+    *o = stable_logsumexp<Math>(a, size);
+  });
 }
 
 void norm_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
@@ -325,40 +349,54 @@ void batch_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>&
     for (double& v : out.data) v /= static_cast<double>(a.samples());
 }
 
+// The CPU column of the op table: each op's kernel with the reference math and with the fast
+// math (the same kernel where the op takes no transcendental function).
 struct CpuKernel {
   Op op;
-  Kernel kernel;
+  Kernel reference;
+  Kernel fast;
 };
 
+#define SAME(kernel) kernel, kernel
+#define BY_MATH(kernel) kernel<ReferenceMath>, kernel<FastMath>
 // clang-format off
 constexpr std::array<CpuKernel, kOpCount> kCpuKernels = {{
-  {Op::constant, leaf_kernel},     {Op::variable, leaf_kernel},
-  {Op::neg, unary_kernel},         {Op::exp, unary_kernel},       {Op::log, unary_kernel},
-  {Op::log1p, unary_kernel},       {Op::expm1, unary_kernel},     {Op::sqrt, unary_kernel},
-  {Op::abs, unary_kernel},         {Op::sin, unary_kernel},       {Op::cos, unary_kernel},
-  {Op::tan, unary_kernel},         {Op::tanh, unary_kernel},      {Op::sigmoid, unary_kernel},
-  {Op::softplus, unary_kernel},    {Op::relu, unary_kernel},      {Op::sign, unary_kernel},
-  {Op::step, unary_kernel},
-  {Op::add, arithmetic_kernel<std::plus<>>},        {Op::sub, arithmetic_kernel<std::minus<>>},
-  {Op::mul, arithmetic_kernel<std::multiplies<>>},  {Op::div, arithmetic_kernel<std::divides<>>},
-  {Op::pow, binary_kernel},        {Op::min, binary_kernel},
-  {Op::max, binary_kernel},        {Op::xlogy, binary_kernel},
-  {Op::sum, sum_kernel},           {Op::mean, sum_kernel},        {Op::dot, dot_kernel},
-  {Op::matmul, matmul_kernel},     {Op::outer, outer_kernel},     {Op::transpose, transpose_kernel},
-  {Op::softmax, softmax_kernel},   {Op::logsumexp, logsumexp_kernel}, {Op::norm, norm_kernel},
-  {Op::onehot, onehot_kernel},     {Op::sum_to, sum_to_kernel},
-  {Op::batch_mean, batch_kernel},  {Op::batch_sum, batch_kernel},
+  {Op::constant, SAME(leaf_kernel)},        {Op::variable, SAME(leaf_kernel)},
+  {Op::neg, BY_MATH(unary_kernel)},         {Op::exp, BY_MATH(unary_kernel)},
+  {Op::log, BY_MATH(unary_kernel)},         {Op::log1p, BY_MATH(unary_kernel)},
+  {Op::expm1, BY_MATH(unary_kernel)},       {Op::sqrt, BY_MATH(unary_kernel)},
+  {Op::abs, BY_MATH(unary_kernel)},         {Op::sin, BY_MATH(unary_kernel)},
+  {Op::cos, BY_MATH(unary_kernel)},         {Op::tan, BY_MATH(unary_kernel)},
+  {Op::tanh, BY_MATH(unary_kernel)},        {Op::sigmoid, BY_MATH(unary_kernel)},
+  {Op::softplus, BY_MATH(unary_kernel)},    {Op::relu, BY_MATH(unary_kernel)},
+  {Op::sign, BY_MATH(unary_kernel)},        {Op::step, BY_MATH(unary_kernel)},
+  {Op::add, SAME(arithmetic_kernel<std::plus<>>)},
+  {Op::sub, SAME(arithmetic_kernel<std::minus<>>)},
+  {Op::mul, SAME(arithmetic_kernel<std::multiplies<>>)},
+  {Op::div, SAME(arithmetic_kernel<std::divides<>>)},
+  {Op::pow, SAME(binary_kernel)},           {Op::min, SAME(binary_kernel)},
+  {Op::max, SAME(binary_kernel)},           {Op::xlogy, SAME(binary_kernel)},
+  {Op::sum, SAME(sum_kernel)},              {Op::mean, SAME(sum_kernel)},
+  {Op::dot, SAME(dot_kernel)},              {Op::matmul, SAME(matmul_kernel)},
+  {Op::outer, SAME(outer_kernel)},          {Op::transpose, SAME(transpose_kernel)},
+  {Op::softmax, BY_MATH(softmax_kernel)},   {Op::logsumexp, BY_MATH(logsumexp_kernel)},
+  {Op::norm, SAME(norm_kernel)},            {Op::onehot, SAME(onehot_kernel)},
+  {Op::sum_to, SAME(sum_to_kernel)},        {Op::batch_mean, SAME(batch_kernel)},
+  {Op::batch_sum, SAME(batch_kernel)},
 }};
 // clang-format on
+#undef SAME
+#undef BY_MATH
 static_assert(rows_follow_op_order(kCpuKernels),
               "kCpuKernels rows must follow the order of enum Op");
 
 }  // namespace
 
 void evaluate_node(const Graph& graph, NodeId id, const std::vector<const Tensor*>& inputs,
-                   Tensor& out) {
+                   Tensor& out, CpuMath math) {
   const Node& n = graph[id];
-  kCpuKernels[op_index(n.op)].kernel(graph, n, inputs, out);
+  const CpuKernel& row = kCpuKernels[op_index(n.op)];
+  (math == CpuMath::fast ? row.fast : row.reference)(graph, n, inputs, out);
 }
 
 }  // namespace descent
