@@ -70,85 +70,112 @@ void write_checkpoint(const std::string& path, const TrainState& state,
   write_file_atomically(path, out);
 }
 
-TrainState read_checkpoint(const std::string& path, const std::vector<std::string>& param_names) {
+namespace {
+
+// The records of a checkpoint file by key, with typed access; a missing or malformed record is
+// damage (ExitCode::io_error) naming the file.
+class Records {
+ public:
+  Records(const std::string& path, const std::string& bytes) : path_(path) {
+    std::size_t at = kMagic.size();
+    while (at < bytes.size()) {
+      const std::size_t newline = bytes.find('\n', at);
+      if (newline == std::string::npos || newline + 1 + 8 > bytes.size())
+        damaged(path, "truncated record");
+      const std::string key = bytes.substr(at, newline - at);
+      std::uint64_t n = 0;
+      std::memcpy(&n, bytes.data() + newline + 1, sizeof n);
+      const std::size_t start = newline + 1 + sizeof n;
+      if (n > bytes.size() - start) damaged(path, "record '" + key + "' runs past the end");
+      records_[key] = bytes.substr(start, n);
+      at = start + n;
+    }
+  }
+
+  bool has(const std::string& key) const { return records_.count(key) != 0; }
+
+  const std::string& bytes(const std::string& key) const {
+    auto it = records_.find(key);
+    if (it == records_.end()) damaged(path_, "record '" + key + "' is missing");
+    return it->second;
+  }
+  long integer(const std::string& key) const {
+    std::int64_t v;
+    std::memcpy(&v, eight_bytes(key).data(), 8);
+    return static_cast<long>(v);
+  }
+  double real(const std::string& key) const {
+    double v;
+    std::memcpy(&v, eight_bytes(key).data(), 8);
+    return v;
+  }
+  std::vector<double> array(const std::string& key) const {
+    const std::string& r = bytes(key);
+    if (r.size() % sizeof(double) != 0) damaged(path_, "record '" + key + "' has the wrong size");
+    std::vector<double> v(r.size() / sizeof(double));
+    if (!v.empty()) std::memcpy(v.data(), r.data(), r.size());
+    return v;
+  }
+
+ private:
+  const std::string& eight_bytes(const std::string& key) const {
+    const std::string& r = bytes(key);
+    if (r.size() != 8) damaged(path_, "record '" + key + "' has the wrong size");
+    return r;
+  }
+
+  const std::string& path_;
+  std::map<std::string, std::string> records_;
+};
+
+std::string read_whole_file(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) throw Error(ExitCode::io_error, "cannot open checkpoint '" + path + "'");
   std::ostringstream buffer;
   buffer << file.rdbuf();
-  const std::string bytes = buffer.str();
-  if (bytes.compare(0, kMagic.size(), kMagic) != 0) {
-    if (bytes.compare(0, kHeader.size(), kHeader) == 0) {
-      const std::size_t end = bytes.find('\n', kHeader.size());
-      const std::string version =
-          bytes.substr(kHeader.size(), std::min<std::size_t>(end, 32) - kHeader.size());
-      throw Error(ExitCode::bad_input,
-                  "checkpoint '" + path + "' has format version " + version + ", this descent " +
-                      "reads version " + std::string(kMagic.substr(kHeader.size(), 1)) +
-                      ": it was written by another descent, whose run this one cannot continue "
-                      "bit-identically; start a new run");
-    }
-    damaged(path, "it does not start with the checkpoint header");
-  }
+  return buffer.str();
+}
 
-  std::map<std::string, std::string> records;
-  std::size_t at = kMagic.size();
-  while (at < bytes.size()) {
-    const std::size_t newline = bytes.find('\n', at);
-    if (newline == std::string::npos || newline + 1 + 8 > bytes.size())
-      damaged(path, "truncated record");
-    const std::string key = bytes.substr(at, newline - at);
-    std::uint64_t n = 0;
-    std::memcpy(&n, bytes.data() + newline + 1, sizeof n);
-    const std::size_t start = newline + 1 + sizeof n;
-    if (n > bytes.size() - start) damaged(path, "record '" + key + "' runs past the end");
-    records[key] = bytes.substr(start, n);
-    at = start + n;
+// The header names the format's version; another version is refused by name.
+void check_header(const std::string& path, const std::string& bytes) {
+  if (bytes.compare(0, kMagic.size(), kMagic) == 0) return;
+  if (bytes.compare(0, kHeader.size(), kHeader) == 0) {
+    const std::size_t end = bytes.find('\n', kHeader.size());
+    const std::string version =
+        bytes.substr(kHeader.size(), std::min<std::size_t>(end, 32) - kHeader.size());
+    throw Error(ExitCode::bad_input,
+                "checkpoint '" + path + "' has format version " + version + ", this descent " +
+                    "reads version " + std::string(kMagic.substr(kHeader.size(), 1)) +
+                    ": it was written by another descent, whose run this one cannot continue "
+                    "bit-identically; start a new run");
   }
-  auto record = [&](const std::string& key) -> const std::string& {
-    auto it = records.find(key);
-    if (it == records.end()) damaged(path, "record '" + key + "' is missing");
-    return it->second;
-  };
-  auto integer = [&](const std::string& key) {
-    const std::string& r = record(key);
-    if (r.size() != 8) damaged(path, "record '" + key + "' has the wrong size");
-    std::int64_t v;
-    std::memcpy(&v, r.data(), 8);
-    return static_cast<long>(v);
-  };
-  auto real = [&](const std::string& key) {
-    const std::string& r = record(key);
-    if (r.size() != 8) damaged(path, "record '" + key + "' has the wrong size");
-    double v;
-    std::memcpy(&v, r.data(), 8);
-    return v;
-  };
-  auto array = [&](const std::string& key) {
-    const std::string& r = record(key);
-    if (r.size() % sizeof(double) != 0) damaged(path, "record '" + key + "' has the wrong size");
-    std::vector<double> v(r.size() / sizeof(double));
-    if (!v.empty()) std::memcpy(v.data(), r.data(), r.size());
-    return v;
-  };
+  damaged(path, "it does not start with the checkpoint header");
+}
 
+}  // namespace
+
+TrainState read_checkpoint(const std::string& path, const std::vector<std::string>& param_names) {
+  const std::string bytes = read_whole_file(path);
+  check_header(path, bytes);
+  const Records records(path, bytes);
   TrainState state;
-  state.step = integer("step");
-  state.epoch = integer("epoch");
-  state.cursor = integer("cursor");
-  state.epoch_rng = record("epoch_rng");
-  state.best_val = real("best_val");
-  state.best_step = integer("best_step");
-  state.evals_since_best = integer("evals_since_best");
-  state.stopped_early = integer("stopped_early") != 0;
-  state.wall_seconds = real("wall_seconds");
+  state.step = records.integer("step");
+  state.epoch = records.integer("epoch");
+  state.cursor = records.integer("cursor");
+  state.epoch_rng = records.bytes("epoch_rng");
+  state.best_val = records.real("best_val");
+  state.best_step = records.integer("best_step");
+  state.evals_since_best = records.integer("evals_since_best");
+  state.stopped_early = records.integer("stopped_early") != 0;
+  state.wall_seconds = records.real("wall_seconds");
   for (const std::string& name : param_names) {
     const std::string prefix = "param/" + name + "/";
-    if (!records.count(prefix + "value"))
+    if (!records.has(prefix + "value"))
       throw input_error("checkpoint '" + path + "' has no parameter '" + name +
                         "': it belongs to another experiment");
-    state.params.push_back(
-        {array(prefix + "value"), array(prefix + "state0"), array(prefix + "state1")});
-    if (records.count("best/" + name)) state.best_params.push_back(array("best/" + name));
+    state.params.push_back({records.array(prefix + "value"), records.array(prefix + "state0"),
+                            records.array(prefix + "state1")});
+    if (records.has("best/" + name)) state.best_params.push_back(records.array("best/" + name));
   }
   return state;
 }
