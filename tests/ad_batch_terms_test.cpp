@@ -72,7 +72,7 @@ TEST(MinimizeStep, UpdatesReadTheGradientsOfBeforeTheStep) {
   const Experiment e = set_up_experiment(config.string(), {});
   TrainState state = initial_state(e.config, *e.program);
   const std::vector<double> x0 = state.params[0].value, y0 = state.params[1].value;
-  std::unique_ptr<Backend> backend = make_cpu_backend(*e.program);
+  std::unique_ptr<Backend> backend = make_cpu_backend(*e.program, e.plan);
   backend->load(state.params);
   Batch starts;
   starts.rows = e.program->starts;

@@ -69,7 +69,7 @@ class CpuBackendMatchesInterpreter : public ::testing::TestWithParam<std::string
     std::normal_distribution<double> normal(0.0, 0.5);
     for (ParamState& p : state_.params)
       for (double& v : p.value) v = normal(rng);
-    backend_ = make_cpu_backend(*e_.program, CpuMath::reference);
+    backend_ = make_cpu_backend(*e_.program, e_.plan, CpuMath::reference);
     backend_->load(state_.params);
   }
 
@@ -174,7 +174,7 @@ double total_scale(const Graph& g, const Interpreter& reference, NodeId output) 
 TEST_P(CpuBackendMatchesInterpreter, FastMathWithinTheErrorModel) {
   const std::vector<std::int64_t> rows = random_rows(e_.dataset->train_rows, 3000, 13);
   const Batch batch = batch_of(rows.data(), static_cast<std::int64_t>(rows.size()));
-  auto fast = make_cpu_backend(*e_.program);  // CpuMath::fast
+  auto fast = make_cpu_backend(*e_.program, e_.plan);  // CpuMath::fast
   fast->load(state_.params);
   std::vector<std::vector<double>> gradients;
   const double objective = fast->objective_and_gradients(batch, gradients);

@@ -57,7 +57,7 @@ TrainedInProcess train_in_process(const std::string& config,
                                   const fs::path& run_dir) {
   TrainedInProcess t;
   t.experiment = set_up_experiment(config_path(config).string(), overrides);
-  t.backend = make_cpu_backend(*t.experiment.program);
+  t.backend = make_cpu_backend(*t.experiment.program, t.experiment.plan);
   TrainOptions options;
   options.out_dir = run_dir.string();
   options.quiet = true;
@@ -562,7 +562,7 @@ void expect_resume_identical_at_every_step(const std::vector<std::string>& overr
 
   options.out_dir = (tmp / "reference").string();
   const long steps =
-      run_training(e.config, *e.program, e.data(), *make_cpu_backend(*e.program), options).steps;
+      run_training(e.config, *e.program, e.data(), *make_cpu_backend(*e.program, e.plan), options).steps;
 
   for (long k = 1; k < steps; ++k) {
     SCOPED_TRACE("stopped after step " + std::to_string(k));
@@ -571,7 +571,7 @@ void expect_resume_identical_at_every_step(const std::vector<std::string>& overr
     options.out_dir = run.string();
     options.resume = false;
     options.stop_requested = &stop;
-    auto inner = make_cpu_backend(*e.program);
+    auto inner = make_cpu_backend(*e.program, e.plan);
     StopAfter stopping(*inner, k, stop);
     try {
       run_training(e.config, *e.program, e.data(), stopping, options);
@@ -581,7 +581,7 @@ void expect_resume_identical_at_every_step(const std::vector<std::string>& overr
     }
     options.resume = true;
     options.stop_requested = nullptr;
-    run_training(e.config, *e.program, e.data(), *make_cpu_backend(*e.program), options);
+    run_training(e.config, *e.program, e.data(), *make_cpu_backend(*e.program, e.plan), options);
     expect_same_results(tmp / "reference", run);
     fs::remove_all(run);
   }
@@ -658,7 +658,8 @@ TEST(TrainE2E, GradcheckFailsOnACorruptedGradient) {
     Program& program = *e.program;
     for (ProgramParam& p : program.params)
       if (p.name == param) p.gradient = program.graph.mul(p.gradient, program.graph.num(1.001));
-    auto backend = make_cpu_backend(program);
+    const ProgramPlan plan = plan_program(program);
+    auto backend = make_cpu_backend(program, plan);
     const GradcheckReport report = gradcheck(program, *backend, gradcheck_batch(program, e.data()),
                                              initial_values(e.config, program), {});
     EXPECT_FALSE(report.ok()) << param;

@@ -24,7 +24,7 @@ struct GradcheckCommandOptions {
 
 int run_gradcheck(const GradcheckCommandOptions& options) {
   const Experiment e = set_up_experiment(options.config, options.overrides);
-  auto backend = make_cpu_backend(*e.program);
+  auto backend = make_cpu_backend(*e.program, e.plan);
   GradcheckOptions check;
   check.points = options.points;
   check.seed = e.config.train.seed + 1;

@@ -27,11 +27,6 @@ bool all_finite(const Tensor& t) {
   return true;
 }
 
-// A batch total of a per-sample value: the reduction that ends a chunk's work.
-bool is_total(const Graph& graph, const Node& n) {
-  return (n.op == Op::batch_sum || n.op == Op::batch_mean) && graph[n[0]].varying;
-}
-
 // Evaluates `outputs` over a batch, with the batch axis tiled into chunks of rows:
 //   1. the uniform nodes (parameters, constants and what they compute), once;
 //   2. for each chunk of rows: the per-sample nodes, reading the chunk's rows of every batch
@@ -50,54 +45,23 @@ bool is_total(const Graph& graph, const Node& n) {
 // the whole batch as one chunk, like the Interpreter.
 class BatchEvaluator {
  public:
-  BatchEvaluator(const Graph& graph, const std::vector<NodeId>& outputs, CpuMath math)
+  BatchEvaluator(const Graph& graph, const StepPlan& plan, CpuMath math)
       : graph_(graph),
+        plan_(plan),
         math_(math),
         values_(graph.size()),
         inputs_(graph.size()),
         rows_(graph.size(), nullptr),
-        index_(graph.size(), nullptr) {
-    const std::vector<NodeId> order = graph.reachable(outputs);
-    std::vector<bool> reads_total(graph.size(), false);
-    std::vector<int> readers(graph.size(), 0);
-    for (NodeId id : outputs) ++readers[id];
-    bool tileable = true;
-    for (NodeId id : order) {
+        index_(graph.size(), nullptr),
+        tiled_(plan.phased && !plan.per_sample_outputs),
+        // What a chunk keeps per row: the per-sample variables and nodes that phase 2 evaluates.
+        chunk_rows_(std::max<std::int64_t>(
+            1, kChunkBytes / static_cast<std::int64_t>(sizeof(double)) /
+                   std::max<std::int64_t>(plan.values_per_row, 1))) {
+    for (NodeId id : plan.all_in_order) {
       const Node& n = graph[id];
-      for (int i = 0; i < n.arity; ++i) {
-        inputs_[id].push_back(&values_[n[i]]);
-        ++readers[n[i]];
-        if (reads_total[n[i]]) reads_total[id] = true;
-      }
-      if (n.op == Op::variable) {
-        if (n.var_kind == VarKind::batch_size)
-          batch_size_ = id;
-        else
-          (n.varying ? row_variables_ : uniform_variables_).push_back(id);
-        continue;
-      }
-      all_in_order_.push_back(id);
-      if (is_total(graph, n)) {
-        totals_.push_back(id);
-        reads_total[id] = true;
-      } else if (n.varying) {
-        per_sample_.push_back(id);
-        if (reads_total[id]) tileable = false;
-      } else {
-        (reads_total[id] ? uniform_last_ : uniform_first_).push_back(id);
-      }
+      for (int i = 0; i < n.arity; ++i) inputs_[id].push_back(&values_[n[i]]);
     }
-    for (NodeId id : outputs)
-      if (graph[id].varying) tileable = false;
-    tiled_ = tileable;
-    if (tiled_) fuse_products(readers);
-    // What a chunk keeps per row: the per-sample variables and nodes that phase 2 evaluates.
-    std::int64_t values_per_row = 0;
-    for (NodeId id : row_variables_) values_per_row += graph[id].shape.size();
-    for (NodeId id : per_sample_) values_per_row += graph[id].shape.size();
-    chunk_rows_ =
-        std::max<std::int64_t>(1, kChunkBytes / static_cast<std::int64_t>(sizeof(double)) /
-                                      std::max<std::int64_t>(values_per_row, 1));
   }
 
   // Binds a uniform variable (a parameter in fit mode) to a copy of `values`.
@@ -118,86 +82,54 @@ class BatchEvaluator {
 
   // Evaluates every planned node for a batch of `rows` samples.
   void run(std::int64_t rows) {
-    for (NodeId id : uniform_variables_)
+    for (NodeId id : plan_.uniform_variables)
       if (values_[id].data.size() != static_cast<std::size_t>(graph_[id].shape.size()))
         throw Error(ExitCode::failure, "internal: no value bound for '" + graph_[id].name + "'");
-    if (batch_size_ != kNoNode)
-      values_[batch_size_] = Tensor::scalar(static_cast<double>(std::max<std::int64_t>(rows, 1)));
+    if (plan_.batch_size != kNoNode)
+      values_[plan_.batch_size] = Tensor::scalar(static_cast<double>(std::max<std::int64_t>(rows, 1)));
     if (!tiled_) {
       load_rows(0, rows, rows);
-      evaluate(all_in_order_);
+      evaluate(plan_.all_in_order);
       return;
     }
-    evaluate(uniform_first_);
-    for (NodeId id : totals_) {
-      Tensor& total = values_[id];
-      total.shape = graph_[id].shape;
+    evaluate(plan_.uniform_first);
+    for (const PlanTotal& t : plan_.totals) {
+      Tensor& total = values_[t.node];
+      total.shape = graph_[t.node].shape;
       total.batch = 0;
-      total.data.assign(static_cast<std::size_t>(total.shape.size()), 0.0);
+      total.data.assign(static_cast<std::size_t>(t.size), 0.0);
     }
     for (std::int64_t from = 0; from < rows; from += chunk_rows_) {
       load_rows(from, std::min(from + chunk_rows_, rows), rows);
-      evaluate(per_sample_);
-      for (NodeId id : totals_) {
-        if (const Product* p = product_of(id))
-          p->outer ? add_outer(values_[p->a], values_[p->b], values_[id])
-                   : add_products(values_[p->a], values_[p->b], values_[id]);
-        else
-          add_rows(values_[graph_[id][0]], values_[id]);
+      evaluate(plan_.per_sample);
+      for (const PlanTotal& t : plan_.totals) {
+        Tensor& total = values_[t.node];
+        switch (t.product) {
+          case PlanTotal::Product::outer:
+            add_outer(values_[t.a], values_[t.b], total);
+            break;
+          case PlanTotal::Product::scalar_times:
+            add_products(values_[t.a], values_[t.b], total);
+            break;
+          case PlanTotal::Product::none:
+            add_rows(values_[t.child], total);
+            break;
+        }
       }
     }
-    for (NodeId id : totals_)
-      if (graph_[id].op == Op::batch_mean)
-        for (double& v : values_[id].data) v /= static_cast<double>(rows);
-    evaluate(uniform_last_);
+    for (const PlanTotal& t : plan_.totals)
+      if (t.mean)
+        for (double& v : values_[t.node].data) v /= static_cast<double>(rows);
+    evaluate(plan_.uniform_last);
   }
 
   const Tensor& value(NodeId id) const { return values_[id]; }
 
  private:
-  // A total of a product that nothing else reads, added row by row without storing the
-  // product (whose node is not evaluated): a*b for a per-sample scalar a (add_products), or
-  // outer(a, b) (add_outer; a layer's weight gradient, Σ δ xᵀ).
-  struct Product {
-    NodeId total, a, b;
-    bool outer;
-  };
-
-  // Finds the totals that add_products and add_outer can compute, and takes their products
-  // out of phase 2.
-  void fuse_products(const std::vector<int>& readers) {
-    for (NodeId id : totals_) {
-      const NodeId c = graph_[id][0];
-      const Node& product = graph_[c];
-      if (readers[c] != 1) continue;
-      if (product.op == Op::outer) {
-        products_.push_back({id, product[0], product[1], true});
-        std::erase(per_sample_, c);
-        continue;
-      }
-      if (product.op != Op::mul) continue;
-      for (int i = 0; i < 2; ++i) {
-        const Node& s = graph_[product[i]];
-        const Node& o = graph_[product[1 - i]];
-        if (s.varying && s.shape.size() == 1 && o.shape == product.shape) {
-          products_.push_back({id, product[i], product[1 - i], false});
-          std::erase(per_sample_, c);
-          break;
-        }
-      }
-    }
-  }
-
-  const Product* product_of(NodeId total) const {
-    for (const Product& p : products_)
-      if (p.total == total) return &p;
-    return nullptr;
-  }
-
   // The rows [from, to) of every per-sample variable, as chunk-sized tensors: a view of rows
   // that lie back to back, a copy of gathered ones (prefetching ahead up to batch_rows).
   void load_rows(std::int64_t from, std::int64_t to, std::int64_t batch_rows) {
-    for (NodeId id : row_variables_) {
+    for (NodeId id : plan_.row_variables) {
       const Node& n = graph_[id];
       if (rows_[id] == nullptr)
         throw Error(ExitCode::failure, "internal: no rows bound for '" + n.name + "'", n.span);
@@ -295,30 +227,23 @@ class BatchEvaluator {
   }
 
   const Graph& graph_;
+  const StepPlan& plan_;
   CpuMath math_;
   std::vector<Tensor> values_;                      // by NodeId
   std::vector<std::vector<const Tensor*>> inputs_;  // by NodeId: its children's values
   std::vector<const double*> rows_;                 // by NodeId: a per-sample variable's rows
   std::vector<const std::int64_t*> index_;          // by NodeId: which rows, when gathered
-  std::vector<NodeId> row_variables_, uniform_variables_;
-  NodeId batch_size_ = kNoNode;
-  bool tiled_ = false;
-  std::int64_t chunk_rows_ = 1;
-  std::vector<NodeId> all_in_order_;   // every node but the variables, for a graph not tiled
-  std::vector<NodeId> uniform_first_;  // phase 1
-  std::vector<NodeId> per_sample_;     // phase 2, per chunk
-  std::vector<NodeId> totals_;         // phase 2, summed over the chunks
-  std::vector<NodeId> uniform_last_;   // phase 3
-  std::vector<Product> products_;      // totals of products: add_products, add_outer
+  bool tiled_;                                      // the phases, chunk by chunk
+  std::int64_t chunk_rows_;
 };
 
 class CpuBackend final : public Backend {
  public:
-  CpuBackend(const Program& program, CpuMath math)
+  CpuBackend(const Program& program, const ProgramPlan& plan, CpuMath math)
       : program_(program),
         math_(math),
-        training_(program.graph, training_outputs(program), math),
-        evaluation_(program.graph, {program.reported}, math) {}
+        training_(program.graph, plan.step, math),
+        evaluation_(program.graph, plan.evaluation, math) {}
 
   std::string name() const override {
     return math_ == CpuMath::fast ? "cpu (f64 interpreter)" : "cpu (f64, reference math)";
@@ -460,8 +385,9 @@ class CpuBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(const Program& program, CpuMath math) {
-  return std::make_unique<CpuBackend>(program, math);
+std::unique_ptr<Backend> make_cpu_backend(const Program& program, const ProgramPlan& plan,
+                                          CpuMath math) {
+  return std::make_unique<CpuBackend>(program, plan, math);
 }
 
 }  // namespace descent
