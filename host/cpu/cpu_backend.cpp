@@ -1,8 +1,7 @@
 // The CPU backend: the CPU kernels (cpu/kernels.cpp) evaluate the Program in double precision,
 // a chunk of batch rows at a time (BatchEvaluator below), and the shared update rules
 // (optim/update_rules.hpp) change the parameters in place. The Interpreter (cpu/interpreter.hpp)
-// runs the same kernels over the whole batch in one pass, with the reference math; the backend
-// uses it to name the node where a step went non-finite.
+// runs the same kernels over the whole batch in one pass, with the reference math.
 #include "cpu/cpu_backend.hpp"
 
 #include <algorithm>
@@ -10,7 +9,6 @@
 
 #include "common/error.hpp"
 #include "cpu/interpreter.hpp"
-#include "graph/printer.hpp"
 #include "optim/optimizer.hpp"
 
 namespace descent {
@@ -20,12 +18,6 @@ namespace {
 // Per-sample values of one chunk take about this much memory, so that they stay in cache
 // (a core's L2 on current CPUs) while the chunk's nodes are evaluated one after another.
 constexpr std::int64_t kChunkBytes = 512 * 1024;
-
-bool all_finite(const Tensor& t) {
-  for (double v : t.all())
-    if (!std::isfinite(v)) return false;
-  return true;
-}
 
 // Evaluates `outputs` over a batch, with the batch axis tiled into chunks of rows:
 //   1. the uniform nodes (parameters, constants and what they compute), once;
@@ -55,9 +47,9 @@ class BatchEvaluator {
         index_(graph.size(), nullptr),
         tiled_(plan.phased && !plan.per_sample_outputs),
         // What a chunk keeps per row: the per-sample variables and nodes that phase 2 evaluates.
-        chunk_rows_(std::max<std::int64_t>(
-            1, kChunkBytes / static_cast<std::int64_t>(sizeof(double)) /
-                   std::max<std::int64_t>(plan.values_per_row, 1))) {
+        chunk_rows_(
+            std::max<std::int64_t>(1, kChunkBytes / static_cast<std::int64_t>(sizeof(double)) /
+                                          std::max<std::int64_t>(plan.values_per_row, 1))) {
     for (NodeId id : plan.all_in_order) {
       const Node& n = graph[id];
       for (int i = 0; i < n.arity; ++i) inputs_[id].push_back(&values_[n[i]]);
@@ -86,7 +78,8 @@ class BatchEvaluator {
       if (values_[id].data.size() != static_cast<std::size_t>(graph_[id].shape.size()))
         throw Error(ExitCode::failure, "internal: no value bound for '" + graph_[id].name + "'");
     if (plan_.batch_size != kNoNode)
-      values_[plan_.batch_size] = Tensor::scalar(static_cast<double>(std::max<std::int64_t>(rows, 1)));
+      values_[plan_.batch_size] =
+          Tensor::scalar(static_cast<double>(std::max<std::int64_t>(rows, 1)));
     if (!tiled_) {
       load_rows(0, rows, rows);
       evaluate(plan_.all_in_order);
@@ -246,29 +239,36 @@ class CpuBackend final : public Backend {
         evaluation_(program.graph, plan.evaluation, math) {}
 
   std::string name() const override {
-    return math_ == CpuMath::fast ? "cpu (f64 interpreter)" : "cpu (f64, reference math)";
+    return math_ == CpuMath::fast ? "cpu (f64)" : "cpu (f64, reference math)";
   }
+  std::string precision() const override { return "f64"; }
 
-  void load(const std::vector<ParamState>& params) override { params_ = params; }
-  void store(std::vector<ParamState>& params) const override { params = params_; }
+  void attach(const DataSplits& data) override { data_ = data; }
+  void set_epoch_order(const std::vector<std::int64_t>& order) override { order_ = order; }
 
-  StepResult step(const Batch& batch, const UpdateSettings& update) override {
+  void load(const std::vector<ParamState>& params) override {
+    params_ = params;
+    report_ = StepReport{};
+  }
+  void store(std::vector<ParamState>& params) override { params = params_; }
+
+  void step(const BatchRows& batch, const UpdateSettings& update) override {
+    if (report_.diverged_step != 0) return;  // sticky: nothing changes until load()
     run(training_, batch);
-    StepResult result;
-    result.loss = training_.value(program_.reported).all()[0];
+    const double loss = training_.value(program_.reported).all()[0];
     double squared = 0.0;
     for (const ProgramParam& p : program_.params)
       for (double g : training_.value(p.gradient).all()) squared += g * g;
-    result.grad_norm = std::sqrt(squared);
-    if (!std::isfinite(result.loss) || !std::isfinite(result.grad_norm)) {
-      result.finite = false;
-      result.problem = describe_first_non_finite(batch);
-      return result;
+    const double grad_norm = std::sqrt(squared);
+    report_.loss = loss;
+    report_.grad_norm = grad_norm;
+    if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
+      report_.diverged_step = update.step;
+      return;
     }
     // Clip the global norm: g ← g * clip/‖g‖ when ‖g‖ > clip.
-    const double scale = update.clip_norm > 0 && result.grad_norm > update.clip_norm
-                             ? update.clip_norm / result.grad_norm
-                             : 1.0;
+    const double scale =
+        update.clip_norm > 0 && grad_norm > update.clip_norm ? update.clip_norm / grad_norm : 1.0;
     // Every gradient is copied out before any parameter changes: a gradient can be a view of
     // another parameter's values (minimize mode's rows are read in place; d(x*y)/dx is y).
     gradient_buffers_.resize(program_.params.size());
@@ -283,15 +283,16 @@ class CpuBackend final : public Backend {
       apply_update(update.optimizer, update.step, update.lr, p.value, gradient_buffers_[i],
                    p.state0, p.state1);
     }
-    return result;
   }
 
-  double evaluate(const Batch& batch) override {
+  StepReport report() override { return report_; }
+
+  double evaluate(const BatchRows& batch) override {
     run(evaluation_, batch);
     return evaluation_.value(program_.reported).all()[0];
   }
 
-  double objective_and_gradients(const Batch& batch,
+  double objective_and_gradients(const BatchRows& batch,
                                  std::vector<std::vector<double>>& gradients) override {
     run(training_, batch);
     gradients.resize(program_.params.size());
@@ -302,12 +303,6 @@ class CpuBackend final : public Backend {
   }
 
  private:
-  static std::vector<NodeId> training_outputs(const Program& program) {
-    std::vector<NodeId> outputs = program.step_outputs();
-    outputs.push_back(program.objective);
-    return outputs;
-  }
-
   // A gradient the simplifier folded to a smaller (broadcastable) shape, e.g. a filled
   // zero, is spread over the parameter's elements.
   static void expand_to(const Tensor& g, std::size_t size, std::vector<double>& out) {
@@ -322,10 +317,18 @@ class CpuBackend final : public Backend {
     }
   }
 
-  void run(BatchEvaluator& evaluator, const Batch& batch) {
-    for (std::size_t k = 0; k < program_.inputs.size(); ++k)
-      if (program_.inputs[k].node != kNoNode)  // else an input the cost never reads
-        evaluator.bind_rows(program_.inputs[k].node, batch.inputs[k], batch.index);
+  // Binds the batch's rows (read in place: a range of the split, or gathered through the epoch
+  // order) and the parameters, and evaluates.
+  void run(BatchEvaluator& evaluator, const BatchRows& batch) {
+    const SplitRows& split =
+        batch.split == BatchRows::Split::train ? data_.train : data_.validation;
+    const std::int64_t* index = batch.shuffled ? order_.data() + batch.first : nullptr;
+    for (std::size_t k = 0; k < program_.inputs.size(); ++k) {
+      const ProgramInput& in = program_.inputs[k];
+      if (in.node == kNoNode) continue;  // an input the cost never reads
+      const double* rows = split.inputs[k] + (index ? 0 : batch.first * in.shape.size());
+      evaluator.bind_rows(in.node, rows, index);
+    }
     for (std::size_t i = 0; i < program_.params.size(); ++i) {
       // In minimize mode every start has its own copy: a row of the batch.
       if (program_.minimize)
@@ -336,50 +339,14 @@ class CpuBackend final : public Backend {
     evaluator.run(batch.rows);
   }
 
-  // The first node, in evaluation order, holding a non-finite value: the place where the
-  // run diverged, with its expression and its position in the config. The Interpreter
-  // evaluates the whole batch again for this (its values are the evaluator's, bit for bit).
-  std::string describe_first_non_finite(const Batch& batch) const {
-    Interpreter reference(program_.graph, training_outputs(program_));
-    for (std::size_t k = 0; k < program_.inputs.size(); ++k) {
-      const ProgramInput& in = program_.inputs[k];
-      if (in.node == kNoNode) continue;
-      const std::int64_t size = in.shape.size();
-      std::vector<double> rows;
-      rows.reserve(static_cast<std::size_t>(batch.rows * size));
-      for (std::int64_t r = 0; r < batch.rows; ++r) {
-        const double* row = batch.row(k, r, size);
-        rows.insert(rows.end(), row, row + size);
-      }
-      reference.set(in.node, Tensor{in.shape, batch.rows, std::move(rows)});
-    }
-    for (std::size_t i = 0; i < program_.params.size(); ++i) {
-      const ProgramParam& p = program_.params[i];
-      reference.set(p.node,
-                    Tensor{p.shape, program_.minimize ? program_.starts : 0, params_[i].value});
-    }
-    reference.run();
-    const Graph& g = program_.graph;
-    for (NodeId id : reference.order()) {
-      if (all_finite(reference.value(id))) continue;
-      std::string where;
-      for (NodeId k = id; k != kNoNode;) {
-        if (g[k].span.valid()) {
-          where = g[k].span.where() + ": ";
-          break;
-        }
-        k = g[k].arity > 0 ? g[k][0] : kNoNode;
-      }
-      return where + "the first non-finite value is in '" + print_expression(g, id) + "'";
-    }
-    return "a non-finite value appeared";
-  }
-
   const Program& program_;
   CpuMath math_;
   BatchEvaluator training_;
   BatchEvaluator evaluation_;
+  DataSplits data_;
+  std::vector<std::int64_t> order_;
   std::vector<ParamState> params_;
+  StepReport report_;
   std::vector<std::vector<double>> gradient_buffers_;  // by parameter
 };
 
