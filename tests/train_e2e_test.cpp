@@ -532,6 +532,9 @@ class StopAfter final : public Backend {
       : inner_(inner), left_(stop_after), flag_(flag) {}
   std::string name() const override { return inner_.name(); }
   std::string precision() const override { return inner_.precision(); }
+  std::int64_t summation_depth(std::int64_t rows) const override {
+    return inner_.summation_depth(rows);
+  }
   void attach(const DataSplits& data) override { inner_.attach(data); }
   void set_epoch_order(const std::vector<std::int64_t>& order) override {
     inner_.set_epoch_order(order);

@@ -85,6 +85,10 @@ class Backend {
   virtual std::string name() const = 0;
   // "f32" or "f64": the precision the backend computes in.
   virtual std::string precision() const = 0;
+  // The longest chain of additions a batch total of `rows` rows goes through: `rows` for a
+  // sequential sum, much less for a tree. The error model of `descent check` (check/lockstep.hpp)
+  // grows with it.
+  virtual std::int64_t summation_depth(std::int64_t rows) const = 0;
 
   // The data set, once (fit mode), before any step or evaluation.
   virtual void attach(const DataSplits& data) = 0;

@@ -108,6 +108,13 @@ class EmittedBackend final : public Backend {
 
   std::string name() const override { return device_->name(); }
   std::string precision() const override { return sizeof(Real) == 4 ? "f32" : "f64"; }
+  // A thread's rows one after the other, the butterfly over 32 lanes (5 levels), the warps of a
+  // block, then the blocks (codegen/launch.hpp).
+  std::int64_t summation_depth(std::int64_t rows) const override {
+    const int threads = emitted_.step.threads();
+    const long long blocks = launch::row_blocks(rows, threads);
+    return (rows + blocks * threads - 1) / (blocks * threads) + 5 + emitted_.step.warps + blocks;
+  }
 
   void attach(const DataSplits& data) override {
     upload_split(data.train, train_rows_, train_inputs_);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config_fields.hpp"
+#include "common/suggest.hpp"
 #include "config/load_sections.hpp"
 #include "optim/optimizer.hpp"
 #include "optim/schedule.hpp"
@@ -227,6 +228,9 @@ TrainConfig read_train(const TableReader& train, const DataConfig& data) {
   out.starts = train.integer_at_least("starts", 1).value_or(1);
   out.log_every = train.integer_at_least("log_every", 0).value_or(0);
   out.checkpoint_every = train.integer_at_least("checkpoint_every", 0).value_or(0);
+  if (const auto precision = train.string("precision"))
+    out.precision = parse_choice<RunPrecision>("precision", *precision, kRunPrecisionNames,
+                                               train.value_span("precision"));
   return out;
 }
 

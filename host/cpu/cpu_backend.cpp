@@ -242,6 +242,8 @@ class CpuBackend final : public Backend {
     return math_ == CpuMath::fast ? "cpu (f64)" : "cpu (f64, reference math)";
   }
   std::string precision() const override { return "f64"; }
+  // Every total adds its rows one after the other (batch_kernel's order).
+  std::int64_t summation_depth(std::int64_t rows) const override { return rows; }
 
   void attach(const DataSplits& data) override { data_ = data; }
   void set_epoch_order(const std::vector<std::int64_t>& order) override { order_ = order; }
