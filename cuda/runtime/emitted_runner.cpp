@@ -142,7 +142,7 @@ std::vector<std::vector<double>> run_emitted_program(const EmittedRun& run) {
 
   constexpr int kBlock = 256;  // the emitted kernels' block size
   const int blocks = static_cast<int>(
-      std::clamp<long long>((run.rows + kBlock - 1) / kBlock, 1, 4 * props.multiProcessorCount));
+      std::clamp<long long>((run.rows + kBlock - 1) / kBlock, 1, 4LL * props.multiProcessorCount));
   const DeviceBuffer uniforms(static_cast<std::size_t>(run.uniforms) * real);
   const DeviceBuffer totals(static_cast<std::size_t>(run.totals) * real);
   const DeviceBuffer partials(static_cast<std::size_t>(run.totals * blocks) * real);
