@@ -17,7 +17,7 @@ namespace {
 
 // Per-sample values of one chunk take about this much memory, so that they stay in cache
 // (a core's L2 on current CPUs) while the chunk's nodes are evaluated one after another.
-constexpr std::int64_t kChunkBytes = 512 * 1024;
+constexpr std::int64_t kChunkBytes = std::int64_t{512} * 1024;
 
 // Evaluates `outputs` over a batch, with the batch axis tiled into chunks of rows:
 //   1. the uniform nodes (parameters, constants and what they compute), once;
