@@ -8,8 +8,8 @@
 
 #include <vector>
 
-#include "config/config_fields.hpp"
 #include "common/suggest.hpp"
+#include "config/config_fields.hpp"
 #include "config/load_sections.hpp"
 #include "optim/optimizer.hpp"
 #include "optim/schedule.hpp"
