@@ -5,7 +5,9 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <iostream>
+#include <new>
 
 #include "cli/commands.hpp"
 #include "common/error.hpp"
@@ -52,6 +54,19 @@ int main(int argc, char** argv) {
   } catch (const descent::Error& e) {
     spdlog::error("{}", e.render());
     return static_cast<int>(e.code());
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path that cannot be created, read or written (a file where a folder should be, a
+    // dangling link, a read-only file system): exit 4, naming the path.
+    std::string paths = e.path1().string();
+    if (!e.path2().empty()) paths += "' and '" + e.path2().string();
+    spdlog::error("error: cannot use '{}': {}", paths, e.code().message());
+    return static_cast<int>(descent::ExitCode::io_error);
+  } catch (const std::bad_alloc&) {
+    spdlog::error(
+        "error: out of memory: this run needs more memory than the machine gives it (the data "
+        "set, the parameters and their optimizer state are held in memory); try a smaller "
+        "batch, fewer starts or a smaller model");
+    return static_cast<int>(descent::ExitCode::failure);
   } catch (const std::exception& e) {
     spdlog::error("error: internal: {}", e.what());
     return static_cast<int>(descent::ExitCode::failure);

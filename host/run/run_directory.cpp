@@ -1,6 +1,14 @@
 // The run directory's layout and its final outputs (see run_directory.hpp).
 #include "run/run_directory.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "data/npy.hpp"
@@ -37,18 +45,76 @@ Json values_json(const std::vector<double>& v, const Shape& shape, std::int64_t 
   return all;
 }
 
+// A run that stopped before its first checkpoint: no checkpoint, and no file but the ones such
+// a run writes (its config, its metrics, its lock, temporaries of atomic writes).
+bool is_stranded(const fs::path& dir) {
+  if (fs::exists(dir / RunDirectory::kCheckpointFile)) return false;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    const bool ours = name == RunDirectory::kResolvedConfigFile ||
+                      name == RunDirectory::kLockFile || name == "metrics.csv" ||
+                      name == "metrics.jsonl" || name.find(".tmp-") != std::string::npos;
+    if (!ours || !entry.is_regular_file()) return false;
+  }
+  return true;
+}
+
+// Takes run.lock (flock, exclusive, without waiting); another process holding it is an error.
+int lock_run(const fs::path& dir) {
+  const fs::path path = dir / RunDirectory::kLockFile;
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0)
+    throw Error(ExitCode::io_error, "cannot open '" + path.string() + "': " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(fd);
+    if (error == EWOULDBLOCK)
+      throw Error(ExitCode::io_error, "the run directory '" + dir.string() +
+                                          "' is in use by another descent process; wait for "
+                                          "it to finish, or stop it first");
+    throw Error(ExitCode::io_error, "cannot lock '" + path.string() + "': " + std::strerror(error));
+  }
+  return fd;
+}
+
+// The temporaries ("NAME.tmp-<pid>") that an atomic write of a killed process left in `dir`.
+void remove_temporaries(const fs::path& dir) {
+  if (!fs::is_directory(dir)) return;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir))
+    if (entry.path().filename().string().find(".tmp-") != std::string::npos)
+      fs::remove(entry.path());
+}
+
 }  // namespace
 
 RunDirectory RunDirectory::create(const fs::path& dir, const std::string& resolved_config) {
-  if (fs::exists(dir) && !fs::is_empty(dir))
+  if (fs::exists(dir) && !fs::is_empty(dir) && !is_stranded(dir))
     throw input_error("the run directory '" + dir.string() +
                       "' already holds files; pass another --out, or --resume it");
   fs::create_directories(dir);
+  RunDirectory run(dir, lock_run(dir));
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir))
+    if (entry.path().filename() != kLockFile) fs::remove(entry.path());
   write_file_atomically((dir / kResolvedConfigFile).string(), resolved_config);
-  return RunDirectory(dir);
+  return run;
 }
 
-RunDirectory RunDirectory::open(const fs::path& dir) { return RunDirectory(dir); }
+RunDirectory RunDirectory::open(const fs::path& dir) {
+  RunDirectory run(dir, lock_run(dir));
+  run.stranded_ = is_stranded(dir);
+  remove_temporaries(dir);
+  remove_temporaries(dir / "params");
+  return run;
+}
+
+RunDirectory::RunDirectory(RunDirectory&& other) noexcept
+    : dir_(std::move(other.dir_)),
+      lock_(std::exchange(other.lock_, -1)),
+      stranded_(other.stranded_) {}
+
+RunDirectory::~RunDirectory() {
+  if (lock_ >= 0) ::close(lock_);  // closing the descriptor releases the flock
+}
 
 void RunDirectory::write_parameters(const Program& program,
                                     const std::vector<std::vector<double>>& values) const {

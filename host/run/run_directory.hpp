@@ -6,7 +6,11 @@
 //   params.json, params/NAME.npy  the final parameters
 //   loss.svg                      the loss chart, drawn from metrics.csv
 //   manifest.json                 what ran: settings, versions, outcome
-// Whole-file writes are atomic (temporary file, fsync, rename).
+//   run.lock                      held (flock) while a process owns the run
+// Whole-file writes are atomic (temporary file, fsync, rename); the temporaries a killed process
+// leaves behind ("*.tmp-<pid>") are removed when the run is opened again. A directory that a run
+// left before its first checkpoint (its config, maybe empty metrics, nothing else of value) is
+// "stranded": a new run may take it over, and --resume starts it from the beginning.
 //
 // Does not: decide what a run does or when (host/train), or read a checkpoint.
 #pragma once
@@ -25,15 +29,22 @@ class RunDirectory {
  public:
   static constexpr const char* kCheckpointFile = "checkpoint.bin";
   static constexpr const char* kResolvedConfigFile = "config.resolved.toml";
+  static constexpr const char* kLockFile = "run.lock";
 
-  // A new run: the directory must be missing or empty (else a user error naming it); it is
-  // created and the resolved config written into it.
+  // A new run: the directory must be missing, empty or stranded (else a user error naming it);
+  // it is created (a stranded one emptied), locked, and the resolved config written into it.
   static RunDirectory create(const std::filesystem::path& dir, const std::string& resolved_config);
-  // An existing run's directory, to resume.
+  // An existing run's directory, to resume: locked, its stale temporaries removed.
   static RunDirectory open(const std::filesystem::path& dir);
+
+  RunDirectory(RunDirectory&& other) noexcept;
+  RunDirectory& operator=(RunDirectory&&) = delete;
+  ~RunDirectory();
 
   const std::filesystem::path& path() const { return dir_; }
   std::filesystem::path checkpoint_path() const { return dir_ / kCheckpointFile; }
+  // True for a directory that open() found stranded: --resume then starts the run again.
+  bool stranded() const { return stranded_; }
 
   // params.json and params/NAME.npy: `values` in Program order (minimize mode: every start's
   // copy, with a leading axis of starts).
@@ -45,8 +56,10 @@ class RunDirectory {
   void write_manifest(const Json& fields) const;
 
  private:
-  explicit RunDirectory(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  RunDirectory(std::filesystem::path dir, int lock) : dir_(std::move(dir)), lock_(lock) {}
   std::filesystem::path dir_;
+  int lock_ = -1;  // the flock'ed descriptor of run.lock
+  bool stranded_ = false;
 };
 
 }  // namespace descent

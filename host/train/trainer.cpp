@@ -104,16 +104,19 @@ class TrainingRun {
         names_(param_names(program)),
         cadence_(cadence_of(config, program, dataset)),
         order_(static_cast<std::size_t>(cadence_.rows)),
-        run_dir_(open_run_directory(options)),
         progress_(options.quiet, cadence_.total) {}
 
   TrainSummary run() {
     started_at_ = now_iso8601();
-    open_state();
     if (dataset_) {
       splits_ = data_splits(program_, *dataset_);
       backend_.attach(splits_);
     }
+    if (!options_.resume) try_first_batch();
+    run_dir_.emplace(options_.resume
+                         ? RunDirectory::open(options_.out_dir)
+                         : RunDirectory::create(options_.out_dir, options_.resolved_config));
+    open_state();
     backend_.load(state_.params);
     start_epoch();
     run_started_ = window_started_ = Clock::now();
@@ -132,21 +135,43 @@ class TrainingRun {
     std::string epoch_rng;
   };
 
-  static RunDirectory open_run_directory(const TrainOptions& options) {
-    return options.resume ? RunDirectory::open(options.out_dir)
-                          : RunDirectory::create(options.out_dir, options.resolved_config);
+  // A new run's first batch, once, before its directory exists: what fails there (a class index
+  // out of range, a kernel the device refuses) fails before anything is written.
+  void try_first_batch() {
+    state_ = initial_state(config_, program_);
+    backend_.load(state_.params);
+    start_epoch();
+    std::vector<std::vector<double>> gradients;
+    backend_.objective_and_gradients(batch_at(0), gradients);
   }
 
-  // A new run starts from the seeded parameters; a resumed one from its checkpoint.
+  // A new run starts from the seeded parameters; a resumed one from its checkpoint (a run
+  // stopped before its first checkpoint starts again from the beginning).
   void open_state() {
-    if (options_.resume) {
-      state_ = read_checkpoint(run_dir_.checkpoint_path().string(), names_);
-      metrics_.emplace(MetricsLog::resume(run_dir_.path(), state_.step));
+    if (options_.resume && !run_dir_->stranded()) {
+      const std::string path = run_dir_->checkpoint_path().string();
+      state_ = read_checkpoint(path, names_);
+      validate_checkpoint(path, state_, checkpoint_shape());
+      metrics_.emplace(MetricsLog::resume(run_dir_->path(), state_.step));
     } else {
       state_ = initial_state(config_, program_);
-      metrics_.emplace(MetricsLog::create(run_dir_.path()));
-      write_checkpoint(run_dir_.checkpoint_path().string(), state_, names_);
+      metrics_.emplace(MetricsLog::create(run_dir_->path()));
+      write_checkpoint(run_dir_->checkpoint_path().string(), state_, names_);
     }
+  }
+
+  CheckpointShape checkpoint_shape() const {
+    CheckpointShape shape;
+    shape.total_steps = cadence_.total;
+    shape.rows = cadence_.rows;
+    shape.batch = cadence_.batch;
+    shape.epoch_batches = cadence_.epoch_batches;
+    shape.minimize = program_.minimize;
+    for (const ProgramParam& p : program_.params)
+      shape.param_values.push_back(
+          static_cast<std::size_t>(p.shape.size() * (program_.minimize ? program_.starts : 1)));
+    shape.state_slots = optimizer_state_slots(config_.train.optimizer);
+    return shape;
   }
 
   // The epoch's row order is a pure function of the RNG state saved at its start.
@@ -199,7 +224,7 @@ class TrainingRun {
       throw Error(ExitCode::interrupted,
                   "interrupted after step " + std::to_string(state_.step) +
                       "; checkpoint written. Continue with: descent train --resume " +
-                      run_dir_.path().string());
+                      run_dir_->path().string());
     }
   }
 
@@ -233,7 +258,7 @@ class TrainingRun {
     throw Error(ExitCode::diverged, "training diverged at step " + std::to_string(failed_step) +
                                         where + ": " + failed_node() +
                                         ". The last good checkpoint is kept in '" +
-                                        run_dir_.checkpoint_path().string() + "'");
+                                        run_dir_->checkpoint_path().string() + "'");
   }
 
   // The failed step's first non-finite node, from the Interpreter on that step's batch (the
@@ -291,7 +316,7 @@ class TrainingRun {
   void save() {
     backend_.store(state_.params);
     state_.wall_seconds = wall_before_ + seconds_between(run_started_, Clock::now());
-    write_checkpoint(run_dir_.checkpoint_path().string(), state_, names_);
+    write_checkpoint(run_dir_->checkpoint_path().string(), state_, names_);
   }
 
   // params (the best ones when early stopping kept them), the loss chart and the manifest.
@@ -300,9 +325,9 @@ class TrainingRun {
     const bool best = config_.train.early_stopping.patience > 0 && !state_.best_params.empty();
     for (std::size_t i = 0; i < state_.params.size(); ++i)
       values.push_back(best ? state_.best_params[i] : state_.params[i].value);
-    run_dir_.write_parameters(program_, values);
-    run_dir_.write_loss_plot(config_.name + ": loss");
-    run_dir_.write_manifest(manifest());
+    run_dir_->write_parameters(program_, values);
+    run_dir_->write_loss_plot(config_.name + ": loss");
+    run_dir_->write_manifest(manifest());
   }
 
   Json manifest() const {
@@ -334,7 +359,7 @@ class TrainingRun {
     s.loss = row_.loss;
     if (state_.best_step >= 0) s.val_loss = state_.best_val;
     s.stopped_early = state_.stopped_early;
-    s.out_dir = run_dir_.path().string();
+    s.out_dir = run_dir_->path().string();
     return s;
   }
 
@@ -347,7 +372,7 @@ class TrainingRun {
   const Cadence cadence_;
   DataSplits splits_;                // the data set as the backend was handed it
   std::vector<std::int64_t> order_;  // this epoch's row order
-  RunDirectory run_dir_;
+  std::optional<RunDirectory> run_dir_;
   Progress progress_;
 
   TrainState state_;
