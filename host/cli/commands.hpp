@@ -4,12 +4,19 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace descent::cli {
 
 using Run = std::function<int()>;
 
 Run add_derive_command(CLI::App& app);
+// An expression that starts with '-' ("-x^2") is an argument of `descent derive` anywhere on its
+// command line, before or after its options, with or without a "--" in front; an options parser
+// would read it as a flag, so the arguments are rewritten first: such an expression becomes
+// "--expression=-x^2" (a hidden option that sets the target), a "--" before it goes.
+std::vector<std::string> rewrite_derive_expressions(std::vector<std::string> args);
 Run add_train_command(CLI::App& app);
 Run add_config_command(CLI::App& app);
 Run add_gradcheck_command(CLI::App& app);

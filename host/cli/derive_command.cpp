@@ -1,5 +1,6 @@
 // `descent derive EXPR --wrt x [--at x=1.5,y=2] [--format text|json] [--explain]`:
 // prints the simplified symbolic derivative(s) of an expression.
+#include <algorithm>
 #include <charconv>
 #include <iostream>
 #include <unordered_map>
@@ -149,14 +150,52 @@ int run_derive(const DeriveOptions& options) {
 
 }  // namespace
 
+std::vector<std::string> rewrite_derive_expressions(std::vector<std::string> args) {
+  const auto command = std::find(args.begin(), args.end(), "derive");
+  if (command == args.end()) return args;
+  // The derive command's options, and those of them that take a value.
+  const std::vector<std::string> flags = {"--explain", "-h", "--help"};
+  const std::vector<std::string> valued = {"--wrt", "--at", "--format", "--set"};
+  const auto known = [&](const std::string& a) {
+    const std::string name = a.substr(0, a.find('='));
+    return std::find(flags.begin(), flags.end(), a) != flags.end() ||
+           std::find(valued.begin(), valued.end(), name) != valued.end();
+  };
+  std::vector<std::string> out(args.begin(), command + 1);
+  bool value_next = false;
+  for (auto it = command + 1; it != args.end(); ++it) {
+    const std::string& a = *it;
+    if (value_next) {
+      out.push_back(a);
+      value_next = false;
+    } else if (a == "--" && it + 1 != args.end()) {
+      out.push_back("--expression=" + *++it);  // "-- -x^2": the expression, options may follow
+    } else if (a.size() > 1 && a[0] == '-' && !known(a)) {
+      out.push_back("--expression=" + a);
+    } else {
+      out.push_back(a);
+      value_next = std::find(valued.begin(), valued.end(), a) != valued.end();
+    }
+  }
+  return out;
+}
+
 Run add_derive_command(CLI::App& app) {
   auto options = std::make_shared<DeriveOptions>();
   CLI::App* cmd = app.add_subcommand(
       "derive",
       "Print the simplified symbolic derivative of an expression (free names are "
       "scalar variables), or of a config's cost for every parameter");
-  cmd->add_option("target", options->target, "An expression such as \"2*x^2*(4*x^3 - 3*x^4)\"")
-      ->required();
+  CLI::Option* target =
+      cmd->add_option("target", options->target, "An expression such as \"2*x^2*(4*x^3 - 3*x^4)\"");
+  // An expression that starts with '-' reaches here as --expression=TEXT
+  // (rewrite_derive_expressions); it is the target all the same.
+  CLI::Option* expression = cmd->add_option("--expression", options->target)->group("");
+  target->excludes(expression);
+  expression->excludes(target);
+  cmd->callback([target, expression] {
+    if (target->count() == 0 && expression->count() == 0) throw CLI::RequiredError("target");
+  });
   cmd->add_option("--wrt", options->wrt,
                   "Differentiate with respect to this variable (repeatable; default: all)")
       ->allow_extra_args(false);

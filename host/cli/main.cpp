@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <new>
@@ -32,8 +33,11 @@ int main(int argc, char** argv) {
   commands.push_back(descent::cli::add_emit_command(app));
   commands.push_back(descent::cli::add_check_command(app));
 
+  std::vector<std::string> args(argv + 1, argv + argc);
+  args = descent::cli::rewrite_derive_expressions(std::move(args));
+  std::reverse(args.begin(), args.end());  // CLI11 takes the arguments last first
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
