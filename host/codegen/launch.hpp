@@ -92,14 +92,17 @@ DESCENT_HD inline void guard_step(Real sum_sq, const StepBuffers<Real>& s) {
     *s.diverged = s.step;
 }
 
-// One parameter value's update (the update kernel's body): the clip scale, then the rule.
+// One parameter value's update (the update kernel's body): the clip scale, then the rule. The
+// state slots go through registers (a reference that may bind to a local would put the locals
+// in a local-memory stack frame, which the resource budget refuses).
 template <class Real>
 DESCENT_HD inline void update_value(long long i, const StepBuffers<Real>& s,
                                     const UpdateCoefficients<Real>& c) {
-  Real unused0 = Real(0), unused1 = Real(0);
-  Real& s0 = s.state0 ? s.state0[i] : unused0;
-  Real& s1 = s.state1 ? s.state1[i] : unused1;
+  Real s0 = s.state0 ? s.state0[i] : Real(0);
+  Real s1 = s.state1 ? s.state1[i] : Real(0);
   update_element(c, s.params[i], s.grads[i] * s.scalars[kClipScale], s0, s1);
+  if (s.state0) s.state0[i] = s0;
+  if (s.state1) s.state1[i] = s1;
 }
 
 #if DESCENT_DEVICE_CODE
