@@ -45,12 +45,16 @@ namespace {
 
 constexpr long kSteps = 5;
 
-std::unique_ptr<Backend> cuda_backend(const Experiment& e, bool f32) {
+gpu::CudaBackendOptions backend_options(const Experiment& e, bool f32) {
   gpu::CudaBackendOptions options;
   options.f32 = f32;
   options.name = e.config.name;
   options.cache_dir = (fs::temp_directory_path() / "descent-gpu-test-kernels").string();
-  return gpu::make_cuda_backend(*e.program, e.plan, options);
+  return options;
+}
+
+std::unique_ptr<Backend> cuda_backend(const Experiment& e, bool f32) {
+  return gpu::make_cuda_backend(*e.program, e.plan, backend_options(e, f32));
 }
 
 struct Case {
@@ -181,6 +185,24 @@ TEST(GpuCudaBackendDivergence, IsReportedAtItsStepAndLeavesTheParameters) {
     EXPECT_EQ(gpu->report().diverged_step, 0);
     gpu->store(after);
     EXPECT_EQ(after[0].value[0], 11.25);  // 12 - 0.5 * 1.5, exact in both precisions
+  }
+}
+
+// Not a GPU test: needs NVRTC only. Every example config's kernels, compiled as
+// make_cuda_backend compiles them for sm_90 (H100, H200), are within the resource budget (no
+// stack frame, no spills, at most 128 registers), so that the GPU never refuses them.
+TEST(CudaBackendKernels, CompileWithinTheBudgetForEveryExampleConfig) {
+  if (!gpu::built_with_cuda()) GTEST_SKIP() << "this descent was built without CUDA";
+  for (const Case& c : example_cases()) {
+    SCOPED_TRACE(::testing::PrintToString(c));
+    const Experiment e = set_up_experiment(c.config, {});
+    try {
+      const std::string log =
+          gpu::check_backend_kernels(*e.program, e.plan, backend_options(e, c.f32), 90);
+      EXPECT_NE(log.find("_step_update"), std::string::npos) << log;
+    } catch (const Error& error) {
+      ADD_FAILURE() << error.render();
+    }
   }
 }
 
