@@ -80,4 +80,11 @@ struct CudaBackendOptions {
 std::unique_ptr<Backend> make_cuda_backend(const Program& program, const ProgramPlan& plan,
                                            const CudaBackendOptions& options);
 
+// The kernels that make_cuda_backend would run, compiled the same way for sm_<arch> and held to
+// the same resource budget, with no device needed (the tests check every example config so on
+// machines without a GPU). Returns NVRTC's log with ptxas' report. Throws as make_cuda_backend
+// does (bad_input over budget), and Error(ExitCode::no_device) in a build without CUDA.
+std::string check_backend_kernels(const Program& program, const ProgramPlan& plan,
+                                  const CudaBackendOptions& options, int arch);
+
 }  // namespace descent::gpu

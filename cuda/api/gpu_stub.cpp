@@ -27,4 +27,11 @@ std::unique_ptr<Backend> make_cuda_backend(const Program&, const ProgramPlan&,
               "-DDESCENT_CUDA=ON)");
 }
 
+std::string check_backend_kernels(const Program&, const ProgramPlan&, const CudaBackendOptions&,
+                                  int) {
+  throw Error(ExitCode::no_device,
+              "no GPU backend: this descent was built without CUDA (configure with "
+              "-DDESCENT_CUDA=ON)");
+}
+
 }  // namespace descent::gpu
