@@ -3,6 +3,7 @@
 // it and reports that no GPU backend is present.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -76,6 +77,10 @@ struct CudaBackendOptions {
   std::string name;       // the experiment's name: the kernels' prefix and the sources' names
   std::string cache_dir;  // the kernel cache; empty: none
   int device = 0;
+  // Values of the data set the backend will be handed (both splits, every input), for the
+  // device memory estimate: a run that cannot fit the device's free memory is refused
+  // (ExitCode::bad_input) with the estimate before anything is allocated.
+  std::int64_t data_values = 0;
 };
 std::unique_ptr<Backend> make_cuda_backend(const Program& program, const ProgramPlan& plan,
                                            const CudaBackendOptions& options);

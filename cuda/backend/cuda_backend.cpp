@@ -5,12 +5,14 @@
 //   the backend   codegen::EmittedBackend over a CudaStepDevice (cuda_step_device.hpp).
 // Does not: hold buffers or launch anything itself (EmittedBackend and the StepDevice do), or
 // choose between the CPU and the GPU (the CLI's composition root does).
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
 
 #include "codegen/emit.hpp"
 #include "codegen/emitted_backend.hpp"
+#include "codegen/launch.hpp"
 #include "common/error.hpp"
 #include "cuda/api/gpu_api.hpp"
 #include "cuda/backend/backend_kernels.hpp"
@@ -58,6 +60,29 @@ BackendKernels backend_kernels(const Program& program, const ProgramPlan& plan,
   return out;
 }
 
+// The device memory a run needs, against what the device has free: the data set and the epoch
+// order, every parameter with its gradient and two optimizer state arrays, the blocks' partial
+// totals, in the run's precision.
+void check_device_memory(const Program& program, const codegen::EmittedProgram& emitted,
+                         const CudaBackendOptions& options, const std::string& device) {
+  std::size_t free = 0, total = 0;
+  check_cuda(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
+  const double real = options.f32 ? 4.0 : 8.0;
+  const double data = real * static_cast<double>(options.data_values);
+  const double params = 4 * real * static_cast<double>(emitted.param_values);
+  const double partials =
+      real * static_cast<double>(launch::kMaxRowBlocks) *
+      static_cast<double>(std::max(emitted.step.totals, emitted.evaluation.totals));
+  const double needed = data + params + partials;
+  if (needed <= 0.9 * static_cast<double>(free)) return;
+  const auto gb = [](double bytes) { return std::to_string(bytes / 1e9).substr(0, 5) + " GB"; };
+  throw Error(ExitCode::bad_input,
+              "this run needs about " + gb(needed) + " of device memory (data set " + gb(data) +
+                  ", parameters with gradients and optimizer state " + gb(params) +
+                  "), more than the " + gb(0.9 * static_cast<double>(free)) + " free on " + device,
+              program.params.empty() ? Span{} : program.params.front().spec->where);
+}
+
 template <class Real>
 std::unique_ptr<Backend> emitted_backend(const Program& program, BackendKernels kernels,
                                          const std::string& name) {
@@ -78,6 +103,7 @@ std::unique_ptr<Backend> make_cuda_backend(const Program& program, const Program
                                            const CudaBackendOptions& options) {
   const ChosenDevice device = choose_device(options.device);
   BackendKernels kernels = backend_kernels(program, plan, options, device.arch);
+  check_device_memory(program, kernels.emitted, options, device.name);
   const std::string name =
       std::string("cuda (") + (options.f32 ? "f32" : "f64") + ", " + device.name + ")";
   if (options.f32) return emitted_backend<float>(program, std::move(kernels), name);

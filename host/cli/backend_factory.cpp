@@ -56,6 +56,9 @@ std::unique_ptr<Backend> make_backend(BackendChoice& choice, const Experiment& e
   options.f32 = choice.precision == "f32";
   options.name = e.config.name;
   options.cache_dir = gpu::default_kernel_cache_dir();
+  if (e.dataset)
+    for (const DatasetInput& in : e.dataset->inputs)
+      options.data_values += (e.dataset->train_rows + e.dataset->validation_rows) * in.shape.size();
   try {
     return gpu::make_cuda_backend(*e.program, e.plan, options);
   } catch (const Error& error) {
