@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -641,6 +642,30 @@ TEST_F(ConfigLoadTest, TruncatedAndMutatedConfigsNeverCrash) {
                           "\xc3.x=1"}) {
     check(kFit, {bad}, std::string("--set ") + bad);
   }
+}
+
+// ---- large configs -----------------------------------------------------------------------
+
+// A complexity guard, not a benchmark: mapping each key and expression to its position used to
+// rescan the file from its start, so 40,000 model entries took about half a minute; a linear
+// loader takes a fraction of a second. The bound is far above the linear time (even under
+// sanitizers) and far below the quadratic one.
+TEST_F(ConfigLoadTest, LoadsFortyThousandModelEntriesInLinearTime) {
+  constexpr int kEntries = 40000;
+  std::string text = "[params]\nw = 0.5\n[model]\nm0 = \"w\"\n";
+  for (int i = 1; i < kEntries; ++i)
+    text += "m" + std::to_string(i) + " = \"m" + std::to_string(i - 1) + " + 1\"\n";
+  text += "[cost]\nloss = \"m" + std::to_string(kEntries - 1) + "^2\"\n";
+  const auto started = std::chrono::steady_clock::now();
+  const ExperimentConfig config = load(text);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ASSERT_EQ(config.model.size(), static_cast<std::size_t>(kEntries));
+  // Positions are still exact: the last entry's expression starts on its line, after `= "`.
+  const NamedExpression& last = config.model.back();
+  EXPECT_EQ(last.text.source->first_line, 3 + kEntries);
+  EXPECT_EQ(last.text.source->first_col, static_cast<int>(last.name.size()) + 5);
+  EXPECT_LT(seconds, 10.0) << "loading is no longer linear in the config's size";
 }
 
 // ---- malformed configs: the exact diagnostic of each ---------------------------------------

@@ -85,6 +85,8 @@
 //   - inputs, parameters and model expressions share one namespace of identifiers
 //     [A-Za-z_][A-Za-z0-9_]*, which must not hold a function of the language (exp, sum, ...)
 //     or the reserved name batch_size;
+//   - model expressions may use each other in any order, never in a cycle (also among
+//     entries that the cost does not use; host/program checks this);
 //   - expressions are strings; their positions inside the file are kept, so that errors found
 //     while parsing them point into the config.
 //
