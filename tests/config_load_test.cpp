@@ -867,6 +867,64 @@ loss = "w*x"
      "cfg.toml:6:10: error: train.starts = 0 but it must be >= 1\n"
      "  starts = 0\n"
      "           ^"},
+    // --- size limits (config/limits.hpp): counts that would overflow or never fit
+    {"shape_size_over_the_limit",
+     "[params]\nw = { shape = [4294967296, 4294967296] }\n[cost]\nloss = \"sum(w)\"\n",
+     {},
+     "cfg.toml:2:16: error: params.w.shape[0] = 4294967296 but it must be at most 2147483648 "
+     "(2^31)\n"
+     "  w = { shape = [4294967296, 4294967296] }\n"
+     "                 ^~~~~~~~~~"},
+    {"shape_elements_over_the_limit",
+     "[params]\nw = { shape = [100000, 100000] }\n[cost]\nloss = \"sum(w)\"\n",
+     {},
+     "cfg.toml:2:15: error: params.w.shape = [100000, 100000] has more elements than a parameter "
+     "may hold (at most 2147483648 (2^31))\n"
+     "  w = { shape = [100000, 100000] }\n"
+     "                ^~~~~~~~~~~~~~~~"},
+    {"starts_over_the_limit",
+     kMinimize + "[train]\nstarts = 4000000000\n",
+     {},
+     "cfg.toml:6:10: error: train.starts = 4000000000 but it must be at most 16777216 (2^24)\n"
+     "  starts = 4000000000\n"
+     "           ^~~~~~~~~~"},
+    {"starts_times_parameter_over_the_limit",
+     "[params]\nw = { shape = [1000, 1000] }\n[cost]\nloss = \"sum(w)\"\n[train]\nstarts = "
+     "4096\n",
+     {},
+     "cfg.toml:6:10: error: train.starts = 4096 copies of the parameter 'w' (1000000 elements "
+     "each) make more elements than a parameter may hold (at most 2147483648 (2^31))\n"
+     "  starts = 4096\n"
+     "           ^~~~"},
+    {"parameters_together_over_the_limit",
+     "[params]\nw = { shape = [40000, 40000] }\nv = { shape = [40000, 40000] }\n[cost]\nloss = "
+     "\"sum(w) + sum(v)\"\n",
+     {},
+     "cfg.toml:3:5: error: with the parameter 'v' the parameters hold more than 2147483648 (2^31) "
+     "elements in all\n"
+     "  v = { shape = [40000, 40000] }\n"
+     "      ^~~~~~~~~~~~~~~~~~~~~~~~~~"},
+    {"epochs_over_the_limit",
+     kFit + "[train]\nepochs = 4611686018427387904\nbatch_size = 1\n",
+     {},
+     "cfg.toml:12:10: error: train.epochs = 4611686018427387904 but it must be at most 2147483648 "
+     "(2^31)\n"
+     "  epochs = 4611686018427387904\n"
+     "           ^~~~~~~~~~~~~~~~~~~"},
+    {"steps_over_the_limit",
+     kMinimize + "[train]\nsteps = 1099511627777\n",
+     {},
+     "cfg.toml:6:9: error: train.steps = 1099511627777 but it must be at most 1099511627776 "
+     "(2^40)\n"
+     "  steps = 1099511627777\n"
+     "          ^~~~~~~~~~~~~"},
+    {"epochs_over_the_limit_by_set",
+     kFit,
+     {"train.epochs=9223372036854775807"},
+     "--set:1:14: error: train.epochs = 9223372036854775807 but it must be at most 2147483648 "
+     "(2^31)\n"
+     "  train.epochs=9223372036854775807\n"
+     "               ^~~~~~~~~~~~~~~~~~~"},
     {"negative_lr",
      kMinimize + "[train]\noptimizer = \"adam\"\nlr = -0.1\n",
      {},

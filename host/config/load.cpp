@@ -82,6 +82,10 @@
 //     finite; counts are integers;
 //   - values have ranges: validation in [0, 1), epochs and steps >= 1, batch_size >= 0,
 //     starts >= 1, the optimizer's and the schedule's own rules;
+//   - sizes have limits, far above any real experiment, so that no count overflows:
+//     epochs at most 2^31, steps at most 2^40, starts at most 2^24, and at most 2^31
+//     elements in a parameter, in all parameters together, and (minimize mode) times
+//     starts;
 //   - inputs, parameters and model expressions share one namespace of identifiers
 //     [A-Za-z_][A-Za-z0-9_]*, which must not hold a function of the language (exp, sum, ...)
 //     or the reserved name batch_size;
@@ -263,8 +267,11 @@ ExperimentConfig read_experiment(const TomlDocument& doc, const std::string& pat
 
   const toml::table no_train;
   const toml::table* train = section(doc, "train");
-  out.train = config::read_train(TableReader(doc, train ? *train : no_train, "train"), out.data);
+  const TableReader train_reader(doc, train ? *train : no_train, "train");
+  out.train = config::read_train(train_reader, out.data);
   out.data.seed = data_seed.value_or(out.train.seed);
+  config::check_param_sizes(out.params, out.minimize() ? out.train.starts : 1,
+                            train_reader.value_span("starts"));
   return out;
 }
 
