@@ -48,6 +48,7 @@ struct DataConfig {
   std::uint64_t seed = 0;   // for the split and the shuffles
   Span where;               // the [data] section
   Span file_where;          // the value of `file`, for errors about the file itself
+  Span validation_where;    // the value of `validation`, when written
 };
 
 // How a parameter starts: zeros, constant (value), uniform (low, high), normal (mean, std),

@@ -85,7 +85,8 @@
 //   - sizes have limits, far above any real experiment, so that no count overflows:
 //     epochs at most 2^31, steps at most 2^40, starts at most 2^24, and at most 2^31
 //     elements in a parameter, in all parameters together, and (minimize mode) times
-//     starts;
+//     starts; a data set holds at most 2^31 rows, and data.validation must hold out at
+//     least one row and leave at least one to train on (checked when the data is read);
 //   - inputs, parameters and model expressions share one namespace of identifiers
 //     [A-Za-z_][A-Za-z0-9_]*, which must not hold a function of the language (exp, sum, ...)
 //     or the reserved name batch_size;

@@ -192,6 +192,7 @@ DataConfig read_data(const TableReader& data, const std::string& dir, NameTable&
       throw data.out_of_range("validation", *validation, "in [0, 1)");
     }
     out.validation = *validation;
+    out.validation_where = data.value_span("validation");
   }
   out.shuffle = data.boolean("shuffle").value_or(true);
   if (const std::optional<long> written = data.integer_at_least("seed", 0)) {
