@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "backend/data_splits.hpp"
 #include "cli/experiment_setup.hpp"
 #include "cpu/interpreter.hpp"
 #include "test_support.hpp"
@@ -43,14 +44,15 @@ std::vector<std::int64_t> random_rows(std::int64_t split_rows, std::int64_t coun
 }
 
 // The batch's inputs as the Interpreter takes them: every row copied, back to back.
-void bind_inputs(const Program& program, const Batch& batch, Interpreter& reference) {
+void bind_inputs(const Program& program, const SplitRows& split, const BatchRows& batch,
+                 const std::vector<std::int64_t>& order, Interpreter& reference) {
   for (std::size_t k = 0; k < program.inputs.size(); ++k) {
     const ProgramInput& in = program.inputs[k];
     if (in.node == kNoNode) continue;
     const std::int64_t size = in.shape.size();
     std::vector<double> rows;
     for (std::int64_t r = 0; r < batch.rows; ++r) {
-      const double* row = batch.row(k, r, size);
+      const double* row = split.row(k, batch.row(r, order), size);
       rows.insert(rows.end(), row, row + size);
     }
     reference.set(in.node, Tensor{in.shape, batch.rows, std::move(rows)});
@@ -69,27 +71,31 @@ class CpuBackendMatchesInterpreter : public ::testing::TestWithParam<std::string
     std::normal_distribution<double> normal(0.0, 0.5);
     for (ParamState& p : state_.params)
       for (double& v : p.value) v = normal(rng);
-    backend_ = make_cpu_backend(*e_.program, CpuMath::reference);
+    splits_ = data_splits(*e_.program, *e_.dataset);
+    backend_ = make_cpu_backend(*e_.program, e_.plan, CpuMath::reference);
+    backend_->attach(splits_);
     backend_->load(state_.params);
   }
 
-  Batch batch_of(const std::int64_t* index, std::int64_t rows) const {
-    Batch batch;
-    batch.rows = rows;
-    batch.index = index;
-    for (const ProgramInput& in : e_.program->inputs)
-      for (const DatasetInput& d : e_.dataset->inputs)
-        if (d.name == in.name) batch.inputs.push_back(d.train.data());
+  // The whole training split in order, or (given an order) those rows of it.
+  BatchRows batch_of(Backend& backend, const std::vector<std::int64_t>* order) {
+    BatchRows batch;
+    batch.rows = order ? static_cast<std::int64_t>(order->size()) : e_.dataset->train_rows;
+    if (order) {
+      order_ = *order;
+      backend.set_epoch_order(order_);
+      batch.shuffled = true;
+    }
     return batch;
   }
 
   // The Interpreter's objective and gradients on `batch`.
-  Interpreter reference_on(const Batch& batch) const {
+  Interpreter reference_on(const BatchRows& batch) const {
     const Program& program = *e_.program;
     std::vector<NodeId> outputs = {program.objective};
     for (const ProgramParam& p : program.params) outputs.push_back(p.gradient);
     Interpreter reference(program.graph, outputs);
-    bind_inputs(program, batch, reference);
+    bind_inputs(program, splits_.train, batch, order_, reference);
     for (std::size_t i = 0; i < program.params.size(); ++i)
       reference.set(program.params[i].node,
                     Tensor{program.params[i].shape, 0, state_.params[i].value});
@@ -98,7 +104,7 @@ class CpuBackendMatchesInterpreter : public ::testing::TestWithParam<std::string
   }
 
   // The backend's objective and gradients on `batch` equal the Interpreter's, bit for bit.
-  void expect_identical(const Batch& batch) {
+  void expect_identical(const BatchRows& batch) {
     std::vector<std::vector<double>> gradients;
     const double objective = backend_->objective_and_gradients(batch, gradients);
     const Program& program = *e_.program;
@@ -118,28 +124,31 @@ class CpuBackendMatchesInterpreter : public ::testing::TestWithParam<std::string
 
   Experiment e_;
   TrainState state_;
+  DataSplits splits_;
+  std::vector<std::int64_t> order_;
   std::unique_ptr<Backend> backend_;
 };
 
 TEST_P(CpuBackendMatchesInterpreter, WholeSplitInPlace) {
-  expect_identical(batch_of(nullptr, e_.dataset->train_rows));
+  expect_identical(batch_of(*backend_, nullptr));
 }
 
 TEST_P(CpuBackendMatchesInterpreter, GatheredRowsOverManyChunks) {
   // 20,000 rows: more than one chunk for every example (a chunk holds 64 Ki values a row's
   // worth of nodes at a time; the smallest of these programs keeps about 20 values a row).
   const std::vector<std::int64_t> rows = random_rows(e_.dataset->train_rows, 20000, 11);
-  expect_identical(batch_of(rows.data(), static_cast<std::int64_t>(rows.size())));
+  expect_identical(batch_of(*backend_, &rows));
 }
 
 TEST_P(CpuBackendMatchesInterpreter, StepReportsTheBatchLoss) {
   const std::vector<std::int64_t> rows = random_rows(e_.dataset->train_rows, 5000, 12);
-  const Batch batch = batch_of(rows.data(), static_cast<std::int64_t>(rows.size()));
+  const BatchRows batch = batch_of(*backend_, &rows);
   const double reported = backend_->evaluate(batch);
   UpdateSettings update;
   update.lr = 0.01;
-  const StepResult result = backend_->step(batch, update);
-  ASSERT_TRUE(result.finite) << result.problem;
+  backend_->step(batch, update);
+  const StepReport result = backend_->report();
+  ASSERT_EQ(result.diverged_step, 0);
   EXPECT_TRUE(same_bits(result.loss, reported)) << result.loss << " vs " << reported;
 }
 
@@ -173,8 +182,9 @@ double total_scale(const Graph& g, const Interpreter& reference, NodeId output) 
 
 TEST_P(CpuBackendMatchesInterpreter, FastMathWithinTheErrorModel) {
   const std::vector<std::int64_t> rows = random_rows(e_.dataset->train_rows, 3000, 13);
-  const Batch batch = batch_of(rows.data(), static_cast<std::int64_t>(rows.size()));
-  auto fast = make_cpu_backend(*e_.program);  // CpuMath::fast
+  auto fast = make_cpu_backend(*e_.program, e_.plan);  // CpuMath::fast
+  fast->attach(splits_);
+  const BatchRows batch = batch_of(*fast, &rows);
   fast->load(state_.params);
   std::vector<std::vector<double>> gradients;
   const double objective = fast->objective_and_gradients(batch, gradients);

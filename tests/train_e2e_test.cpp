@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "backend/data_splits.hpp"
 #include "check/gradcheck.hpp"
 #include "cli/experiment_setup.hpp"
 #include "common/error.hpp"
@@ -57,7 +58,7 @@ TrainedInProcess train_in_process(const std::string& config,
                                   const fs::path& run_dir) {
   TrainedInProcess t;
   t.experiment = set_up_experiment(config_path(config).string(), overrides);
-  t.backend = make_cpu_backend(*t.experiment.program);
+  t.backend = make_cpu_backend(*t.experiment.program, t.experiment.plan);
   TrainOptions options;
   options.out_dir = run_dir.string();
   options.quiet = true;
@@ -67,13 +68,10 @@ TrainedInProcess train_in_process(const std::string& config,
   return t;
 }
 
-// The whole training split as one batch, inputs in Program::inputs order.
-Batch full_training_batch(const Experiment& e) {
-  Batch batch;
+// The whole training split as one batch, in order (the backend has the data attached).
+BatchRows full_training_batch(const Experiment& e) {
+  BatchRows batch;
   batch.rows = e.dataset->train_rows;
-  for (const ProgramInput& in : e.program->inputs)
-    for (const DatasetInput& d : e.dataset->inputs)
-      if (d.name == in.name) batch.inputs.push_back(d.train.data());
   return batch;
 }
 
@@ -533,15 +531,23 @@ class StopAfter final : public Backend {
   StopAfter(Backend& inner, long stop_after, std::atomic<bool>& flag)
       : inner_(inner), left_(stop_after), flag_(flag) {}
   std::string name() const override { return inner_.name(); }
-  void load(const std::vector<ParamState>& params) override { inner_.load(params); }
-  void store(std::vector<ParamState>& params) const override { inner_.store(params); }
-  StepResult step(const Batch& batch, const UpdateSettings& update) override {
-    const StepResult result = inner_.step(batch, update);
-    if (--left_ == 0) flag_.store(true);
-    return result;
+  std::string precision() const override { return inner_.precision(); }
+  std::int64_t summation_depth(std::int64_t rows) const override {
+    return inner_.summation_depth(rows);
   }
-  double evaluate(const Batch& batch) override { return inner_.evaluate(batch); }
-  double objective_and_gradients(const Batch& batch,
+  void attach(const DataSplits& data) override { inner_.attach(data); }
+  void set_epoch_order(const std::vector<std::int64_t>& order) override {
+    inner_.set_epoch_order(order);
+  }
+  void load(const std::vector<ParamState>& params) override { inner_.load(params); }
+  void store(std::vector<ParamState>& params) override { inner_.store(params); }
+  void step(const BatchRows& batch, const UpdateSettings& update) override {
+    inner_.step(batch, update);
+    if (--left_ == 0) flag_.store(true);
+  }
+  StepReport report() override { return inner_.report(); }
+  double evaluate(const BatchRows& batch) override { return inner_.evaluate(batch); }
+  double objective_and_gradients(const BatchRows& batch,
                                  std::vector<std::vector<double>>& gradients) override {
     return inner_.objective_and_gradients(batch, gradients);
   }
@@ -562,7 +568,8 @@ void expect_resume_identical_at_every_step(const std::vector<std::string>& overr
 
   options.out_dir = (tmp / "reference").string();
   const long steps =
-      run_training(e.config, *e.program, e.data(), *make_cpu_backend(*e.program), options).steps;
+      run_training(e.config, *e.program, e.data(), *make_cpu_backend(*e.program, e.plan), options)
+          .steps;
 
   for (long k = 1; k < steps; ++k) {
     SCOPED_TRACE("stopped after step " + std::to_string(k));
@@ -571,7 +578,7 @@ void expect_resume_identical_at_every_step(const std::vector<std::string>& overr
     options.out_dir = run.string();
     options.resume = false;
     options.stop_requested = &stop;
-    auto inner = make_cpu_backend(*e.program);
+    auto inner = make_cpu_backend(*e.program, e.plan);
     StopAfter stopping(*inner, k, stop);
     try {
       run_training(e.config, *e.program, e.data(), stopping, options);
@@ -581,7 +588,7 @@ void expect_resume_identical_at_every_step(const std::vector<std::string>& overr
     }
     options.resume = true;
     options.stop_requested = nullptr;
-    run_training(e.config, *e.program, e.data(), *make_cpu_backend(*e.program), options);
+    run_training(e.config, *e.program, e.data(), *make_cpu_backend(*e.program, e.plan), options);
     expect_same_results(tmp / "reference", run);
     fs::remove_all(run);
   }
@@ -658,7 +665,9 @@ TEST(TrainE2E, GradcheckFailsOnACorruptedGradient) {
     Program& program = *e.program;
     for (ProgramParam& p : program.params)
       if (p.name == param) p.gradient = program.graph.mul(p.gradient, program.graph.num(1.001));
-    auto backend = make_cpu_backend(program);
+    const ProgramPlan plan = plan_program(program);
+    auto backend = make_cpu_backend(program, plan);
+    backend->attach(data_splits(program, *e.dataset));
     const GradcheckReport report = gradcheck(program, *backend, gradcheck_batch(program, e.data()),
                                              initial_values(e.config, program), {});
     EXPECT_FALSE(report.ok()) << param;
@@ -672,7 +681,10 @@ TEST(TrainE2E, GradcheckFailsOnACorruptedGradient) {
 // ---------------------------------------------------------------------------------------------
 // 7. The divergence guard
 
-TEST(TrainE2E, DivergenceOfAMinimizationNamesStepNodeAndPosition) {
+// The divergence of a minimization, found at once (a checkpoint every step makes the trainer ask
+// the backend after every step) or only some steps later (rows and checkpoints rare: the trainer
+// asks every 32 steps); either way the run is rolled back to the start of the failed step.
+void expect_divergence_named_and_rolled_back(const std::string& cadence) {
   // loss = w + log(w - 10), plain SGD from w = 12 with lr = 0.5: the steps, by hand,
   //   w' = w - 0.5 (1 + 1/(w - 10)):  12 → 11.25 → 10.35 → 8.428...,
   // and at step 4 log(8.43 - 10) is NaN. The test replays that arithmetic to find the step.
@@ -688,8 +700,8 @@ TEST(TrainE2E, DivergenceOfAMinimizationNamesStepNodeAndPosition) {
              "[train]\n"
              "optimizer = \"sgd\"\n"
              "lr = 0.5\n"
-             "steps = 50\n"
-             "checkpoint_every = 1\n");
+             "steps = 50\n" +
+                 cadence);
   double w = 12.0;
   long diverging_step = 1;
   std::vector<double> history{w};
@@ -730,6 +742,14 @@ TEST(TrainE2E, DivergenceOfAMinimizationNamesStepNodeAndPosition) {
   EXPECT_NEAR(state.params[0].value[0], expected, 1e-12 * std::fabs(expected));
   EXPECT_FALSE(fs::exists(run / "params.json"));
   EXPECT_TRUE(leftover_temporaries(run).empty());
+}
+
+TEST(TrainE2E, DivergenceOfAMinimizationNamesStepNodeAndPosition) {
+  expect_divergence_named_and_rolled_back("checkpoint_every = 1\n");
+}
+
+TEST(TrainE2E, DivergenceFoundStepsLaterRollsBackToTheFailedStep) {
+  expect_divergence_named_and_rolled_back("checkpoint_every = 1000\nlog_every = 1000\n");
 }
 
 TEST(TrainE2E, DivergenceOfLinearRegressionWithAHugeRateKeepsTheLastGoodCheckpoint) {

@@ -20,10 +20,11 @@ CompiledKernel compile_cuda(const std::string&, const std::string& name, const C
 
 std::string nvrtc_version() { return ""; }
 
-std::vector<std::vector<double>> run_emitted_program(const EmittedRun& run) {
-  throw Error(ExitCode::no_device, "cannot run '" + run.name +
-                                       "': this descent was built without CUDA (configure "
-                                       "with -DDESCENT_CUDA=ON)");
+std::unique_ptr<Backend> make_cuda_backend(const Program&, const ProgramPlan&,
+                                           const CudaBackendOptions&) {
+  throw Error(ExitCode::no_device,
+              "no GPU backend: this descent was built without CUDA (configure with "
+              "-DDESCENT_CUDA=ON)");
 }
 
 }  // namespace descent::gpu

@@ -1,7 +1,7 @@
 // compile_cuda over NVRTC, with the on-disk cache of compiled kernels (DESIGN §5): the key is a
-// hash of everything that decides the binary (source, name, options, architecture, NVRTC
-// version); the entry is <key>.cubin with <key>.cu beside it, the source under a header that
-// lists those inputs. A hit needs both files, the .cu equal to what this call would write (so a
+// hash of everything that decides the binary (source, named headers, name, options,
+// architecture, NVRTC version); the entry is <key>.cubin with <key>.cu beside it (the source
+// under a header that lists those inputs) and <key>.log (NVRTC's log with ptxas' report). A hit needs both files, the .cu equal to what this call would write (so a
 // hash collision or a stale entry is recompiled, not trusted) and a cubin that starts as an ELF
 // image does. Entries are written atomically (common/atomic_file), .cu first.
 // Not here: loading or launching the cubin (that needs a device), eviction of old entries.
@@ -37,7 +37,7 @@ void check(nvrtcResult result, const std::string& what) {
 
 std::vector<std::string> nvrtc_options(const CompileOptions& options) {
   std::vector<std::string> all = {"--gpu-architecture=sm_" + std::to_string(options.arch),
-                                  "-std=c++17"};
+                                  "-std=c++17", "--ptxas-options=--verbose"};
   all.insert(all.end(), options.flags.begin(), options.flags.end());
   return all;
 }
@@ -80,21 +80,35 @@ bool looks_like_elf(const std::string& bytes) {
              0) == 0;
 }
 
-// The text kept as <key>.cu: the inputs of the key as comments, then the source.
+// The text kept as <key>.cu: the inputs of the key as comments (the named headers' text in
+// full, so that an edited header makes another key), then the source.
 std::string cache_entry_source(const std::string& source, const std::string& name,
-                               const std::vector<std::string>& options) {
+                               const std::vector<std::string>& options,
+                               const std::vector<NamedHeader>& headers) {
   std::ostringstream text;
   text << "// descent kernel cache entry: '" << name << "', NVRTC " << nvrtc_version() << "\n";
   text << "// options:";
   for (const std::string& o : options) text << ' ' << o;
-  text << "\n" << source;
+  text << "\n";
+  for (const NamedHeader& h : headers) {
+    text << "#if 0 // named header '" << h.name << "', " << h.text.size() << " bytes\n"
+         << h.text << "\n#endif\n";
+  }
+  text << source;
   return text.str();
 }
 
 CompiledKernel compile_with_nvrtc(const std::string& source, const std::string& name,
-                                  const std::vector<std::string>& options) {
+                                  const std::vector<std::string>& options,
+                                  const std::vector<NamedHeader>& headers) {
+  std::vector<const char*> header_texts, header_names;
+  for (const NamedHeader& h : headers) {
+    header_texts.push_back(h.text.c_str());
+    header_names.push_back(h.name.c_str());
+  }
   nvrtcProgram raw = nullptr;
-  check(nvrtcCreateProgram(&raw, source.c_str(), name.c_str(), 0, nullptr, nullptr),
+  check(nvrtcCreateProgram(&raw, source.c_str(), name.c_str(), static_cast<int>(headers.size()),
+                           header_texts.data(), header_names.data()),
         "cannot create the NVRTC program '" + name + "'");
   const ProgramHandle program(raw);
   std::vector<const char*> argv;
@@ -129,30 +143,36 @@ std::string nvrtc_version() {
 CompiledKernel compile_cuda(const std::string& source, const std::string& name,
                             const CompileOptions& options) {
   const std::vector<std::string> all_options = nvrtc_options(options);
-  if (options.cache_dir.empty()) return compile_with_nvrtc(source, name, all_options);
+  if (options.cache_dir.empty())
+    return compile_with_nvrtc(source, name, all_options, options.headers);
 
-  const std::string entry_source = cache_entry_source(source, name, all_options);
+  const std::string entry_source = cache_entry_source(source, name, all_options, options.headers);
   Hash hash;
   hash.add(entry_source);
   const fs::path dir(options.cache_dir);
   const fs::path cubin_path = dir / (hash.hex() + ".cubin");
   const fs::path source_path = dir / (hash.hex() + ".cu");
+  const fs::path log_path = dir / (hash.hex() + ".log");
 
   const std::optional<std::string> kept_source = read_file(source_path);
   if (kept_source && *kept_source == entry_source) {
-    if (std::optional<std::string> cubin = read_file(cubin_path); cubin && looks_like_elf(*cubin)) {
+    std::optional<std::string> cubin = read_file(cubin_path);
+    std::optional<std::string> log = read_file(log_path);
+    if (cubin && looks_like_elf(*cubin) && log) {
       CompiledKernel hit;
       hit.cubin = std::move(*cubin);
+      hit.log = std::move(*log);
       hit.cache_path = cubin_path.string();
       hit.from_cache = true;
       return hit;
     }
   }
 
-  CompiledKernel out = compile_with_nvrtc(source, name, all_options);
+  CompiledKernel out = compile_with_nvrtc(source, name, all_options, options.headers);
   try {
     fs::create_directories(dir);
     write_file_atomically(source_path.string(), entry_source);
+    write_file_atomically(log_path.string(), out.log);
     write_file_atomically(cubin_path.string(), out.cubin);
     out.cache_path = cubin_path.string();
   } catch (const std::exception&) {

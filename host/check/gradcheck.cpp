@@ -50,20 +50,13 @@ bool GradcheckReport::ok() const {
                      [](const GradcheckParamReport& p) { return p.ok; });
 }
 
-Batch gradcheck_batch(const Program& program, const Dataset* dataset) {
-  Batch batch;
-  if (!dataset) {
-    batch.rows = program.starts;
-    return batch;
-  }
-  batch.rows = std::min<std::int64_t>(dataset->train_rows, 256);
-  for (const ProgramInput& in : program.inputs)
-    for (const DatasetInput& d : dataset->inputs)
-      if (d.name == in.name) batch.inputs.push_back(d.train.data());
+BatchRows gradcheck_batch(const Program& program, const Dataset* dataset) {
+  BatchRows batch;
+  batch.rows = dataset ? std::min<std::int64_t>(dataset->train_rows, 256) : program.starts;
   return batch;
 }
 
-GradcheckReport gradcheck(const Program& program, Backend& backend, const Batch& batch,
+GradcheckReport gradcheck(const Program& program, Backend& backend, const BatchRows& batch,
                           const std::vector<std::vector<double>>& initial,
                           const GradcheckOptions& options) {
   GradcheckReport report;

@@ -46,11 +46,11 @@ struct GradcheckReport {
 
 // The rows a gradcheck evaluates: the first 256 training rows (a fixed slice keeps the check
 // cheap and deterministic), or every start in minimize mode (`dataset` null).
-Batch gradcheck_batch(const Program& program, const Dataset* dataset);
+BatchRows gradcheck_batch(const Program& program, const Dataset* dataset);
 
-// Checks `backend`'s gradients of program.objective on `batch`, starting from `initial` (one
-// vector per parameter, in Program order).
-GradcheckReport gradcheck(const Program& program, Backend& backend, const Batch& batch,
+// Checks `backend`'s gradients of program.objective on `batch` (the backend has the data set
+// attached), starting from `initial` (one vector per parameter, in Program order).
+GradcheckReport gradcheck(const Program& program, Backend& backend, const BatchRows& batch,
                           const std::vector<std::vector<double>>& initial,
                           const GradcheckOptions& options);
 

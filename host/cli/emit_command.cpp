@@ -1,6 +1,7 @@
 // `descent emit CONFIG [--precision f32|f64] [--set key=value ...]`: prints the CUDA C++ that
-// the emitter (host/codegen/emit.hpp) makes of a config's training step, the text NVRTC would
-// compile; it compiles as host C++ too, with host/ on the include path.
+// the emitter (host/codegen/emit.hpp) makes of a config's training step and evaluation, the text
+// NVRTC compiles (with the headers of codegen/kernel_headers.hpp); it compiles as host C++ too,
+// with host/ on the include path.
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -10,7 +11,8 @@
 namespace descent::cli {
 
 namespace {
-struct EmitOptions {
+
+struct EmitCommandOptions {
   std::string config;
   std::vector<std::string> overrides;
   std::string precision = "f32";
@@ -18,7 +20,7 @@ struct EmitOptions {
 }  // namespace
 
 Run add_emit_command(CLI::App& app) {
-  auto options = std::make_shared<EmitOptions>();
+  auto options = std::make_shared<EmitCommandOptions>();
   CLI::App* cmd =
       app.add_subcommand("emit", "Print the CUDA C++ emitted for a config's training step");
   cmd->add_option("config", options->config, "The experiment's TOML config")->required();
@@ -31,9 +33,10 @@ Run add_emit_command(CLI::App& app) {
     const Experiment e = set_up_experiment(options->config, options->overrides);
     const codegen::Precision precision =
         options->precision == "f64" ? codegen::Precision::f64 : codegen::Precision::f32;
-    std::cout << codegen::emit_program(e.program->graph,
-                                       emit_request(*e.program, "step", precision))
-                     .source();
+    codegen::EmitOptions emit;
+    emit.name = codegen::c_identifier(e.config.name);
+    emit.precision = precision;
+    std::cout << codegen::emit_program(*e.program, e.plan, emit).source();
     return 0;
   };
 }

@@ -13,6 +13,7 @@ Experiment set_up_experiment(const std::string& config_path,
     for (const DatasetInput& in : e.dataset->inputs) shapes.push_back({in.name, in.shape});
   }
   e.program = std::make_unique<Program>(build_program(e.config, shapes));
+  e.plan = plan_program(*e.program);
   return e;
 }
 

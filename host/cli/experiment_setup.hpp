@@ -1,5 +1,5 @@
 // The steps every config-driven command shares: read the config, read the data (fit mode),
-// and build the Program. Errors point into the config or the data file.
+// build the Program and plan its steps. Errors point into the config or the data file.
 #pragma once
 
 #include <memory>
@@ -9,6 +9,7 @@
 
 #include "config/experiment.hpp"
 #include "data/dataset.hpp"
+#include "plan/step_plan.hpp"
 #include "program/program.hpp"
 
 namespace descent {
@@ -17,6 +18,7 @@ struct Experiment {
   ExperimentConfig config;
   std::optional<Dataset> dataset;  // absent in minimize mode
   std::unique_ptr<Program> program;
+  ProgramPlan plan;  // of *program, computed once for every backend
 
   const Dataset* data() const { return dataset ? &*dataset : nullptr; }
 };

@@ -5,6 +5,7 @@
 // The algorithm and its error model live in host/check/gradcheck.hpp; this is the command.
 #include <cstdio>
 
+#include "backend/data_splits.hpp"
 #include "check/gradcheck.hpp"
 #include "cli/commands.hpp"
 #include "cli/experiment_setup.hpp"
@@ -24,7 +25,8 @@ struct GradcheckCommandOptions {
 
 int run_gradcheck(const GradcheckCommandOptions& options) {
   const Experiment e = set_up_experiment(options.config, options.overrides);
-  auto backend = make_cpu_backend(*e.program);
+  auto backend = make_cpu_backend(*e.program, e.plan);
+  if (e.dataset) backend->attach(data_splits(*e.program, *e.dataset));
   GradcheckOptions check;
   check.points = options.points;
   check.seed = e.config.train.seed + 1;

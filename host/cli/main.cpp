@@ -10,6 +10,8 @@
 #include "cli/commands.hpp"
 #include "common/error.hpp"
 
+// Only the setup before the first try can throw (out of memory, or a duplicate option: a bug).
+// NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
   auto logger = spdlog::stderr_color_mt("descent");
   logger->set_pattern("%v");

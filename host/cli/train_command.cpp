@@ -91,7 +91,7 @@ int run_train(const TrainCommandOptions& options) {
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
 
-  auto backend = make_cpu_backend(*e.program);
+  auto backend = make_cpu_backend(*e.program, e.plan);
   const TrainSummary summary = run_training(e.config, *e.program, e.data(), *backend, train);
   if (!options.quiet) {
     std::string line = fmt::format("trained {} steps: loss {:.6g}", summary.steps, summary.loss);

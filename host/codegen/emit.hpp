@@ -1,66 +1,79 @@
-// The emitter (DESIGN §2, §5): a pure function from a graph and the nodes a step needs to C++
-// source text that compiles both as CUDA (NVRTC) and as host C++. It follows the three phases
-// of the CPU backend's evaluation (host/cpu/cpu_backend.cpp):
-//   1. <name>_uniform_first: the nodes that are the same for every sample and read no batch
-//      total, into the packed buffer U;
-//   2. <name>_sample: for ONE sample (row r), every per-sample node as straight-line code
-//      (scalars in registers, small vectors and matrices in local arrays), then each batch total
-//      adds that sample's value into the packed accumulators `acc`, and per-sample outputs
-//      (minimize mode's gradients) are written to their row;
-//   3. <name>_uniform_last: after the totals are summed over the batch (T, batch_mean already
-//      divided by <name>_finish_totals), the nodes that read them, and every output.
-// Under __CUDACC__ it adds four kernels over these functions (uniform_first, sample with a
-// deterministic block reduction into per-block partials, reduce over blocks in block order, and
-// uniform_last); they are compiled by NVRTC in the tests, but have not run on a GPU yet.
+// The emitter (DESIGN §2, §5): a pure function from a Program and its step plan to C++ source
+// that compiles both as CUDA (NVRTC) and as host C++. For each of the plan's two programs (the
+// training step and the evaluation), it writes a struct <name>_step / <name>_eval with the
+// functions that codegen/launch.hpp's kernels call (first, sample, finish_total, last; see
+// there), and, under CUDA, the kernels themselves:
+//   <name>_step_first, <name>_step_rows, <name>_step_update, <name>_eval_first, <name>_eval_rows
+// Phase 1 and phase 3 are block-parallel (element loops over the block's threads, a barrier
+// where a node reads what another thread wrote); phase 2 runs one row a thread, every per-sample
+// value in registers or local arrays, each total's value handed to the warp's sink.
 //
-// Buffers, in the emitted functions' arguments:
-//   params[k]  parameter k's values (one copy; in minimize mode one row per start)
-//   inputs[k]  the whole split of data input k (row r at inputs[k] + row*size, with
-//              row = index ? index[r] : r)
-//   outputs[j] where output j is written (a per-sample output: one row per sample)
-// Math: graph/scalar_math.hpp's functions and the CUDA/std exp, log, ... (the source includes
-// that header, so the compiler needs host/ on its include path).
+// The source includes common/host_device.hpp, graph/scalar_math.hpp, optim/update_rules.hpp and
+// codegen/launch.hpp; NVRTC gets them as named headers (codegen/kernel_headers.hpp), the host
+// compiler from host/ on its include path.
 //
-// Does not: fuse matrix products into cuBLAS calls, choose launch sizes, or run anything.
-// Per-sample nodes that read a batch total are refused (the CPU backend's non-tiled case).
+// Does not: compile, allocate, launch or choose which device runs (cuda/, codegen/step_driver).
+// Refuses (Error, ExitCode::failure) a plan whose phases do not apply (a per-sample value that
+// reads a total), and (ExitCode::bad_input) a program too wide for the kernels' shared memory,
+// naming the parameter whose gradient is widest.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "graph/graph.hpp"
+#include "plan/step_plan.hpp"
 #include "program/program.hpp"
 
 namespace descent::codegen {
 
 enum class Precision { f32, f64 };
 
-struct EmitRequest {
-  std::string name;  // a C identifier: the prefix of every emitted symbol
-  Precision precision = Precision::f64;
-  std::vector<NodeId> inputs;   // per-sample data variables, in the order of `inputs[k]`
-                                // (kNoNode for an input the graph does not read)
-  std::vector<NodeId> params;   // parameter variables, in the order of `params[k]`
-  std::vector<NodeId> outputs;  // what the step reads, in the order of `outputs[j]`
+// Where parameter k's values (and gradients, and optimizer state) lie in the packed buffers:
+// `copies` copies of `size` values from `offset` (minimize mode: one copy per start).
+struct ParamLayout {
+  std::int64_t offset = 0;
+  std::int64_t size = 0;
+  std::int64_t copies = 1;
+};
+
+// One emitted program (the training step, or the evaluation): its kernels and buffer sizes.
+struct EmittedKernels {
+  std::string prefix;       // e.g. "logistic_step"
+  std::string first;        // kernel names; `first` is empty when phase 1 computes nothing
+  std::string rows;
+  std::string update;       // empty for the evaluation
+  int warps = 8;            // per block of the first and rows kernels
+  int threads() const { return warps * 32; }
+  std::int64_t totals = 0;           // values in T (and per block in partials)
+  std::int64_t uniform_values = 0;   // U
+  std::int64_t last_values = 0;      // L
+  std::int64_t shared_bytes = 0;     // the rows kernel's static shared memory
 };
 
 struct EmittedProgram {
-  std::string prelude;  // includes and macros, once per translation unit
-  std::string body;     // `Real`, the functions and (under __CUDACC__) the kernels
+  std::string prelude;  // the #includes of the headers named above
+  std::string body;     // `Real`, the program structs and (under CUDA) the kernels
   std::string source() const { return prelude + body; }
-  std::int64_t uniform_values = 0;         // size of U
-  std::int64_t total_values = 0;           // size of acc and T
-  std::vector<std::int64_t> output_sizes;  // values per output (per sample where per-sample)
-  std::vector<bool> output_per_sample;     // minimize mode's gradients
+  Precision precision = Precision::f64;
+  std::vector<ParamLayout> params;  // in Program order
+  std::int64_t param_values = 0;    // the packed size
+  EmittedKernels step;
+  EmittedKernels evaluation;
 };
 
-// Throws Error(ExitCode::failure) for a graph the emitter cannot lower (see above).
-EmittedProgram emit_program(const Graph& graph, const EmitRequest& request);
+struct EmitOptions {
+  std::string name = "program";  // a C identifier: the prefix of every emitted symbol
+  Precision precision = Precision::f64;
+  // Shared memory a block may use for its warps' accumulators (CUDA's static limit is 48 KiB).
+  std::int64_t shared_bytes_limit = 48 * 1024;
+};
 
-// What the emitter needs to lower a training step of `program`: inputs and parameters in
-// Program order; outputs: the reported loss, every gradient (the step_outputs), then the
-// objective.
-EmitRequest emit_request(const Program& program, std::string name, Precision precision);
+EmittedProgram emit_program(const Program& program, const ProgramPlan& plan,
+                            const EmitOptions& options);
+
+// `name` as a C identifier for EmitOptions::name: other characters become '_', a leading digit
+// gets one in front, and an empty name is "program".
+std::string c_identifier(const std::string& name);
 
 }  // namespace descent::codegen

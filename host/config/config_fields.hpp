@@ -57,7 +57,8 @@ inline constexpr std::string_view kTrainKeys[] = {
     "optimizer",    "lr",           "momentum",       "beta1",  "beta2",      "eps",
     "weight_decay", "alpha",        "schedule",       "gamma",  "step_size",  "min_lr",
     "warmup_steps", "warmup_start", "epochs",         "steps",  "batch_size", "seed",
-    "clip_norm",    "eval_every",   "early_stopping", "starts", "log_every",  "checkpoint_every"};
+    "clip_norm",    "eval_every",   "early_stopping", "starts", "log_every",  "checkpoint_every",
+    "precision"};
 inline constexpr KeyAlias kTrainAliases[] = {{"learning_rate", "lr"},
                                              {"rate", "lr"},
                                              {"optim", "optimizer"},
@@ -74,6 +75,7 @@ inline constexpr KeyAlias kTrainAliases[] = {{"learning_rate", "lr"},
                                              {"batch", "batch_size"},
                                              {"random_seed", "seed"},
                                              {"clip", "clip_norm"},
+                                             {"dtype", "precision"},
                                              {"grad_clip", "clip_norm"},
                                              {"max_grad_norm", "clip_norm"},
                                              {"patience", "early_stopping"},

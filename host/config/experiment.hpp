@@ -79,6 +79,10 @@ struct EarlyStopping {
   double min_delta = 0.0;  // an improvement must lower val_loss by more than this
 };
 
+// The precision a run computes in: automatic is f32 on the GPU and f64 on the CPU.
+enum class RunPrecision { automatic, f32, f64 };
+inline constexpr std::string_view kRunPrecisionNames[] = {"auto", "f32", "f64"};
+
 struct TrainConfig {
   OptimizerConfig optimizer;  // kind + hyperparameters (defaults per kind)
   ScheduleConfig schedule;    // its lr mirrors optimizer.lr
@@ -92,6 +96,7 @@ struct TrainConfig {
   long starts = 1;            // minimize mode: independent starting points
   long log_every = 0;         // steps between log lines / metric rows; 0 = automatic
   long checkpoint_every = 0;  // steps between checkpoints; 0 = automatic
+  RunPrecision precision = RunPrecision::automatic;
 };
 
 struct ExperimentConfig {

@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "common/suggest.hpp"
 #include "config/config_fields.hpp"
 #include "config/limits.hpp"
 #include "config/load_sections.hpp"
@@ -228,6 +229,9 @@ TrainConfig read_train(const TableReader& train, const DataConfig& data) {
   out.starts = train.integer_in_range("starts", 1, kMaxStarts).value_or(1);
   out.log_every = train.integer_at_least("log_every", 0).value_or(0);
   out.checkpoint_every = train.integer_at_least("checkpoint_every", 0).value_or(0);
+  if (const auto precision = train.string("precision"))
+    out.precision = parse_choice<RunPrecision>("precision", *precision, kRunPrecisionNames,
+                                               train.value_span("precision"));
   return out;
 }
 

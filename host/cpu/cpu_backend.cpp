@@ -1,8 +1,7 @@
 // The CPU backend: the CPU kernels (cpu/kernels.cpp) evaluate the Program in double precision,
 // a chunk of batch rows at a time (BatchEvaluator below), and the shared update rules
 // (optim/update_rules.hpp) change the parameters in place. The Interpreter (cpu/interpreter.hpp)
-// runs the same kernels over the whole batch in one pass, with the reference math; the backend
-// uses it to name the node where a step went non-finite.
+// runs the same kernels over the whole batch in one pass, with the reference math.
 #include "cpu/cpu_backend.hpp"
 
 #include <algorithm>
@@ -10,7 +9,6 @@
 
 #include "common/error.hpp"
 #include "cpu/interpreter.hpp"
-#include "graph/printer.hpp"
 #include "optim/optimizer.hpp"
 
 namespace descent {
@@ -19,18 +17,7 @@ namespace {
 
 // Per-sample values of one chunk take about this much memory, so that they stay in cache
 // (a core's L2 on current CPUs) while the chunk's nodes are evaluated one after another.
-constexpr std::int64_t kChunkBytes = 512 * 1024;
-
-bool all_finite(const Tensor& t) {
-  for (double v : t.all())
-    if (!std::isfinite(v)) return false;
-  return true;
-}
-
-// A batch total of a per-sample value: the reduction that ends a chunk's work.
-bool is_total(const Graph& graph, const Node& n) {
-  return (n.op == Op::batch_sum || n.op == Op::batch_mean) && graph[n[0]].varying;
-}
+constexpr std::int64_t kChunkBytes = std::int64_t{512} * 1024;
 
 // Evaluates `outputs` over a batch, with the batch axis tiled into chunks of rows:
 //   1. the uniform nodes (parameters, constants and what they compute), once;
@@ -50,54 +37,23 @@ bool is_total(const Graph& graph, const Node& n) {
 // the whole batch as one chunk, like the Interpreter.
 class BatchEvaluator {
  public:
-  BatchEvaluator(const Graph& graph, const std::vector<NodeId>& outputs, CpuMath math)
+  BatchEvaluator(const Graph& graph, const StepPlan& plan, CpuMath math)
       : graph_(graph),
+        plan_(plan),
         math_(math),
         values_(graph.size()),
         inputs_(graph.size()),
         rows_(graph.size(), nullptr),
-        index_(graph.size(), nullptr) {
-    const std::vector<NodeId> order = graph.reachable(outputs);
-    std::vector<bool> reads_total(graph.size(), false);
-    std::vector<int> readers(graph.size(), 0);
-    for (NodeId id : outputs) ++readers[id];
-    bool tileable = true;
-    for (NodeId id : order) {
+        index_(graph.size(), nullptr),
+        tiled_(plan.phased && !plan.per_sample_outputs),
+        // What a chunk keeps per row: the per-sample variables and nodes that phase 2 evaluates.
+        chunk_rows_(
+            std::max<std::int64_t>(1, kChunkBytes / static_cast<std::int64_t>(sizeof(double)) /
+                                          std::max<std::int64_t>(plan.values_per_row, 1))) {
+    for (NodeId id : plan.all_in_order) {
       const Node& n = graph[id];
-      for (int i = 0; i < n.arity; ++i) {
-        inputs_[id].push_back(&values_[n[i]]);
-        ++readers[n[i]];
-        if (reads_total[n[i]]) reads_total[id] = true;
-      }
-      if (n.op == Op::variable) {
-        if (n.var_kind == VarKind::batch_size)
-          batch_size_ = id;
-        else
-          (n.varying ? row_variables_ : uniform_variables_).push_back(id);
-        continue;
-      }
-      all_in_order_.push_back(id);
-      if (is_total(graph, n)) {
-        totals_.push_back(id);
-        reads_total[id] = true;
-      } else if (n.varying) {
-        per_sample_.push_back(id);
-        if (reads_total[id]) tileable = false;
-      } else {
-        (reads_total[id] ? uniform_last_ : uniform_first_).push_back(id);
-      }
+      for (int i = 0; i < n.arity; ++i) inputs_[id].push_back(&values_[n[i]]);
     }
-    for (NodeId id : outputs)
-      if (graph[id].varying) tileable = false;
-    tiled_ = tileable;
-    if (tiled_) fuse_products(readers);
-    // What a chunk keeps per row: the per-sample variables and nodes that phase 2 evaluates.
-    std::int64_t values_per_row = 0;
-    for (NodeId id : row_variables_) values_per_row += graph[id].shape.size();
-    for (NodeId id : per_sample_) values_per_row += graph[id].shape.size();
-    chunk_rows_ =
-        std::max<std::int64_t>(1, kChunkBytes / static_cast<std::int64_t>(sizeof(double)) /
-                                      std::max<std::int64_t>(values_per_row, 1));
   }
 
   // Binds a uniform variable (a parameter in fit mode) to a copy of `values`.
@@ -118,86 +74,55 @@ class BatchEvaluator {
 
   // Evaluates every planned node for a batch of `rows` samples.
   void run(std::int64_t rows) {
-    for (NodeId id : uniform_variables_)
+    for (NodeId id : plan_.uniform_variables)
       if (values_[id].data.size() != static_cast<std::size_t>(graph_[id].shape.size()))
         throw Error(ExitCode::failure, "internal: no value bound for '" + graph_[id].name + "'");
-    if (batch_size_ != kNoNode)
-      values_[batch_size_] = Tensor::scalar(static_cast<double>(std::max<std::int64_t>(rows, 1)));
+    if (plan_.batch_size != kNoNode)
+      values_[plan_.batch_size] =
+          Tensor::scalar(static_cast<double>(std::max<std::int64_t>(rows, 1)));
     if (!tiled_) {
       load_rows(0, rows, rows);
-      evaluate(all_in_order_);
+      evaluate(plan_.all_in_order);
       return;
     }
-    evaluate(uniform_first_);
-    for (NodeId id : totals_) {
-      Tensor& total = values_[id];
-      total.shape = graph_[id].shape;
+    evaluate(plan_.uniform_first);
+    for (const PlanTotal& t : plan_.totals) {
+      Tensor& total = values_[t.node];
+      total.shape = graph_[t.node].shape;
       total.batch = 0;
-      total.data.assign(static_cast<std::size_t>(total.shape.size()), 0.0);
+      total.data.assign(static_cast<std::size_t>(t.size), 0.0);
     }
     for (std::int64_t from = 0; from < rows; from += chunk_rows_) {
       load_rows(from, std::min(from + chunk_rows_, rows), rows);
-      evaluate(per_sample_);
-      for (NodeId id : totals_) {
-        if (const Product* p = product_of(id))
-          p->outer ? add_outer(values_[p->a], values_[p->b], values_[id])
-                   : add_products(values_[p->a], values_[p->b], values_[id]);
-        else
-          add_rows(values_[graph_[id][0]], values_[id]);
+      evaluate(plan_.per_sample);
+      for (const PlanTotal& t : plan_.totals) {
+        Tensor& total = values_[t.node];
+        switch (t.product) {
+          case PlanTotal::Product::outer:
+            add_outer(values_[t.a], values_[t.b], total);
+            break;
+          case PlanTotal::Product::scalar_times:
+            add_products(values_[t.a], values_[t.b], total);
+            break;
+          case PlanTotal::Product::none:
+            add_rows(values_[t.child], total);
+            break;
+        }
       }
     }
-    for (NodeId id : totals_)
-      if (graph_[id].op == Op::batch_mean)
-        for (double& v : values_[id].data) v /= static_cast<double>(rows);
-    evaluate(uniform_last_);
+    for (const PlanTotal& t : plan_.totals)
+      if (t.mean)
+        for (double& v : values_[t.node].data) v /= static_cast<double>(rows);
+    evaluate(plan_.uniform_last);
   }
 
   const Tensor& value(NodeId id) const { return values_[id]; }
 
  private:
-  // A total of a product that nothing else reads, added row by row without storing the
-  // product (whose node is not evaluated): a*b for a per-sample scalar a (add_products), or
-  // outer(a, b) (add_outer; a layer's weight gradient, Σ δ xᵀ).
-  struct Product {
-    NodeId total, a, b;
-    bool outer;
-  };
-
-  // Finds the totals that add_products and add_outer can compute, and takes their products
-  // out of phase 2.
-  void fuse_products(const std::vector<int>& readers) {
-    for (NodeId id : totals_) {
-      const NodeId c = graph_[id][0];
-      const Node& product = graph_[c];
-      if (readers[c] != 1) continue;
-      if (product.op == Op::outer) {
-        products_.push_back({id, product[0], product[1], true});
-        std::erase(per_sample_, c);
-        continue;
-      }
-      if (product.op != Op::mul) continue;
-      for (int i = 0; i < 2; ++i) {
-        const Node& s = graph_[product[i]];
-        const Node& o = graph_[product[1 - i]];
-        if (s.varying && s.shape.size() == 1 && o.shape == product.shape) {
-          products_.push_back({id, product[i], product[1 - i], false});
-          std::erase(per_sample_, c);
-          break;
-        }
-      }
-    }
-  }
-
-  const Product* product_of(NodeId total) const {
-    for (const Product& p : products_)
-      if (p.total == total) return &p;
-    return nullptr;
-  }
-
   // The rows [from, to) of every per-sample variable, as chunk-sized tensors: a view of rows
   // that lie back to back, a copy of gathered ones (prefetching ahead up to batch_rows).
   void load_rows(std::int64_t from, std::int64_t to, std::int64_t batch_rows) {
-    for (NodeId id : row_variables_) {
+    for (NodeId id : plan_.row_variables) {
       const Node& n = graph_[id];
       if (rows_[id] == nullptr)
         throw Error(ExitCode::failure, "internal: no rows bound for '" + n.name + "'", n.span);
@@ -295,55 +220,57 @@ class BatchEvaluator {
   }
 
   const Graph& graph_;
+  const StepPlan& plan_;
   CpuMath math_;
   std::vector<Tensor> values_;                      // by NodeId
   std::vector<std::vector<const Tensor*>> inputs_;  // by NodeId: its children's values
   std::vector<const double*> rows_;                 // by NodeId: a per-sample variable's rows
   std::vector<const std::int64_t*> index_;          // by NodeId: which rows, when gathered
-  std::vector<NodeId> row_variables_, uniform_variables_;
-  NodeId batch_size_ = kNoNode;
-  bool tiled_ = false;
-  std::int64_t chunk_rows_ = 1;
-  std::vector<NodeId> all_in_order_;   // every node but the variables, for a graph not tiled
-  std::vector<NodeId> uniform_first_;  // phase 1
-  std::vector<NodeId> per_sample_;     // phase 2, per chunk
-  std::vector<NodeId> totals_;         // phase 2, summed over the chunks
-  std::vector<NodeId> uniform_last_;   // phase 3
-  std::vector<Product> products_;      // totals of products: add_products, add_outer
+  bool tiled_;                                      // the phases, chunk by chunk
+  std::int64_t chunk_rows_;
 };
 
 class CpuBackend final : public Backend {
  public:
-  CpuBackend(const Program& program, CpuMath math)
+  CpuBackend(const Program& program, const ProgramPlan& plan, CpuMath math)
       : program_(program),
         math_(math),
-        training_(program.graph, training_outputs(program), math),
-        evaluation_(program.graph, {program.reported}, math) {}
+        training_(program.graph, plan.step, math),
+        evaluation_(program.graph, plan.evaluation, math) {}
 
   std::string name() const override {
-    return math_ == CpuMath::fast ? "cpu (f64 interpreter)" : "cpu (f64, reference math)";
+    return math_ == CpuMath::fast ? "cpu (f64)" : "cpu (f64, reference math)";
   }
+  std::string precision() const override { return "f64"; }
+  // Every total adds its rows one after the other (batch_kernel's order).
+  std::int64_t summation_depth(std::int64_t rows) const override { return rows; }
 
-  void load(const std::vector<ParamState>& params) override { params_ = params; }
-  void store(std::vector<ParamState>& params) const override { params = params_; }
+  void attach(const DataSplits& data) override { data_ = data; }
+  void set_epoch_order(const std::vector<std::int64_t>& order) override { order_ = order; }
 
-  StepResult step(const Batch& batch, const UpdateSettings& update) override {
+  void load(const std::vector<ParamState>& params) override {
+    params_ = params;
+    report_ = StepReport{};
+  }
+  void store(std::vector<ParamState>& params) override { params = params_; }
+
+  void step(const BatchRows& batch, const UpdateSettings& update) override {
+    if (report_.diverged_step != 0) return;  // sticky: nothing changes until load()
     run(training_, batch);
-    StepResult result;
-    result.loss = training_.value(program_.reported).all()[0];
+    const double loss = training_.value(program_.reported).all()[0];
     double squared = 0.0;
     for (const ProgramParam& p : program_.params)
       for (double g : training_.value(p.gradient).all()) squared += g * g;
-    result.grad_norm = std::sqrt(squared);
-    if (!std::isfinite(result.loss) || !std::isfinite(result.grad_norm)) {
-      result.finite = false;
-      result.problem = describe_first_non_finite(batch);
-      return result;
+    const double grad_norm = std::sqrt(squared);
+    report_.loss = loss;
+    report_.grad_norm = grad_norm;
+    if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
+      report_.diverged_step = update.step;
+      return;
     }
     // Clip the global norm: g ← g * clip/‖g‖ when ‖g‖ > clip.
-    const double scale = update.clip_norm > 0 && result.grad_norm > update.clip_norm
-                             ? update.clip_norm / result.grad_norm
-                             : 1.0;
+    const double scale =
+        update.clip_norm > 0 && grad_norm > update.clip_norm ? update.clip_norm / grad_norm : 1.0;
     // Every gradient is copied out before any parameter changes: a gradient can be a view of
     // another parameter's values (minimize mode's rows are read in place; d(x*y)/dx is y).
     gradient_buffers_.resize(program_.params.size());
@@ -358,15 +285,16 @@ class CpuBackend final : public Backend {
       apply_update(update.optimizer, update.step, update.lr, p.value, gradient_buffers_[i],
                    p.state0, p.state1);
     }
-    return result;
   }
 
-  double evaluate(const Batch& batch) override {
+  StepReport report() override { return report_; }
+
+  double evaluate(const BatchRows& batch) override {
     run(evaluation_, batch);
     return evaluation_.value(program_.reported).all()[0];
   }
 
-  double objective_and_gradients(const Batch& batch,
+  double objective_and_gradients(const BatchRows& batch,
                                  std::vector<std::vector<double>>& gradients) override {
     run(training_, batch);
     gradients.resize(program_.params.size());
@@ -377,12 +305,6 @@ class CpuBackend final : public Backend {
   }
 
  private:
-  static std::vector<NodeId> training_outputs(const Program& program) {
-    std::vector<NodeId> outputs = program.step_outputs();
-    outputs.push_back(program.objective);
-    return outputs;
-  }
-
   // A gradient the simplifier folded to a smaller (broadcastable) shape, e.g. a filled
   // zero, is spread over the parameter's elements.
   static void expand_to(const Tensor& g, std::size_t size, std::vector<double>& out) {
@@ -397,10 +319,18 @@ class CpuBackend final : public Backend {
     }
   }
 
-  void run(BatchEvaluator& evaluator, const Batch& batch) {
-    for (std::size_t k = 0; k < program_.inputs.size(); ++k)
-      if (program_.inputs[k].node != kNoNode)  // else an input the cost never reads
-        evaluator.bind_rows(program_.inputs[k].node, batch.inputs[k], batch.index);
+  // Binds the batch's rows (read in place: a range of the split, or gathered through the epoch
+  // order) and the parameters, and evaluates.
+  void run(BatchEvaluator& evaluator, const BatchRows& batch) {
+    const SplitRows& split =
+        batch.split == BatchRows::Split::train ? data_.train : data_.validation;
+    const std::int64_t* index = batch.shuffled ? order_.data() + batch.first : nullptr;
+    for (std::size_t k = 0; k < program_.inputs.size(); ++k) {
+      const ProgramInput& in = program_.inputs[k];
+      if (in.node == kNoNode) continue;  // an input the cost never reads
+      const double* rows = split.inputs[k] + (index ? 0 : batch.first * in.shape.size());
+      evaluator.bind_rows(in.node, rows, index);
+    }
     for (std::size_t i = 0; i < program_.params.size(); ++i) {
       // In minimize mode every start has its own copy: a row of the batch.
       if (program_.minimize)
@@ -411,57 +341,22 @@ class CpuBackend final : public Backend {
     evaluator.run(batch.rows);
   }
 
-  // The first node, in evaluation order, holding a non-finite value: the place where the
-  // run diverged, with its expression and its position in the config. The Interpreter
-  // evaluates the whole batch again for this (its values are the evaluator's, bit for bit).
-  std::string describe_first_non_finite(const Batch& batch) const {
-    Interpreter reference(program_.graph, training_outputs(program_));
-    for (std::size_t k = 0; k < program_.inputs.size(); ++k) {
-      const ProgramInput& in = program_.inputs[k];
-      if (in.node == kNoNode) continue;
-      const std::int64_t size = in.shape.size();
-      std::vector<double> rows;
-      rows.reserve(static_cast<std::size_t>(batch.rows * size));
-      for (std::int64_t r = 0; r < batch.rows; ++r) {
-        const double* row = batch.row(k, r, size);
-        rows.insert(rows.end(), row, row + size);
-      }
-      reference.set(in.node, Tensor{in.shape, batch.rows, std::move(rows)});
-    }
-    for (std::size_t i = 0; i < program_.params.size(); ++i) {
-      const ProgramParam& p = program_.params[i];
-      reference.set(p.node,
-                    Tensor{p.shape, program_.minimize ? program_.starts : 0, params_[i].value});
-    }
-    reference.run();
-    const Graph& g = program_.graph;
-    for (NodeId id : reference.order()) {
-      if (all_finite(reference.value(id))) continue;
-      std::string where;
-      for (NodeId k = id; k != kNoNode;) {
-        if (g[k].span.valid()) {
-          where = g[k].span.where() + ": ";
-          break;
-        }
-        k = g[k].arity > 0 ? g[k][0] : kNoNode;
-      }
-      return where + "the first non-finite value is in '" + print_expression(g, id) + "'";
-    }
-    return "a non-finite value appeared";
-  }
-
   const Program& program_;
   CpuMath math_;
   BatchEvaluator training_;
   BatchEvaluator evaluation_;
+  DataSplits data_;
+  std::vector<std::int64_t> order_;
   std::vector<ParamState> params_;
+  StepReport report_;
   std::vector<std::vector<double>> gradient_buffers_;  // by parameter
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(const Program& program, CpuMath math) {
-  return std::make_unique<CpuBackend>(program, math);
+std::unique_ptr<Backend> make_cpu_backend(const Program& program, const ProgramPlan& plan,
+                                          CpuMath math) {
+  return std::make_unique<CpuBackend>(program, plan, math);
 }
 
 }  // namespace descent

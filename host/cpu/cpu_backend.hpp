@@ -8,10 +8,13 @@
 
 #include "backend/backend.hpp"
 #include "cpu/interpreter.hpp"
+#include "plan/step_plan.hpp"
 #include "program/program.hpp"
 
 namespace descent {
 
-std::unique_ptr<Backend> make_cpu_backend(const Program& program, CpuMath math = CpuMath::fast);
+// `plan` (plan_program(program)) must outlive the backend.
+std::unique_ptr<Backend> make_cpu_backend(const Program& program, const ProgramPlan& plan,
+                                          CpuMath math = CpuMath::fast);
 
 }  // namespace descent

@@ -17,6 +17,6 @@ std::string print_expression(const Graph& graph, NodeId id);
 
 // The length that print_expression would produce, computed without printing (it can grow
 // exponentially with the depth of a shared DAG); saturates at `limit`.
-std::size_t printed_size_estimate(const Graph& graph, NodeId id, std::size_t limit);
+std::size_t printed_size_estimate(const Graph& graph, NodeId root, std::size_t limit);
 
 }  // namespace descent

@@ -29,11 +29,7 @@
 #define DESCENT_USING_MATH static_assert(true)
 #endif
 
-#if defined(__CUDACC__) || defined(__CUDACC_RTC__)
-#define DESCENT_HD __host__ __device__
-#else
-#define DESCENT_HD
-#endif
+#include "common/host_device.hpp"
 
 namespace descent::math {
 

@@ -21,6 +21,7 @@ double decayed_rate(const ScheduleConfig& c, long t, long decay_steps) {
     case Kind::constant:
       return c.lr;
     case Kind::step:
+      // NOLINTNEXTLINE(bugprone-integer-division): whole periods of step_size steps
       return c.lr * std::pow(c.gamma, static_cast<double>(t / c.step_size));
     case Kind::exponential:
       return c.lr * std::pow(c.gamma, static_cast<double>(t));

@@ -16,11 +16,7 @@
 #include <cmath>
 #endif
 
-#if defined(__CUDACC__)
-#define DESCENT_HD __host__ __device__
-#else
-#define DESCENT_HD
-#endif
+#include "common/host_device.hpp"
 
 namespace descent {
 

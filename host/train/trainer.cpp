@@ -6,16 +6,18 @@
 #include <cmath>
 #include <vector>
 
+#include "backend/data_splits.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "common/random.hpp"
+#include "cpu/diagnose.hpp"
 #include "optim/optimizer.hpp"
 #include "optim/schedule.hpp"
 #include "program/init.hpp"
 #include "run/metrics_log.hpp"
 #include "run/run_directory.hpp"
-#include "train/batches.hpp"
 #include "train/checkpoint.hpp"
+#include "train/epoch_order.hpp"
 #include "train/progress.hpp"
 
 namespace descent {
@@ -64,7 +66,12 @@ struct Cadence {
   long checkpoint_every = 0;  // steps between checkpoints
   long eval_every = 0;        // steps between validation passes
   bool validating = false;    // there is a validation split
+  bool shuffled = false;      // batches follow a shuffled epoch order
 };
+
+// Steps between two reports of the backend when nothing else asks for one: the longest that a
+// divergence goes unnoticed (the steps after it change nothing).
+constexpr std::size_t kReportEvery = 32;
 
 Cadence cadence_of(const ExperimentConfig& config, const Program& program, const Dataset* dataset) {
   const TrainConfig& t = config.train;
@@ -81,6 +88,7 @@ Cadence cadence_of(const ExperimentConfig& config, const Program& program, const
       t.checkpoint_every > 0 ? t.checkpoint_every : std::max({c.epoch_batches, c.total / 20, 1L});
   c.validating = dataset && dataset->validation_rows > 0;
   c.eval_every = t.eval_every > 0 ? t.eval_every : c.epoch_batches;
+  c.shuffled = dataset && config.data.shuffle;
   return c;
 }
 
@@ -95,7 +103,6 @@ class TrainingRun {
         options_(options),
         names_(param_names(program)),
         cadence_(cadence_of(config, program, dataset)),
-        batches_(program, dataset),
         order_(static_cast<std::size_t>(cadence_.rows)),
         run_dir_(open_run_directory(options)),
         progress_(options.quiet, cadence_.total) {}
@@ -103,6 +110,10 @@ class TrainingRun {
   TrainSummary run() {
     started_at_ = now_iso8601();
     open_state();
+    if (dataset_) {
+      splits_ = data_splits(program_, *dataset_);
+      backend_.attach(splits_);
+    }
     backend_.load(state_.params);
     start_epoch();
     run_started_ = window_started_ = Clock::now();
@@ -115,6 +126,12 @@ class TrainingRun {
   }
 
  private:
+  // Where a step starts: what the run returns to when that step diverges.
+  struct StepStart {
+    long step, epoch, cursor;
+    std::string epoch_rng;
+  };
+
   static RunDirectory open_run_directory(const TrainOptions& options) {
     return options.resume ? RunDirectory::open(options.out_dir)
                           : RunDirectory::create(options.out_dir, options.resolved_config);
@@ -135,23 +152,31 @@ class TrainingRun {
   // The epoch's row order is a pure function of the RNG state saved at its start.
   void start_epoch() {
     shuffler_.restore(state_.epoch_rng);
-    epoch_order(shuffler_, dataset_ && config_.data.shuffle, order_);
+    epoch_order(shuffler_, cadence_.shuffled, order_);
+    if (cadence_.shuffled) backend_.set_epoch_order(order_);
+  }
+
+  BatchRows batch_at(std::int64_t cursor) const {
+    BatchRows batch;
+    batch.first = dataset_ ? cursor : 0;
+    batch.rows =
+        dataset_ ? std::min<std::int64_t>(cadence_.batch, cadence_.rows - cursor) : cadence_.rows;
+    batch.shuffled = cadence_.shuffled;
+    return batch;
   }
 
   void step_once() {
-    const std::int64_t from = state_.cursor;
-    const std::int64_t to = std::min<std::int64_t>(from + cadence_.batch, cadence_.rows);
-    const Batch batch = dataset_ ? batches_.of(order_, from, to) : batches_.starts(cadence_.rows);
+    const BatchRows batch = batch_at(state_.cursor);
     UpdateSettings update;
     update.optimizer = config_.train.optimizer;
     update.step = state_.step + 1;
     update.lr = learning_rate_at(config_.train.schedule, state_.step, cadence_.total);
     update.clip_norm = config_.train.clip_norm;
-    const StepResult result = backend_.step(batch, update);
-    if (!result.finite) diverged(result, from);
+    unreported_.push_back({state_.step, state_.epoch, state_.cursor, state_.epoch_rng});
+    backend_.step(batch, update);
     ++state_.step;
     samples_since_ += batch.rows;
-    state_.cursor = to;
+    state_.cursor += dataset_ ? batch.rows : cadence_.rows;
     const bool epoch_end = state_.cursor >= cadence_.rows;
     if (epoch_end) {
       ++state_.epoch;
@@ -159,13 +184,17 @@ class TrainingRun {
       state_.epoch_rng = shuffler_.save();
       start_epoch();
     }
-    const bool evaluated = evaluate_if_due();
-    const bool last = state_.step == cadence_.total || state_.stopped_early;
-    if (state_.step % cadence_.log_every == 0 || epoch_end || last || evaluated)
-      log_row(result, update.lr, last);
+    const bool last = state_.step == cadence_.total;
     const bool stop = options_.stop_requested && options_.stop_requested->load();
-    if (state_.step % cadence_.checkpoint_every == 0 || last || stop) save();
-    if (stop && !last) {
+    const bool log = state_.step % cadence_.log_every == 0 || epoch_end || last;
+    const bool evaluate = cadence_.validating && (state_.step % cadence_.eval_every == 0 || last);
+    const bool checkpoint = state_.step % cadence_.checkpoint_every == 0 || last || stop;
+    if (log || evaluate || checkpoint || unreported_.size() >= kReportEvery) report_steps();
+    if (evaluate) evaluate_now();
+    const bool finished = last || state_.stopped_early;
+    if (log || evaluate || finished) log_row(update.lr, finished);
+    if (checkpoint || finished) save();
+    if (stop && !finished) {
       progress_.finish();
       throw Error(ExitCode::interrupted,
                   "interrupted after step " + std::to_string(state_.step) +
@@ -174,29 +203,59 @@ class TrainingRun {
     }
   }
 
-  // The backend left the parameters as they were before the failed step: save that good state.
-  [[noreturn]] void diverged(const StepResult& result, std::int64_t from) {
+  // Waits for the backend's steps. A divergence among them rolls the run back to the start of
+  // the failed step (the backend left the parameters there), keeps that state in the checkpoint
+  // and stops, naming the node that went non-finite.
+  void report_steps() {
+    last_report_ = backend_.report();
+    if (last_report_.diverged_step != 0) diverged(last_report_.diverged_step);
+    unreported_.clear();
+  }
+
+  [[noreturn]] void diverged(long failed_step) {
+    const auto start = std::find_if(unreported_.begin(), unreported_.end(),
+                                    [&](const StepStart& s) { return s.step + 1 == failed_step; });
+    if (start == unreported_.end())
+      throw Error(ExitCode::failure, "internal: the backend reports a divergence at step " +
+                                         std::to_string(failed_step) + ", which it never ran");
+    state_.step = start->step;
+    state_.epoch = start->epoch;
+    state_.cursor = start->cursor;
+    state_.epoch_rng = start->epoch_rng;
     save();
     progress_.finish();
     const std::string where =
-        dataset_ ? " (epoch " + std::to_string(state_.epoch + 1) + ", batch " +
-                       std::to_string(from / std::max<std::int64_t>(cadence_.batch, 1) + 1) + ")"
-                 : std::string();
-    throw Error(ExitCode::diverged, "training diverged at step " + std::to_string(state_.step + 1) +
-                                        where + ": " + result.problem +
+        dataset_
+            ? " (epoch " + std::to_string(state_.epoch + 1) + ", batch " +
+                  std::to_string(state_.cursor / std::max<std::int64_t>(cadence_.batch, 1) + 1) +
+                  ")"
+            : std::string();
+    throw Error(ExitCode::diverged, "training diverged at step " + std::to_string(failed_step) +
+                                        where + ": " + failed_node() +
                                         ". The last good checkpoint is kept in '" +
                                         run_dir_.checkpoint_path().string() + "'");
   }
 
-  // A validation pass when one is due; early stopping keeps the best parameters seen. A step
-  // with a validation pass is always logged: a val_loss held over to a later row would not be
-  // in the checkpoint, and a resumed run would log that row without it.
-  bool evaluate_if_due() {
-    if (!cadence_.validating ||
-        (state_.step % cadence_.eval_every != 0 && state_.step != cadence_.total))
-      return false;
+  // The failed step's first non-finite node, from the Interpreter on that step's batch (the
+  // run's state is the failed step's start).
+  std::string failed_node() const {
+    std::vector<std::int64_t> order(order_.size());
+    Rng rng;
+    rng.restore(state_.epoch_rng);
+    epoch_order(rng, cadence_.shuffled, order);
+    return describe_first_non_finite(program_, state_.params, splits_.train,
+                                     batch_at(state_.cursor), order);
+  }
+
+  // A validation pass; early stopping keeps the best parameters seen. A step with a validation
+  // pass is always logged: a val_loss held over to a later row would not be in the checkpoint,
+  // and a resumed run would log that row without it.
+  void evaluate_now() {
     backend_.store(state_.params);
-    const double val = backend_.evaluate(batches_.validation());
+    BatchRows validation;
+    validation.split = BatchRows::Split::validation;
+    validation.rows = dataset_->validation_rows;
+    const double val = backend_.evaluate(validation);
     last_val_ = val;
     const EarlyStopping& es = config_.train.early_stopping;
     if (val < state_.best_val - es.min_delta) {
@@ -209,18 +268,17 @@ class TrainingRun {
       ++state_.evals_since_best;
       if (es.patience > 0 && state_.evals_since_best >= es.patience) state_.stopped_early = true;
     }
-    return true;
   }
 
-  void log_row(const StepResult& result, double lr, bool last) {
+  void log_row(double lr, bool last) {
     const auto now = Clock::now();
     const double window = seconds_between(window_started_, now);
     row_.step = state_.step;
     row_.epoch = state_.epoch;
-    row_.loss = result.loss;
+    row_.loss = last_report_.loss;
     row_.val_loss = last_val_;
     row_.lr = lr;
-    row_.grad_norm = result.grad_norm;
+    row_.grad_norm = last_report_.grad_norm;
     row_.samples_per_s = window > 0 ? static_cast<double>(samples_since_) / window : 0.0;
     row_.wall_s = wall_before_ + seconds_between(run_started_, now);
     metrics_->append(row_);
@@ -287,7 +345,7 @@ class TrainingRun {
   const TrainOptions& options_;
   const std::vector<std::string> names_;
   const Cadence cadence_;
-  BatchSource batches_;
+  DataSplits splits_;                // the data set as the backend was handed it
   std::vector<std::int64_t> order_;  // this epoch's row order
   RunDirectory run_dir_;
   Progress progress_;
@@ -295,6 +353,8 @@ class TrainingRun {
   TrainState state_;
   std::optional<MetricsLog> metrics_;
   Rng shuffler_;
+  std::vector<StepStart> unreported_;  // steps issued since the backend last reported
+  StepReport last_report_;
   MetricsRow row_;                  // the last row logged
   std::optional<double> last_val_;  // a validation loss not logged yet
   std::string started_at_;

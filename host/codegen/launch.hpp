@@ -1,0 +1,210 @@
+// The launch structure of a training step on the GPU (DESIGN §5), written once for the device
+// and once for the host, with the same names side by side: the emitted kernels (codegen/emit.hpp)
+// call the device bodies, and the host executor (codegen/host_executor.hpp) calls the host
+// twins, which add every number in exactly the device's order. So the host executor, which runs
+// on machines without a GPU (CI), checks the kernels' arithmetic and reduction order, and the
+// GPU only confirms.
+//
+// A step program P (emitted) provides:
+//   P::Real, P::kTotals, P::kWarps (warps per block), P::kTraining, P::kGradValues
+//   P::first(tid, nthreads, s)      phase 1 (uniform values into s.uniforms), block-parallel
+//   P::sample(r, valid, s, sink)    phase 2 for row r: every total's value, sink.add(k, v) once
+//                                   for each k in increasing order; per-sample outputs when valid
+//   P::finish_total(k, sum, rows)   a total after the sum over every row (a mean divides)
+//   P::last(tid, nthreads, s)       phase 3 and the outputs (gradients, loss), block-parallel
+// Kernels, each launched on a stream in this order:
+//   first  <<<1, 32*P::kWarps>>>             only when P has phase-1 values
+//   rows   <<<row_blocks(rows), 32*kWarps>>> every row; warp w of block b takes rows
+//          (b*kWarps + w)*32 + lane, then every gridDim*kWarps*32 further; each total's values of
+//          a warp's 32 rows are added by a butterfly over the lanes (fixed order), into that
+//          warp's accumulator in shared memory; the block adds its warps in order into
+//          partials[b]; the last block to finish (an atomic ticket) adds the blocks' partials in
+//          block order, runs phase 3, the gradient norm, the clip scale and the divergence guard.
+//   update <<<update_blocks(n), 256>>>       every packed parameter through optim/update_rules.
+// The launch shape depends on the row count and the program only, never on the card, so the
+// bits of every sum do not change between GPUs.
+//
+// Free of the standard library: NVRTC compiles it as a named header.
+#pragma once
+
+#include "common/host_device.hpp"
+#include "optim/update_rules.hpp"
+
+namespace descent::launch {
+
+inline constexpr int kWarp = 32;
+inline constexpr long long kMaxRowBlocks = 1024;  // more rows: each warp takes more of them
+inline constexpr int kUpdateThreads = 256;
+inline constexpr long long kMaxUpdateBlocks = 1024;
+
+// Blocks of the rows kernel for `rows` rows and `threads` threads a block: one row a thread,
+// at most kMaxRowBlocks.
+DESCENT_HD constexpr long long row_blocks(long long rows, int threads) {
+  const long long blocks = (rows + threads - 1) / threads;
+  return blocks < 1 ? 1 : (blocks > kMaxRowBlocks ? kMaxRowBlocks : blocks);
+}
+
+DESCENT_HD constexpr long long update_blocks(long long values) {
+  const long long blocks = (values + kUpdateThreads - 1) / kUpdateThreads;
+  return blocks < 1 ? 1 : (blocks > kMaxUpdateBlocks ? kMaxUpdateBlocks : blocks);
+}
+
+// The small values a step leaves for the host, in StepBuffers::scalars.
+enum Scalar { kReported = 0, kObjective = 1, kGradNorm = 2, kClipScale = 3, kScalarCount = 4 };
+
+// Everything a step's kernels read and write (device pointers), passed by value to each launch.
+template <class Real>
+struct StepBuffers {
+  const Real* const* inputs;  // by program input: the split's rows, row-major
+  const long long* order;     // the epoch order (row r is order[first + r]), or null (first + r)
+  long long first;            // the batch's first row
+  long long rows;             // rows in the batch (≥ 1)
+  Real* params;               // every parameter, packed (emit.hpp: ParamLayout)
+  Real* grads;                // their gradients, packed the same way
+  Real* state0;               // optimizer slot 0, packed, or null
+  Real* state1;               // optimizer slot 1, packed, or null
+  Real* uniforms;             // phase-1 values (U)
+  Real* lasts;                // phase-3 values (L)
+  Real* partials;             // row_blocks × kTotals
+  Real* totals;               // kTotals (T)
+  Real* scalars;              // kScalarCount: Scalar
+  unsigned int* blocks_done;  // the last-block ticket; 0 between launches
+  long long* diverged;        // sticky: the step number of the first non-finite step, 0: none
+  long long step;             // this step's number (1-based); 0: no guard (an evaluation)
+  Real clip_norm;             // clip the gradient norm to this; 0: off
+};
+
+// True for a finite value (false for inf and NaN), with IEEE arithmetic alone.
+template <class Real>
+DESCENT_HD inline bool finite(Real x) {
+  return x - x == Real(0);
+}
+
+// After phase 3 of a training step: the gradient norm of `sum_sq`, the clip scale, and the
+// guard (the first non-finite step is recorded; the update kernel then changes nothing).
+template <class Real>
+DESCENT_HD inline void guard_step(Real sum_sq, const StepBuffers<Real>& s) {
+  using descent::rules_detail::square_root;
+  const Real norm = square_root(sum_sq);
+  s.scalars[kGradNorm] = norm;
+  s.scalars[kClipScale] = s.clip_norm > Real(0) && norm > s.clip_norm ? s.clip_norm / norm : Real(1);
+  if (s.step > 0 && *s.diverged == 0 && !(finite(s.scalars[kReported]) && finite(norm)))
+    *s.diverged = s.step;
+}
+
+// One parameter value's update (the update kernel's body): the clip scale, then the rule.
+template <class Real>
+DESCENT_HD inline void update_value(long long i, const StepBuffers<Real>& s,
+                                    const UpdateCoefficients<Real>& c) {
+  Real unused0 = Real(0), unused1 = Real(0);
+  Real& s0 = s.state0 ? s.state0[i] : unused0;
+  Real& s1 = s.state1 ? s.state1[i] : unused1;
+  update_element(c, s.params[i], s.grads[i] * s.scalars[kClipScale], s0, s1);
+}
+
+#if DESCENT_DEVICE_CODE
+// ---------------------------------------------------------------------------------------------
+// Device
+
+template <class Real>
+__device__ inline Real butterfly_sum(Real v) {
+  for (int m = kWarp / 2; m >= 1; m >>= 1) v += __shfl_xor_sync(0xffffffffu, v, m);
+  return v;
+}
+
+// Where a warp's rows add their totals: every lane gets the 32 values' butterfly sum; lane 0
+// adds it to the warp's accumulator. Lanes past the last row add 0.
+template <class Real>
+struct WarpSink {
+  Real* acc;
+  int lane;
+  bool valid;
+  __device__ void add(int k, Real v) {
+    v = butterfly_sum(valid ? v : Real(0));
+    if (lane == 0) acc[k] += v;
+  }
+};
+
+template <class P>
+__device__ void first_kernel(const StepBuffers<typename P::Real>& s) {
+  P::first(threadIdx.x, blockDim.x, s);
+}
+
+// The last block: every total from the blocks' partials (in block order), phase 3, then the
+// guard of a training step.
+template <class P>
+__device__ void finish_step(long long blocks, const StepBuffers<typename P::Real>& s) {
+  using Real = typename P::Real;
+  const int tid = threadIdx.x;
+  for (int k = tid; k < P::kTotals; k += blockDim.x) {
+    Real sum = Real(0);
+    for (long long b = 0; b < blocks; ++b) sum += __ldcg(&s.partials[b * P::kTotals + k]);
+    s.totals[k] = P::finish_total(k, sum, Real(s.rows));
+  }
+  __syncthreads();
+  P::last(tid, blockDim.x, s);
+  __syncthreads();
+  if (!P::kTraining) return;
+  // The gradient norm: thread t squares values t, t + threads, ...; the warps' butterflies; the
+  // warps in order.
+  __shared__ Real warp_sums[P::kWarps];
+  Real sum_sq = Real(0);
+  for (long long i = tid; i < P::kGradValues; i += blockDim.x) sum_sq += s.grads[i] * s.grads[i];
+  sum_sq = butterfly_sum(sum_sq);
+  if (tid % kWarp == 0) warp_sums[tid / kWarp] = sum_sq;
+  __syncthreads();
+  if (tid == 0) {
+    Real total = Real(0);
+    for (int w = 0; w < P::kWarps; ++w) total += warp_sums[w];
+    guard_step(total, s);
+  }
+}
+
+template <class P>
+__device__ void rows_kernel(const StepBuffers<typename P::Real>& s) {
+  using Real = typename P::Real;
+  constexpr int kStored = P::kTotals > 0 ? P::kTotals : 1;
+  __shared__ Real acc[P::kWarps * kStored];
+  __shared__ bool last_block;
+  const int tid = threadIdx.x, lane = tid % kWarp, warp = tid / kWarp;
+  for (int k = tid; k < P::kWarps * kStored; k += blockDim.x) acc[k] = Real(0);
+  __syncthreads();
+  WarpSink<Real> sink{acc + warp * kStored, lane, false};
+  const long long stride = static_cast<long long>(gridDim.x) * P::kWarps * kWarp;
+  for (long long base = (static_cast<long long>(blockIdx.x) * P::kWarps + warp) * kWarp;
+       base < s.rows; base += stride) {
+    const long long r = base + lane;
+    sink.valid = r < s.rows;
+    P::sample(sink.valid ? r : s.rows - 1, sink.valid, s, sink);
+  }
+  __syncthreads();
+  for (int k = tid; k < P::kTotals; k += blockDim.x) {
+    Real sum = Real(0);
+    for (int w = 0; w < P::kWarps; ++w) sum += acc[w * kStored + k];
+    s.partials[blockIdx.x * static_cast<long long>(P::kTotals) + k] = sum;
+  }
+  __threadfence();
+  __syncthreads();
+  if (tid == 0) last_block = atomicAdd(s.blocks_done, 1u) == gridDim.x - 1;
+  __syncthreads();
+  if (!last_block) return;
+  __threadfence();
+  finish_step<P>(gridDim.x, s);
+  if (tid == 0) *s.blocks_done = 0u;
+}
+
+template <class Real>
+__device__ void update_kernel(const StepBuffers<Real>& s, const UpdateCoefficients<Real>& c,
+                              long long values) {
+  if (*s.diverged != 0) return;
+  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < values;
+       i += static_cast<long long>(gridDim.x) * blockDim.x)
+    update_value(i, s, c);
+}
+
+#define DESCENT_BLOCK_SYNC() __syncthreads()
+#else
+#define DESCENT_BLOCK_SYNC() static_cast<void>(0)
+#endif
+
+}  // namespace descent::launch

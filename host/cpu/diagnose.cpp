@@ -1,0 +1,59 @@
+// The first non-finite node of a step (see diagnose.hpp).
+#include "cpu/diagnose.hpp"
+
+#include <cmath>
+
+#include "cpu/interpreter.hpp"
+#include "graph/printer.hpp"
+
+namespace descent {
+
+namespace {
+
+bool all_finite(const Tensor& t) {
+  for (double v : t.all())
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
+// The config position of a node, or of its first child that has one.
+std::string where_of(const Graph& g, NodeId id) {
+  for (NodeId k = id; k != kNoNode; k = g[k].arity > 0 ? g[k][0] : kNoNode)
+    if (g[k].span.valid()) return g[k].span.where() + ": ";
+  return "";
+}
+
+}  // namespace
+
+std::string describe_first_non_finite(const Program& program, const std::vector<ParamState>& params,
+                                      const SplitRows& split, const BatchRows& batch,
+                                      const std::vector<std::int64_t>& order) {
+  std::vector<NodeId> outputs = program.step_outputs();
+  outputs.push_back(program.objective);
+  Interpreter reference(program.graph, outputs);
+  for (std::size_t k = 0; k < program.inputs.size(); ++k) {
+    const ProgramInput& in = program.inputs[k];
+    if (in.node == kNoNode) continue;
+    const std::int64_t size = in.shape.size();
+    std::vector<double> rows;
+    rows.reserve(static_cast<std::size_t>(batch.rows * size));
+    for (std::int64_t r = 0; r < batch.rows; ++r) {
+      const double* row = split.row(k, batch.row(r, order), size);
+      rows.insert(rows.end(), row, row + size);
+    }
+    reference.set(in.node, Tensor{in.shape, batch.rows, std::move(rows)});
+  }
+  for (std::size_t i = 0; i < program.params.size(); ++i) {
+    const ProgramParam& p = program.params[i];
+    reference.set(p.node, Tensor{p.shape, program.minimize ? program.starts : 0, params[i].value});
+  }
+  reference.run();
+  const Graph& g = program.graph;
+  for (NodeId id : reference.order()) {
+    if (all_finite(reference.value(id))) continue;
+    return where_of(g, id) + "the first non-finite value is in '" + print_expression(g, id) + "'";
+  }
+  return "a non-finite value appeared";
+}
+
+}  // namespace descent
