@@ -1,228 +1,176 @@
-// The CUDA emitter (host/codegen/emit.cpp), checked without a GPU (DESIGN §6):
-//   1. the emitted f64 math of every example config, compiled as host C++ at build time
-//      (tests/codegen/emit_host_programs.cpp), evaluated over the whole training split (or all
-//      starts) the way the kernels will, gives the Interpreter's loss, objective and gradients
-//      within the error model below;
-//   2. every example config's emitted source compiles under NVRTC for sm_90, in f32 and f64
-//      (skipped in a build without CUDA);
-//   3. on a machine with a GPU, the emitted kernels themselves, launched once over all rows,
-//      give the Interpreter's values (skipped elsewhere);
-//   4. a graph the emitter cannot lower (a per-sample value that reads a batch total) is
-//      refused with a message, not miscompiled;
-//   5. `descent emit CONFIG` prints the source in f32 (default) or f64.
+// The CUDA emitter (host/codegen/emit.cpp) and its kernels' resource budget, without a GPU
+// (DESIGN §6). The emitted programs' arithmetic is checked by codegen_host_executor_test.cpp;
+// here:
+//   1. the same config emits byte-identical source twice;
+//   2. every example config's emitted source compiles under NVRTC for sm_90 in f32 and f64,
+//      from the embedded headers alone (no source tree on the include path), within the
+//      resource budget (codegen/resources.hpp): no stack frame, no spills, registers under the
+//      cap (skipped in a build without CUDA);
+//   3. ptxas' report is read as it is written, and a kernel over the budget is refused with a
+//      message naming the widest parameter;
+//   4. a program too wide for a block's shared memory is refused at emission, naming the
+//      parameter, with its place in the config;
+//   5. a plan whose phases do not apply (a per-sample value that reads a batch total) is refused;
+//   6. `descent emit CONFIG` prints the source in f32 (default) or f64.
 #include <gtest/gtest.h>
 
-#include <cmath>
-#include <random>
-#include <stdexcept>
+#include <algorithm>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "cli/experiment_setup.hpp"
 #include "codegen/emit.hpp"
-#include "codegen/emitted_host_programs.hpp"
+#include "codegen/kernel_headers.hpp"
+#include "codegen/resources.hpp"
 #include "common/error.hpp"
-#include "cpu/interpreter.hpp"
 #include "cuda/api/gpu_api.hpp"
-#include "graph/printer.hpp"
+#include "data/npy.hpp"
 #include "test_support.hpp"
-#include "train/trainer.hpp"
 
 namespace descent::test {
 namespace {
 
-constexpr double kEps = 2.220446049250313e-16;
-
-// Parameters at seeded random values (every start its own in minimize mode).
-TrainState random_state(const Experiment& e) {
-  TrainState state = initial_state(e.config, *e.program);
-  std::mt19937_64 rng(21);
-  std::normal_distribution<double> normal(0.0, 0.5);
-  for (ParamState& p : state.params)
-    for (double& v : p.value) v = normal(rng);
-  return state;
+std::vector<fs::path> example_configs() {
+  std::vector<fs::path> configs;
+  for (const fs::directory_entry& entry : fs::directory_iterator(kSourceDir / "configs"))
+    if (entry.path().extension() == ".toml") configs.push_back(entry.path());
+  std::sort(configs.begin(), configs.end());
+  return configs;
 }
 
-// The Interpreter's outputs for a step over the whole training split (or all starts), with
-// what the emitted code needs to evaluate the same step, and the scale of the error model.
-struct Reference {
-  Experiment e;
-  TrainState state;
-  std::int64_t rows = 0;
-  std::vector<NodeId> outputs;                // step outputs, then the objective
-  std::vector<std::vector<double>> expected;  // by output
-  std::vector<const double*> inputs, params;  // in Program order
-  double scale = 0.0;                         // see the error model below
-};
-
-Reference reference_for(const std::string& config) {
-  Reference ref;
-  ref.e = set_up_experiment(config_path(config).string(), {});
-  const Program& program = *ref.e.program;
-  ref.state = random_state(ref.e);
-  ref.rows = ref.e.dataset ? ref.e.dataset->train_rows : program.starts;
-  ref.outputs = program.step_outputs();
-  ref.outputs.push_back(program.objective);
-  Interpreter interpreter(program.graph, ref.outputs);
-  for (const ProgramInput& in : program.inputs) {
-    const DatasetInput* d = nullptr;
-    for (const DatasetInput& candidate : ref.e.dataset->inputs)
-      if (candidate.name == in.name) d = &candidate;
-    if (d == nullptr) throw std::runtime_error("no data for input " + in.name);
-    ref.inputs.push_back(d->train.data());
-    if (in.node != kNoNode)
-      interpreter.set(in.node,
-                      Tensor{in.shape, ref.rows,
-                             std::vector<double>(d->train.data(),
-                                                 d->train.data() + ref.rows * in.shape.size())});
-  }
-  for (std::size_t i = 0; i < program.params.size(); ++i) {
-    ref.params.push_back(ref.state.params[i].value.data());
-    interpreter.set(program.params[i].node,
-                    Tensor{program.params[i].shape, program.minimize ? ref.rows : 0,
-                           ref.state.params[i].value});
-  }
-  interpreter.run();
-  for (NodeId id : ref.outputs) ref.expected.push_back(interpreter.value(id).data);
-  // The largest Σ_r|c_r| of any batch total (divided by the rows for a mean), and the largest
-  // per-sample output (minimize mode).
-  for (NodeId id : interpreter.order()) {
-    const Node& n = program.graph[id];
-    if ((n.op != Op::batch_sum && n.op != Op::batch_mean) || !program.graph[n[0]].varying) continue;
-    const Tensor& per_sample = interpreter.value(n[0]);
-    for (std::int64_t i = 0; i < per_sample.shape.size(); ++i) {
-      double s = 0.0;
-      for (std::int64_t r = 0; r < per_sample.samples(); ++r)
-        s += std::fabs(per_sample.sample(r)[i]);
-      ref.scale =
-          std::max(ref.scale, n.op == Op::batch_mean ? s / static_cast<double>(ref.rows) : s);
-    }
-  }
-  for (std::size_t j = 0; j < ref.outputs.size(); ++j)
-    if (program.graph[ref.outputs[j]].varying)
-      for (double v : ref.expected[j]) ref.scale = std::max(ref.scale, std::fabs(v));
-  return ref;
+codegen::EmittedProgram emit(const Experiment& e, codegen::Precision precision) {
+  codegen::EmitOptions options;
+  options.name = codegen::c_identifier(e.config.name);
+  options.precision = precision;
+  return codegen::emit_program(*e.program, e.plan, options);
 }
 
-// Every output within `ulps`*eps*(scale + |value|) of the Interpreter's.
-void expect_outputs_near(const Reference& ref, const std::vector<std::vector<double>>& got,
-                         double ulps) {
-  ASSERT_EQ(got.size(), ref.outputs.size());
-  for (std::size_t j = 0; j < got.size(); ++j) {
-    const std::vector<double>& want = ref.expected[j];
-    ASSERT_EQ(got[j].size() % want.size(), 0u) << "output " << j;
-    for (std::size_t i = 0; i < got[j].size(); ++i) {
-      const double w = want[want.size() == 1 ? 0 : i];
-      EXPECT_NEAR(got[j][i], w, ulps * kEps * (ref.scale + std::fabs(w)))
-          << "output " << j << " (" << print_expression(ref.e.program->graph, ref.outputs[j])
-          << ") element " << i;
-    }
+TEST(EmittedSource, IsTheSameTwice) {
+  for (const fs::path& config : example_configs()) {
+    const Experiment a = set_up_experiment(config.string(), {});
+    const Experiment b = set_up_experiment(config.string(), {});
+    for (codegen::Precision p : {codegen::Precision::f32, codegen::Precision::f64})
+      EXPECT_EQ(emit(a, p).source(), emit(b, p).source()) << config;
   }
 }
 
-TEST(EmittedHostMath, MatchesTheInterpreterOnEveryExampleConfig) {
-  ASSERT_EQ(kEmittedHostProgramCount, 8) << "configs/*.toml changed: update this count";
-  for (int c = 0; c < kEmittedHostProgramCount; ++c) {
-    const EmittedHostProgram& emitted = kEmittedHostPrograms[c];
-    SCOPED_TRACE(emitted.config);
-    const Reference ref = reference_for(emitted.config);
-    const double batch_size = static_cast<double>(ref.rows);
-
-    // The emitted functions, driven as the kernels drive them: phase 1, every sample, the
-    // totals finished, phase 3.
-    std::vector<double> U(static_cast<std::size_t>(std::max(emitted.uniforms, 1LL)));
-    std::vector<double> acc(static_cast<std::size_t>(std::max(emitted.totals, 1LL)), 0.0);
-    std::vector<std::vector<double>> out(ref.outputs.size());
-    std::vector<double*> out_ptrs;
-    for (std::size_t j = 0; j < ref.outputs.size(); ++j) {
-      const Node& n = ref.e.program->graph[ref.outputs[j]];
-      out[j].assign(static_cast<std::size_t>(n.shape.size() * (n.varying ? ref.rows : 1)), 0.0);
-      out_ptrs.push_back(out[j].data());
-    }
-    emitted.uniform_first(ref.params.data(), batch_size, U.data());
-    for (std::int64_t r = 0; r < ref.rows; ++r)
-      emitted.sample(r, ref.inputs.data(), nullptr, ref.params.data(), U.data(), batch_size,
-                     acc.data(), out_ptrs.data());
-    std::vector<double> T(acc.size());
-    for (std::size_t k = 0; k < acc.size(); ++k)
-      T[k] = emitted.finish_total(static_cast<long long>(k), acc[k], batch_size);
-    emitted.uniform_last(ref.params.data(), U.data(), T.data(), batch_size, out_ptrs.data());
-
-    // Error model. Both sides evaluate the same formulas in f64; they differ in the order of
-    // additions inside one sample (dot, matmul, sum: sequential here, eight lanes in the CPU
-    // kernels) and in exp/log/log1p/tanh (std:: here, cpu/vector_math.hpp there; each within
-    // 4 ulp). A per-sample value therefore differs by at most a few tens of ulps of the
-    // magnitudes that formed it, and a batch total of n such values, added in the same order,
-    // by at most about 64*eps*Σ_r|c_r|. The outputs combine totals and parameters with
-    // coefficients of order one (2*batch_mean(...), penalties), so each element may be off by
-    // 256*eps*(scale + |value|), scale being the largest Σ_r|c_r| of any total (and of any
-    // per-sample output, for minimize mode).
-    expect_outputs_near(ref, out, 256);
-  }
-}
-
-// The emitted kernels on the device, in f64 against the Interpreter, and in f32 (finite
-// values of the right count). Skipped where no device answers: scripts/gpu_check.sh runs it on
-// the GPU machine.
-TEST(EmittedKernels, MatchTheInterpreterOnTheDevice) {
-  const gpu::DeviceProbe probe = gpu::probe_devices();
-  if (!probe.available) GTEST_SKIP() << probe.reason;
-  for (const fs::directory_entry& entry : fs::directory_iterator(kSourceDir / "configs")) {
-    if (entry.path().extension() != ".toml") continue;
-    const std::string config = entry.path().filename().string();
-    SCOPED_TRACE(config);
-    const Reference ref = reference_for(config);
-    const Program& program = *ref.e.program;
-    for (codegen::Precision precision : {codegen::Precision::f64, codegen::Precision::f32}) {
-      const std::string name = "device_" + entry.path().stem().string();
-      const codegen::EmittedProgram emitted =
-          codegen::emit_program(program.graph, emit_request(program, name, precision));
-      gpu::EmittedRun run;
-      run.source = emitted.source();
-      run.name = name;
-      run.f32 = precision == codegen::Precision::f32;
-      run.flags = {"-I" + (kSourceDir / "host").string()};
-      run.uniforms = emitted.uniform_values;
-      run.totals = emitted.total_values;
-      run.rows = ref.rows;
-      for (std::size_t k = 0; k < program.inputs.size(); ++k)
-        run.inputs.emplace_back(ref.inputs[k],
-                                ref.inputs[k] + ref.rows * program.inputs[k].shape.size());
-      for (const ParamState& p : ref.state.params) run.params.push_back(p.value);
-      run.output_sizes.assign(emitted.output_sizes.begin(), emitted.output_sizes.end());
-      run.output_per_sample = emitted.output_per_sample;
-      const std::vector<std::vector<double>> got = gpu::run_emitted_program(run);
-      if (precision == codegen::Precision::f64) {
-        // The host error model, plus the device's order of the batch additions (a tree per
-        // block, then the blocks in order): a sum of n terms in another order differs by at
-        // most 2*n*eps*Σ|terms| (both orders' errors), n the rows.
-        expect_outputs_near(ref, got, 256 + 2 * static_cast<double>(ref.rows));
-      } else {
-        for (std::size_t j = 0; j < got.size(); ++j)
-          for (double v : got[j]) EXPECT_TRUE(std::isfinite(v)) << "f32 output " << j;
-      }
-    }
-  }
-}
-
-TEST(EmittedSource, CompilesUnderNvrtcForEveryExampleConfig) {
+TEST(EmittedSource, CompilesUnderNvrtcWithinTheBudgetForEveryExampleConfig) {
   if (!gpu::built_with_cuda()) GTEST_SKIP() << "this descent was built without CUDA";
-  for (const fs::directory_entry& entry : fs::directory_iterator(kSourceDir / "configs")) {
-    if (entry.path().extension() != ".toml") continue;
-    SCOPED_TRACE(entry.path().filename().string());
-    const Experiment e = set_up_experiment(entry.path().string(), {});
+  for (const fs::path& config : example_configs()) {
+    const Experiment e = set_up_experiment(config.string(), {});
     for (codegen::Precision precision : {codegen::Precision::f32, codegen::Precision::f64}) {
-      const std::string name = "step_" + entry.path().stem().string();
-      const codegen::EmittedProgram emitted =
-          codegen::emit_program(e.program->graph, emit_request(*e.program, name, precision));
+      const bool f32 = precision == codegen::Precision::f32;
+      SCOPED_TRACE(config.filename().string() + (f32 ? " f32" : " f64"));
+      const codegen::EmittedProgram emitted = emit(e, precision);
       gpu::CompileOptions options;
-      options.flags = {"-I" + (kSourceDir / "host").string()};
-      const gpu::CompiledKernel k = gpu::compile_cuda(emitted.source(), name + ".cu", options);
+      options.flags = {"--fmad=false"};
+      for (const codegen::KernelHeader& h : codegen::kernel_headers())
+        options.headers.push_back({h.name, h.text});
+      const gpu::CompiledKernel k =
+          gpu::compile_cuda(emitted.source(), config.stem().string() + ".cu", options);
       EXPECT_EQ(k.cubin.rfind("\x7f"
                               "ELF",
                               0),
                 0u);
+      const std::vector<codegen::KernelResources> report = codegen::parse_ptxas_report(k.log);
+      for (const codegen::KernelResources& r : report)
+        std::printf("%s %s: %s %d registers, %ld-byte stack, %ld bytes smem\n",
+                    config.filename().string().c_str(), f32 ? "f32" : "f64", r.kernel.c_str(),
+                    r.registers, r.stack_bytes, r.shared_bytes);
+      EXPECT_NO_THROW(codegen::check_resource_budget(report, {}, *e.program, emitted)) << k.log;
     }
+  }
+}
+
+// A report as ptxas writes it (NVRTC's log with --ptxas-options=--verbose).
+const char* kReport = R"(ptxas info    : 0 bytes gmem
+ptxas info    : Compiling entry function 'wide_step_rows' for 'sm_90'
+ptxas info    : Function properties for wide_step_rows
+ptxas         .     40 bytes stack frame, 8 bytes spill stores, 12 bytes spill loads
+ptxas info    : Used 255 registers, used 1 barriers, 6400 bytes smem, 400 bytes cmem[0]
+ptxas info    : Compiling entry function 'wide_step_first' for 'sm_90'
+ptxas info    : Function properties for wide_step_first
+ptxas         .     0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+ptxas info    : Used 16 registers, used 1 barriers, 392 bytes cmem[0]
+)";
+
+TEST(ResourceBudget, ReadsPtxasReport) {
+  const std::vector<codegen::KernelResources> r = codegen::parse_ptxas_report(kReport);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].kernel, "wide_step_rows");
+  EXPECT_EQ(r[0].registers, 255);
+  EXPECT_EQ(r[0].stack_bytes, 40);
+  EXPECT_EQ(r[0].spill_store_bytes, 8);
+  EXPECT_EQ(r[0].spill_load_bytes, 12);
+  EXPECT_EQ(r[0].shared_bytes, 6400);
+  EXPECT_EQ(r[1].kernel, "wide_step_first");
+  EXPECT_EQ(r[1].registers, 16);
+  EXPECT_EQ(r[1].stack_bytes, 0);
+}
+
+TEST(ResourceBudget, RefusesAKernelOverItNamingTheWidestParameter) {
+  const Experiment e = set_up_experiment(config_path("mlp.toml").string(), {});
+  codegen::EmittedProgram emitted = emit(e, codegen::Precision::f32);
+  std::vector<codegen::KernelResources> report;
+  for (const codegen::EmittedKernels* k : {&emitted.step, &emitted.evaluation})
+    for (const std::string* name : {&k->first, &k->rows, &k->update})
+      if (!name->empty()) report.push_back({*name, 32, 0, 0, 0, 0});
+  EXPECT_NO_THROW(codegen::check_resource_budget(report, {}, *e.program, emitted));
+  report[1].stack_bytes = 272;  // the step's rows kernel
+  try {
+    codegen::check_resource_budget(report, {}, *e.program, emitted);
+    FAIL() << "accepted";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ExitCode::bad_input);
+    EXPECT_NE(error.message().find("272-byte stack frame"), std::string::npos) << error.message();
+    EXPECT_NE(error.message().find("'W1' (shape (8, 2))"), std::string::npos) << error.message();
+  }
+}
+
+TEST(Emitter, RefusesAProgramTooWideForSharedMemoryNamingTheParameter) {
+  TempDir dir("descent_too_wide");
+  const fs::path config = dir.path() / "wide.toml";
+  // A linear model over 8000 inputs: its weight gradient alone sums 8000 values a row, more
+  // than a block's 48 KiB of shared memory holds in f64 even with one warp (6112).
+  std::ofstream(config) << "[data]\nnpy = { x = \"x.npy\", y = \"y.npy\" }\n"
+                        << "[params]\nw = { shape = [8000] }\n"
+                        << "[cost]\nloss = \"(dot(w, x) - y)^2\"\n";
+  write_npy((dir.path() / "x.npy").string(), {4, 8000}, std::vector<double>(32000, 0.5));
+  write_npy((dir.path() / "y.npy").string(), {4}, std::vector<double>(4, 1.0));
+  const Experiment e = set_up_experiment(config.string(), {});
+  try {
+    emit(e, codegen::Precision::f64);
+    FAIL() << "emitted";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ExitCode::bad_input);
+    EXPECT_NE(error.message().find("the parameter 'w' (shape (8000)) is too wide"),
+              std::string::npos)
+        << error.message();
+    EXPECT_NE(error.render().find("wide.toml:4:5:"), std::string::npos) << error.render();
+  }
+  EXPECT_NO_THROW(emit(e, codegen::Precision::f32)) << "8000 floats fit one warp's 48 KiB";
+}
+
+TEST(Emitter, RefusesAPerSampleValueThatReadsABatchTotal) {
+  Program program;
+  Graph& g = program.graph;
+  const NodeId x = g.variable("x", VarKind::input);
+  const NodeId w = g.variable("w", VarKind::param);
+  const NodeId centered = g.sub(x, g.apply(Op::batch_mean, g.mul(w, x)));
+  program.loss = g.mul(centered, centered);
+  program.objective = program.reported = g.apply(Op::batch_mean, program.loss);
+  program.inputs = {{"x", Shape::scalar(), x}};
+  ParamSpec spec;
+  spec.name = "w";
+  program.params = {{"w", Shape::scalar(), w, g.constant(0.0), &spec}};
+  const ProgramPlan plan = plan_program(program);
+  try {
+    codegen::emit_program(program, plan, {});
+    FAIL() << "emitted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::failure);
+    EXPECT_NE(e.message().find("reads a batch total"), std::string::npos) << e.message();
   }
 }
 
@@ -231,7 +179,8 @@ TEST(EmitCommand, PrintsTheEmittedSourceInEitherPrecision) {
   const CliResult f32 = run_descent({"emit", config_path("logistic.toml").string()}, dir.path());
   ASSERT_EQ(f32.exit_code, 0) << f32.err;
   EXPECT_NE(f32.out.find("typedef float Real;"), std::string::npos);
-  EXPECT_NE(f32.out.find("step_sample_kernel("), std::string::npos);
+  EXPECT_NE(f32.out.find("logistic_step_rows("), std::string::npos);
+  EXPECT_NE(f32.out.find("logistic_eval_rows("), std::string::npos);
   const CliResult f64 = run_descent(
       {"emit", config_path("logistic.toml").string(), "--precision", "f64"}, dir.path());
   ASSERT_EQ(f64.exit_code, 0) << f64.err;
@@ -240,26 +189,6 @@ TEST(EmitCommand, PrintsTheEmittedSourceInEitherPrecision) {
       {"emit", config_path("logistic.toml").string(), "--precision", "f16"}, dir.path());
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("f16"), std::string::npos) << bad.err;
-}
-
-TEST(Emitter, RefusesAPerSampleValueThatReadsABatchTotal) {
-  Graph g;
-  const NodeId x = g.variable("x", VarKind::input);
-  const NodeId w = g.variable("w", VarKind::param);
-  const NodeId centered = g.sub(x, g.apply(Op::batch_mean, g.mul(w, x)));
-  const NodeId loss = g.apply(Op::batch_mean, g.mul(centered, centered));
-  codegen::EmitRequest request;
-  request.name = "refused";
-  request.inputs = {x};
-  request.params = {w};
-  request.outputs = {loss};
-  try {
-    codegen::emit_program(g, request);
-    FAIL() << "emitted";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::failure);
-    EXPECT_NE(e.message().find("reads a batch total"), std::string::npos) << e.message();
-  }
 }
 
 }  // namespace

@@ -555,6 +555,7 @@ eval_every = 0
 early_stopping = { patience = 0, min_delta = 0.0 }
 log_every = 0
 checkpoint_every = 0
+precision = "auto"
 )toml");
 }
 

@@ -1,10 +1,11 @@
 // compile_cuda over NVRTC, with the on-disk cache of compiled kernels (DESIGN §5): the key is a
 // hash of everything that decides the binary (source, named headers, name, options,
 // architecture, NVRTC version); the entry is <key>.cubin with <key>.cu beside it (the source
-// under a header that lists those inputs) and <key>.log (NVRTC's log with ptxas' report). A hit needs both files, the .cu equal to what this call would write (so a
-// hash collision or a stale entry is recompiled, not trusted) and a cubin that starts as an ELF
-// image does. Entries are written atomically (common/atomic_file), .cu first.
-// Not here: loading or launching the cubin (that needs a device), eviction of old entries.
+// under a header that lists those inputs) and <key>.log (NVRTC's log with ptxas' report). A hit
+// needs both files, the .cu equal to what this call would write (so a hash collision or a stale
+// entry is recompiled, not trusted) and a cubin that starts as an ELF image does. Entries are
+// written atomically (common/atomic_file), .cu first. Not here: loading or launching the cubin
+// (that needs a device), eviction of old entries.
 #include <nvrtc.h>
 
 #include <cstdint>

@@ -21,20 +21,24 @@ double unit_roundoff(const std::string& precision) {
   return precision == "f32" ? std::ldexp(1.0, -24) : std::ldexp(1.0, -53);
 }
 
-// The largest Σ_r |t_r| (mean |t_r| for a mean) of every total of the step plan, by total node,
-// estimated on up to kScaleRows rows spread over the batch.
-std::vector<double> total_scales(const Program& program, const ProgramPlan& plan,
-                                 const std::vector<ParamState>& state, const DataSplits* data,
-                                 const BatchRows& batch, const std::vector<std::int64_t>& order) {
+// The scales of the error model, by node, estimated on up to kScaleRows rows spread over the
+// batch: a total's largest Σ_r |t_r| (mean |t_r| for a mean), and a per-sample node's largest
+// magnitude on any row (for the per-sample outputs of minimize mode, whose rounding is relative
+// to the terms that cancel in them).
+std::vector<double> node_scales(const Program& program, const ProgramPlan& plan,
+                                const std::vector<ParamState>& state, const DataSplits* data,
+                                const BatchRows& batch, const std::vector<std::int64_t>& order) {
   const Graph& g = program.graph;
   std::vector<double> scale(g.size(), 0.0);
   const std::int64_t stride = std::max<std::int64_t>(1, batch.rows / kScaleRows);
   std::vector<std::int64_t> rows;
   for (std::int64_t r = 0; r < batch.rows; r += stride) rows.push_back(r);
   const auto n = static_cast<std::int64_t>(rows.size());
-  std::vector<NodeId> children;
-  for (const PlanTotal& t : plan.step.totals) children.push_back(t.child);
-  Interpreter interpreter(g, children);
+  std::vector<NodeId> outputs;
+  for (const PlanTotal& t : plan.step.totals) outputs.push_back(t.child);
+  for (NodeId id : plan.step.outputs)
+    if (g[id].varying) outputs.push_back(id);
+  Interpreter interpreter(g, outputs);
   for (std::size_t k = 0; k < program.inputs.size() && data; ++k) {
     const ProgramInput& in = program.inputs[k];
     if (in.node == kNoNode) continue;
@@ -60,6 +64,9 @@ std::vector<double> total_scales(const Program& program, const ProgramPlan& plan
     interpreter.set(p.node, Tensor{p.shape, program.minimize ? n : 0, std::move(values)});
   }
   interpreter.run();
+  for (NodeId id : interpreter.order())
+    if (g[id].varying)
+      for (double v : interpreter.value(id).all()) scale[id] = std::max(scale[id], std::fabs(v));
   for (const PlanTotal& t : plan.step.totals) {
     const Tensor& terms = interpreter.value(t.child);
     for (std::int64_t i = 0; i < terms.shape.size(); ++i) {
@@ -73,10 +80,22 @@ std::vector<double> total_scales(const Program& program, const ProgramPlan& plan
   return scale;
 }
 
-// The largest scale among the totals that `output` reads.
-double output_scale(const Graph& g, const std::vector<double>& scales, NodeId output) {
+// The largest scale among the totals an output reads, and the per-sample values it is made of
+// without a total in between.
+double output_scale(const Graph& g, const ProgramPlan& plan, const std::vector<double>& scales,
+                    NodeId output) {
   double s = 0.0;
-  for (NodeId id : g.reachable({output})) s = std::max(s, scales[id]);
+  std::vector<NodeId> stack{output};
+  std::vector<char> seen(g.size(), 0);
+  while (!stack.empty()) {
+    const NodeId id = stack.back();
+    stack.pop_back();
+    if (seen[id]) continue;
+    seen[id] = 1;
+    s = std::max(s, scales[id]);
+    if (plan.step.phase[id] == PlanPhase::total) continue;
+    for (int i = 0; i < g[id].arity; ++i) stack.push_back(g[id][i]);
+  }
   return s;
 }
 
@@ -124,11 +143,13 @@ class Lockstep {
     StepCheck out;
     out.step = step;
     out.rows = s.batch.rows;
-    const std::vector<double> scales =
-        total_scales(program_, plan_, state, data_, s.batch, order_);
-    const double depth = static_cast<double>(backend_.summation_depth(s.batch.rows));
+    const std::vector<double> scales = node_scales(program_, plan_, state, data_, s.batch, order_);
+    // Both sides' summation errors: the backend's, and the oracle's (a sequential sum in f64).
+    const double depth =
+        static_cast<double>(backend_.summation_depth(s.batch.rows)) +
+        static_cast<double>(oracle_->summation_depth(s.batch.rows)) * unit_roundoff("f64") / u_;
     const auto model = [&](NodeId output) {
-      const double scale = output_scale(program_.graph, scales, output);
+      const double scale = output_scale(program_.graph, plan_, scales, output);
       return [=, this](std::size_t, double want) {
         return kCombine * (kRoundings + depth) * u_ * (std::fabs(want) + scale);
       };
@@ -169,9 +190,8 @@ class Lockstep {
     for (const std::vector<double>& g : grads)
       for (double v : g) squared += v * v;
     const double norm = std::sqrt(squared);
-    const double clip = s.update.clip_norm > 0 && norm > s.update.clip_norm
-                            ? s.update.clip_norm / norm
-                            : 1.0;
+    const double clip =
+        s.update.clip_norm > 0 && norm > s.update.clip_norm ? s.update.clip_norm / norm : 1.0;
     std::int64_t values = 0;
     for (const ParamState& p : state) values += static_cast<std::int64_t>(p.value.size());
     const double norm_depth = static_cast<double>(backend_.summation_depth(values));
@@ -196,10 +216,9 @@ class Lockstep {
         out.tensors.push_back(
             compare(name + " state1", after[k].state1, expected.state1, rule(state[k].state1)));
     }
-    out.tensors.push_back(compare("grad_norm", {report.grad_norm}, {norm},
-                                  [&](std::size_t, double want) {
-                                    return kUpdate * norm_depth * u_ * std::fabs(want);
-                                  }));
+    out.tensors.push_back(compare(
+        "grad_norm", {report.grad_norm}, {norm},
+        [&](std::size_t, double want) { return kUpdate * norm_depth * u_ * std::fabs(want); }));
     return report;
   }
 
@@ -239,8 +258,7 @@ CheckReport check_backend(const Program& program, const ProgramPlan& plan, Backe
   report.backend = backend.name();
   report.precision = backend.precision();
   Lockstep lockstep(program, plan, backend, data, order);
-  for (const CheckStep& s : steps)
-    report.steps.push_back(lockstep.check(s.update.step, start, s));
+  for (const CheckStep& s : steps) report.steps.push_back(lockstep.check(s.update.step, start, s));
   return report;
 }
 

@@ -11,10 +11,13 @@
 //    CUDA's and vector_math's transcendental functions are within 4 ulp); the backend then adds
 //    the n terms along chains of at most D(n) additions (Backend::summation_depth: n for a
 //    sequential sum, about log2(32) + n/threads + warps + blocks for the GPU's tree), each adding
-//    u * Σ|t|. Phase 3 combines totals with coefficients of order one (C = 8). So element i of
-//    an output may be off by  C * (K + D(n)) * u * (|ref_i| + S), where S is the largest Σ|t_r|
-//    (mean |t_r| for a mean) among the totals the output reads, estimated from the oracle's
-//    per-sample values on up to 4096 of the batch's rows.
+//    u * Σ|t|, and the oracle, in f64, along its own chains (a sequential sum: n). Phase 3
+//    combines totals with coefficients of order one (C = 8). So element i of an output may be
+//    off by  C * (K + D(n) + D_oracle(n) * u_f64/u) * u * (|ref_i| + S), where S is the largest
+//    Σ|t_r| (mean |t_r| for a mean) among the totals the output reads, and, for a per-sample
+//    output (minimize mode's gradients), the largest magnitude of the per-sample values it is
+//    computed from (cancellation between them is what rounding is relative to); both estimated
+//    from the oracle's per-sample values on up to 4096 of the batch's rows.
 //  - The parameters and optimizer state after the update are compared with the optimizer rule
 //    (optim/update_rules.hpp) applied in f64 to the backend's own gradients, from the same
 //    state: the difference is the rule's arithmetic in the backend's precision plus the inputs'

@@ -14,5 +14,6 @@ Run add_train_command(CLI::App& app);
 Run add_config_command(CLI::App& app);
 Run add_gradcheck_command(CLI::App& app);
 Run add_emit_command(CLI::App& app);
+Run add_check_command(CLI::App& app);
 
 }  // namespace descent::cli

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   commands.push_back(descent::cli::add_gradcheck_command(app));
   commands.push_back(descent::cli::add_config_command(app));
   commands.push_back(descent::cli::add_emit_command(app));
+  commands.push_back(descent::cli::add_check_command(app));
 
   try {
     app.parse(argc, argv);

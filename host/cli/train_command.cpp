@@ -7,11 +7,10 @@
 #include <csignal>
 #include <filesystem>
 
+#include "cli/backend_factory.hpp"
 #include "cli/commands.hpp"
 #include "cli/experiment_setup.hpp"
 #include "common/error.hpp"
-#include "cpu/cpu_backend.hpp"
-#include "cuda/api/gpu_api.hpp"
 #include "run/run_directory.hpp"
 #include "train/trainer.hpp"
 
@@ -29,7 +28,7 @@ struct TrainCommandOptions {
   std::string out;
   std::string resume;
   std::string device = "auto";
-  std::string precision = "f64";
+  std::string precision;  // "": the config's train.precision
   bool quiet = false;
 };
 
@@ -40,22 +39,6 @@ std::string default_run_dir(const std::string& name) {
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
   return "runs/" + name + "-" + stamp;
-}
-
-// Picks the device. The GPU training backend is not part of this build yet, so a GPU is
-// reported but the CPU trains; --device gpu is refused rather than silently ignored.
-std::string choose_device(const std::string& requested) {
-  if (requested == "cpu") return "cpu";
-  const gpu::DeviceProbe probe = gpu::probe_devices();
-  if (requested == "gpu")
-    throw Error(ExitCode::no_device,
-                probe.available ? "--device gpu: the GPU training backend is not available in "
-                                  "this build yet (found " +
-                                      probe.name + "); use --device cpu"
-                                : "--device gpu: " + probe.reason);
-  spdlog::info("device: cpu ({})",
-               probe.available ? "the GPU training backend is not built yet" : probe.reason);
-  return "cpu";
 }
 
 int run_train(const TrainCommandOptions& options) {
@@ -77,21 +60,24 @@ int run_train(const TrainCommandOptions& options) {
     throw input_error("train: a CONFIG file (or --resume RUN_DIR) is required");
   }
   if (options.quiet) spdlog::set_level(spdlog::level::warn);
-  train.device = choose_device(options.device);
-  train.precision = "f64";
-  if (options.precision == "f32" && train.device == "cpu")
-    spdlog::info("precision: the CPU reference path always computes in f64");
 
   Experiment e = set_up_experiment(config_path, options.overrides);
+  BackendChoice choice =
+      choose_backend(options.device, options.precision, e.config.train.precision);
+  auto backend = make_backend(choice, e);
+  spdlog::info("device: {}, precision {}", choice.why, choice.precision);
+  // The run directory keeps the precision that ran, so that a resumed run continues in it.
+  e.config.train.precision = choice.precision == "f32" ? RunPrecision::f32 : RunPrecision::f64;
   if (!train.resume)
     train.out_dir = options.out.empty() ? default_run_dir(e.config.name) : options.out;
   train.resolved_config = resolved_config_toml(e.config, /*absolute_paths=*/true);
+  train.device = choice.device;
+  train.precision = choice.precision;
   train.quiet = options.quiet;
   train.stop_requested = &g_stop_requested;
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
 
-  auto backend = make_cpu_backend(*e.program, e.plan);
   const TrainSummary summary = run_training(e.config, *e.program, e.data(), *backend, train);
   if (!options.quiet) {
     std::string line = fmt::format("trained {} steps: loss {:.6g}", summary.steps, summary.loss);
@@ -115,8 +101,9 @@ Run add_train_command(CLI::App& app) {
                   "Continue an interrupted run from its directory's checkpoint");
   cmd->add_option("--device", options->device, "Where to train")
       ->check(CLI::IsMember({"auto", "cpu", "gpu"}));
-  cmd->add_option("--precision", options->precision, "GPU floating-point precision")
-      ->check(CLI::IsMember({"f32", "f64"}));
+  cmd->add_option("--precision", options->precision,
+                  "auto (f32 on the GPU, f64 on the CPU), f32 or f64; overrides train.precision")
+      ->check(CLI::IsMember({"auto", "f32", "f64"}));
   cmd->add_flag("--quiet", options->quiet, "No progress output");
   return [options, cmd]() -> int { return cmd->parsed() ? run_train(*options) : -1; };
 }

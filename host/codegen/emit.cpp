@@ -44,8 +44,8 @@ class ProgramWriter {
     out.uniform_values = plan_.uniform_values;
     out.last_values = last_values_;
     out.warps = choose_warps();
-    out.shared_bytes = out.warps * std::max<std::int64_t>(plan_.total_values, 1) *
-                       real_bytes(options_.precision);
+    out.shared_bytes =
+        out.warps * std::max<std::int64_t>(plan_.total_values, 1) * real_bytes(options_.precision);
     const bool has_first = plan_.uniform_values > 0;
     out.first = has_first ? prefix_ + "_first" : "";
     out.rows = prefix_ + "_rows";
@@ -55,8 +55,7 @@ class ProgramWriter {
       << "  typedef " << real_type() << " Real;\n"
       << "  static constexpr int kTotals = " << plan_.total_values << ";\n"
       << "  static constexpr int kWarps = " << out.warps << ";\n"
-      << "  static constexpr bool kTraining = " << (training_ ? "true" : "false") << ";\n"
-      << "  static constexpr long long kGradValues = " << grad_values() << ";\n\n";
+      << "  static constexpr bool kTraining = " << (training_ ? "true" : "false") << ";\n\n";
     write_first(o);
     write_sample(o);
     write_finish_total(o);
@@ -67,11 +66,17 @@ class ProgramWriter {
   }
 
  private:
-  std::string real_type() const { return options_.precision == Precision::f32 ? "float" : "double"; }
-  std::int64_t grad_values() const {
-    std::int64_t n = 0;
-    for (const ParamLayout& p : layout_) n = std::max(n, p.offset + p.size * p.copies);
-    return n;
+  std::string real_type() const {
+    return options_.precision == Precision::f32 ? "float" : "double";
+  }
+  // Where parameter k starts in the packed buffers: a number in fit mode; in minimize mode,
+  // where every parameter has one copy per start (= per row), the sizes of the parameters
+  // before it times the rows, so that the code does not depend on the number of starts.
+  std::string param_offset(std::size_t k) const {
+    if (!program_.minimize) return str(layout_[k].offset);
+    std::int64_t before = 0;
+    for (std::size_t j = 0; j < k; ++j) before += layout_[j].size;
+    return "s.rows * " + str(before);
   }
 
   void place_nodes() {
@@ -133,9 +138,9 @@ class ProgramWriter {
       if (std::find(reach.begin(), reach.end(), widest->node) == reach.end()) continue;
       if (!culprit || p.shape.size() > culprit->shape.size()) culprit = &p;
     }
-    const std::int64_t fits = (options_.shared_bytes_limit - kSharedReserve) /
-                                   real_bytes(options_.precision) -
-                               (plan_.total_values - widest->size);
+    const std::int64_t fits =
+        (options_.shared_bytes_limit - kSharedReserve) / real_bytes(options_.precision) -
+        (plan_.total_values - widest->size);
     throw Error(ExitCode::bad_input,
                 (culprit ? "the parameter '" + culprit->name + "' (shape " +
                                culprit->shape.to_string() + ") "
@@ -195,14 +200,15 @@ class ProgramWriter {
          "const descent::launch::StepBuffers<Real>& s, Sink& sink) {\n"
          "    DESCENT_USING_MATH;\n    constexpr int tid = 0, nthreads = 1;\n"
          "    (void)tid;\n    (void)nthreads;\n    (void)valid;\n    (void)r;\n";
-    o << "    const long long row = s.order ? s.order[s.first + r] : s.first + r;\n    (void)row;\n";
+    o << "    const long long row = s.order ? s.order[s.first + r] : s.first + r;\n    "
+         "(void)row;\n";
     for (std::size_t k = 0; k < program_.inputs.size(); ++k)
       if (program_.inputs[k].node != kNoNode)
         o << "    const Real* x" << k << " = s.inputs[" << k << "] + row * "
           << program_.inputs[k].shape.size() << ";\n";
     for (std::size_t k = 0; k < program_.params.size(); ++k)
       if (places_[program_.params[k].node].per_sample)
-        o << "    const Real* p" << k << " = s.params + " << layout_[k].offset << " + r * "
+        o << "    const Real* p" << k << " = s.params + " << param_offset(k) << " + r * "
           << layout_[k].size << ";\n    (void)p" << k << ";\n";
     for (NodeId id : plan_.per_sample) {
       nodes_.declare(o, id);
@@ -216,7 +222,7 @@ class ProgramWriter {
       const NodeId grad = plan_.outputs[ProgramPlan::gradient_output(k)];
       if (!g_[grad].varying) continue;
       const std::string size = str(layout_[k].size);
-      o << "  if (valid) for (int i = 0; i < " << size << "; ++i) s.grads[" << layout_[k].offset
+      o << "  if (valid) for (int i = 0; i < " << size << "; ++i) s.grads[" << param_offset(k)
         << " + r * " << size << " + i] = " << nodes_.ref(grad, "i") << ";\n";
     }
     o << "  }\n\n";
@@ -247,10 +253,11 @@ class ProgramWriter {
         if (g_[grad].varying) continue;  // written per row
         const ParamLayout& p = layout_[k];
         const std::string e = g_[grad].shape.size() == 1 ? "0"
-                              : p.copies == 1           ? "i"
-                                                        : "i % " + str(p.size);
-        o << "  for (long long i = tid; i < " << p.size * p.copies << "; i += nthreads) s.grads["
-          << p.offset << " + i] = " << nodes_.ref(grad, e) << ";\n";
+                              : !program_.minimize       ? "i"
+                                                         : "i % " + str(p.size);
+        const std::string count = program_.minimize ? "s.rows * " + str(p.size) : str(p.size);
+        o << "  for (long long i = tid; i < " << count << "; i += nthreads) s.grads["
+          << param_offset(k) << " + i] = " << nodes_.ref(grad, e) << ";\n";
       }
       o << "  if (tid == 0) s.scalars[descent::launch::kObjective] = "
         << nodes_.ref(plan_.outputs[plan_.outputs.size() - 1], "0") << ";\n";

@@ -39,16 +39,16 @@ struct ParamLayout {
 
 // One emitted program (the training step, or the evaluation): its kernels and buffer sizes.
 struct EmittedKernels {
-  std::string prefix;       // e.g. "logistic_step"
-  std::string first;        // kernel names; `first` is empty when phase 1 computes nothing
+  std::string prefix;  // e.g. "logistic_step"
+  std::string first;   // kernel names; `first` is empty when phase 1 computes nothing
   std::string rows;
-  std::string update;       // empty for the evaluation
-  int warps = 8;            // per block of the first and rows kernels
+  std::string update;  // empty for the evaluation
+  int warps = 8;       // per block of the first and rows kernels
   int threads() const { return warps * 32; }
-  std::int64_t totals = 0;           // values in T (and per block in partials)
-  std::int64_t uniform_values = 0;   // U
-  std::int64_t last_values = 0;      // L
-  std::int64_t shared_bytes = 0;     // the rows kernel's static shared memory
+  std::int64_t totals = 0;          // values in T (and per block in partials)
+  std::int64_t uniform_values = 0;  // U
+  std::int64_t last_values = 0;     // L
+  std::int64_t shared_bytes = 0;    // the rows kernel's static shared memory
 };
 
 struct EmittedProgram {

@@ -211,8 +211,8 @@ class EmittedBackend final : public Backend {
 
   void check_size(std::size_t got, const char* what) const {
     if (got != static_cast<std::size_t>(emitted_.param_values))
-      throw Error(ExitCode::failure, std::string("internal: ") + what + ": " +
-                                         std::to_string(got) + " values for a layout of " +
+      throw Error(ExitCode::failure, std::string("internal: ") + what + ": " + std::to_string(got) +
+                                         " values for a layout of " +
                                          std::to_string(emitted_.param_values));
   }
 
@@ -234,7 +234,8 @@ class EmittedBackend final : public Backend {
       const std::int64_t count = split.rows * program_.inputs[k].shape.size();
       std::vector<Real> values;
       values.reserve(static_cast<std::size_t>(count));
-      for (std::int64_t i = 0; i < count; ++i) values.push_back(static_cast<Real>(split.inputs[k][i]));
+      for (std::int64_t i = 0; i < count; ++i)
+        values.push_back(static_cast<Real>(split.inputs[k][i]));
       rows.emplace_back(*device_, values.size());
       rows.back().upload(values);
       addresses.push_back(rows.back().get());
@@ -246,11 +247,13 @@ class EmittedBackend final : public Backend {
   launch::StepBuffers<Real> buffers(const BatchRows& batch, DeviceArray<Real, Real>& scalars) {
     if (batch.rows < 1) throw Error(ExitCode::failure, "internal: a batch of no rows");
     launch::StepBuffers<Real> s{};
-    s.inputs = batch.split == BatchRows::Split::train ? train_inputs_.get() : validation_inputs_.get();
+    s.inputs =
+        batch.split == BatchRows::Split::train ? train_inputs_.get() : validation_inputs_.get();
     s.order = batch.shuffled ? order_.get() : nullptr;
     s.first = batch.first;
     s.rows = batch.rows;
     s.params = params_.get();
+    s.values = emitted_.param_values;
     s.grads = grads_.get();
     s.state0 = state0_.get();
     s.state1 = state1_.get();

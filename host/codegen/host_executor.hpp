@@ -53,7 +53,7 @@ void finish_step(long long blocks, const StepBuffers<typename P::Real>& s) {
   Real thread_sums[kThreads];
   for (int t = 0; t < kThreads; ++t) {
     Real sum_sq = Real(0);
-    for (long long i = t; i < P::kGradValues; i += kThreads) sum_sq += s.grads[i] * s.grads[i];
+    for (long long i = t; i < s.values; i += kThreads) sum_sq += s.grads[i] * s.grads[i];
     thread_sums[t] = sum_sq;
   }
   Real total = Real(0);

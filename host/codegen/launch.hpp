@@ -6,7 +6,7 @@
 // GPU only confirms.
 //
 // A step program P (emitted) provides:
-//   P::Real, P::kTotals, P::kWarps (warps per block), P::kTraining, P::kGradValues
+//   P::Real, P::kTotals, P::kWarps (warps per block), P::kTraining
 //   P::first(tid, nthreads, s)      phase 1 (uniform values into s.uniforms), block-parallel
 //   P::sample(r, valid, s, sink)    phase 2 for row r: every total's value, sink.add(k, v) once
 //                                   for each k in increasing order; per-sample outputs when valid
@@ -60,6 +60,7 @@ struct StepBuffers {
   long long first;            // the batch's first row
   long long rows;             // rows in the batch (≥ 1)
   Real* params;               // every parameter, packed (emit.hpp: ParamLayout)
+  long long values;           // how many: the packed size of params and grads
   Real* grads;                // their gradients, packed the same way
   Real* state0;               // optimizer slot 0, packed, or null
   Real* state1;               // optimizer slot 1, packed, or null
@@ -87,19 +88,24 @@ DESCENT_HD inline void guard_step(Real sum_sq, const StepBuffers<Real>& s) {
   using descent::rules_detail::square_root;
   const Real norm = square_root(sum_sq);
   s.scalars[kGradNorm] = norm;
-  s.scalars[kClipScale] = s.clip_norm > Real(0) && norm > s.clip_norm ? s.clip_norm / norm : Real(1);
+  s.scalars[kClipScale] =
+      s.clip_norm > Real(0) && norm > s.clip_norm ? s.clip_norm / norm : Real(1);
   if (s.step > 0 && *s.diverged == 0 && !(finite(s.scalars[kReported]) && finite(norm)))
     *s.diverged = s.step;
 }
 
-// One parameter value's update (the update kernel's body): the clip scale, then the rule.
+// One parameter value's update (the update kernel's body): the clip scale, then the rule. The
+// values are copied into locals and back (no reference to a local: that would need a stack).
 template <class Real>
 DESCENT_HD inline void update_value(long long i, const StepBuffers<Real>& s,
                                     const UpdateCoefficients<Real>& c) {
-  Real unused0 = Real(0), unused1 = Real(0);
-  Real& s0 = s.state0 ? s.state0[i] : unused0;
-  Real& s1 = s.state1 ? s.state1[i] : unused1;
-  update_element(c, s.params[i], s.grads[i] * s.scalars[kClipScale], s0, s1);
+  Real p = s.params[i];
+  Real s0 = s.state0 ? s.state0[i] : Real(0);
+  Real s1 = s.state1 ? s.state1[i] : Real(0);
+  update_element(c, p, s.grads[i] * s.scalars[kClipScale], s0, s1);
+  s.params[i] = p;
+  if (s.state0) s.state0[i] = s0;
+  if (s.state1) s.state1[i] = s1;
 }
 
 #if DESCENT_DEVICE_CODE
@@ -149,7 +155,7 @@ __device__ void finish_step(long long blocks, const StepBuffers<typename P::Real
   // warps in order.
   __shared__ Real warp_sums[P::kWarps];
   Real sum_sq = Real(0);
-  for (long long i = tid; i < P::kGradValues; i += blockDim.x) sum_sq += s.grads[i] * s.grads[i];
+  for (long long i = tid; i < s.values; i += blockDim.x) sum_sq += s.grads[i] * s.grads[i];
   sum_sq = butterfly_sum(sum_sq);
   if (tid % kWarp == 0) warp_sums[tid / kWarp] = sum_sq;
   __syncthreads();

@@ -68,8 +68,8 @@ std::string real_literal(double v) {
 }
 
 void NodeWriter::refuse(NodeId id, const std::string& why) const {
-  throw Error(ExitCode::failure, "the CUDA emitter cannot lower node " + std::to_string(id) +
-                                     " (" + std::string(op_info(g_[id].op).name) + "): " + why);
+  throw Error(ExitCode::failure, "the CUDA emitter cannot lower node " + std::to_string(id) + " (" +
+                                     std::string(op_info(g_[id].op).name) + "): " + why);
 }
 
 std::string NodeWriter::ref(NodeId id, const std::string& e) const {
@@ -110,8 +110,7 @@ std::string NodeWriter::operand_index(NodeId operand, const Shape& target,
   const std::int64_t col = s.rank >= 1 && s.dims[s.rank - 1] != 1 ? 1 : 0;
   const std::int64_t row = s.rank == 2 && s.dims[0] != 1 ? s.dims[1] : 0;
   const std::string cols = str(target.cols());
-  return "(" + e + " / " + cols + ") * " + str(row) + " + (" + e + " % " + cols + ") * " +
-         str(col);
+  return "(" + e + " / " + cols + ") * " + str(row) + " + (" + e + " % " + cols + ") * " + str(col);
 }
 
 void NodeWriter::declare(std::ostream& o, NodeId id) const {
@@ -170,8 +169,8 @@ void NodeWriter::write_reduction(std::ostream& o, NodeId id) const {
     if (n.op == Op::logsumexp)
       o << " " << out("0") << " = lse; }\n";
     else
-      o << " for (int i = 0; i < " << n.shape.size() << "; ++i) " << out("i") << " = exp("
-        << a("i") << " - lse); }\n";
+      o << " for (int i = 0; i < " << n.shape.size() << "; ++i) " << out("i") << " = exp(" << a("i")
+        << " - lse); }\n";
     return;
   }
   const std::string term = n.op == Op::dot    ? a("i") + " * " + ref(n[1], "i")
@@ -196,9 +195,9 @@ void NodeWriter::write_product(std::ostream& o, NodeId id) const {
     const std::int64_t m = sa.rank == 2 ? sa.dims[0] : 1, k = sa.dims[sa.rank - 1];
     const std::int64_t cols = sb.rank == 2 ? sb.dims[1] : 1;
     o << element_loop(m * cols, "e") << "{ const int ri = e / " << cols << ", ci = e % " << cols
-      << "; Real t = Real(0); for (int q = 0; q < " << k << "; ++q) t += "
-      << a("ri * " + str(k) + " + q") << " * " << ref(n[1], "q * " + str(cols) + " + ci") << "; "
-      << out("e") << " = t; }\n";
+      << "; Real t = Real(0); for (int q = 0; q < " << k
+      << "; ++q) t += " << a("ri * " + str(k) + " + q") << " * "
+      << ref(n[1], "q * " + str(cols) + " + ci") << "; " << out("e") << " = t; }\n";
     return;
   }
   const std::int64_t rows = n.shape.dims[0], cols = n.shape.dims[1];

@@ -20,7 +20,7 @@ struct Place {
   enum Kind { unused, literal, param, input, batch_size, uniform, total, last, local };
   Kind kind = unused;
   int index = 0;            // param or input number
-  std::int64_t offset = 0;  // in U, T, L or the packed parameters
+  std::int64_t offset = 0;  // in U, T, L or the packed parameters (fit mode)
   bool per_sample = false;  // a parameter with one copy per start (minimize mode)
 };
 
@@ -29,8 +29,7 @@ std::string real_literal(double v);
 
 class NodeWriter {
  public:
-  NodeWriter(const Graph& graph, const std::vector<Place>& places)
-      : g_(graph), places_(places) {}
+  NodeWriter(const Graph& graph, const std::vector<Place>& places) : g_(graph), places_(places) {}
 
   // Element `e` (a C++ expression for the flat index inside one sample) of node `id`.
   std::string ref(NodeId id, const std::string& e) const;

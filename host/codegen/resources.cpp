@@ -72,14 +72,16 @@ void check_resource_budget(const std::vector<KernelResources>& report, const Res
     for (const KernelResources& k : report)
       if (k.kernel == name) found = &k;
     if (!found)
-      throw Error(ExitCode::failure, "internal: ptxas reported nothing for the kernel '" + name + "'");
+      throw Error(ExitCode::failure,
+                  "internal: ptxas reported nothing for the kernel '" + name + "'");
     const std::string over = over_budget(*found, budget);
     if (over.empty()) continue;
     const ProgramParam* widest = widest_param(program);
     throw Error(ExitCode::bad_input,
                 "the GPU kernel '" + name + "' would need " + over +
                     (widest ? "; the widest parameter, '" + widest->name + "' (shape " +
-                                  widest->shape.to_string() + "), makes each sample's work too "
+                                  widest->shape.to_string() +
+                                  "), makes each sample's work too "
                                   "large for one thread"
                             : std::string()) +
                     "; train it on the CPU (--device cpu)",

@@ -158,9 +158,9 @@ void write_train(const ExperimentConfig& config, std::string& out) {
     out += fmt::format("starts = {}\n", train.starts);
   }
   out += fmt::format("log_every = {}\n", train.log_every);
+  out += fmt::format("checkpoint_every = {}\n", train.checkpoint_every);
   out += fmt::format("precision = \"{}\"\n",
                      kRunPrecisionNames[static_cast<std::size_t>(train.precision)]);
-  out += fmt::format("checkpoint_every = {}\n", train.checkpoint_every);
 }
 
 }  // namespace

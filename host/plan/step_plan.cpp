@@ -70,9 +70,10 @@ StepPlan plan_step(const Graph& g, const std::vector<NodeId>& outputs) {
     plan.all_in_order.push_back(id);
     if (is_batch_op(n.op)) {
       if (!g[n[0]].varying)
-        throw Error(ExitCode::failure, "internal: a batch total of a value that is the same for "
-                                       "every sample reached the step plan (node " +
-                                           std::to_string(id) + ")");
+        throw Error(ExitCode::failure,
+                    "internal: a batch total of a value that is the same for "
+                    "every sample reached the step plan (node " +
+                        std::to_string(id) + ")");
       plan.phase[id] = PlanPhase::total;
       const std::int64_t size = n.shape.size();
       plan.totals.push_back({id, n[0], n.op == Op::batch_mean, plan.total_values, size});
@@ -83,8 +84,7 @@ StepPlan plan_step(const Graph& g, const std::vector<NodeId>& outputs) {
       plan.per_sample.push_back(id);
       if (reads_total[id] && plan.phased) {
         plan.phased = false;
-        plan.unphased_reason = "node " + std::to_string(id) + " (" +
-                               std::string(op_name(n.op)) +
+        plan.unphased_reason = "node " + std::to_string(id) + " (" + std::string(op_name(n.op)) +
                                ") has one value per sample and reads a batch total";
       }
     } else if (reads_total[id]) {

@@ -41,9 +41,9 @@ enum class PlanPhase : std::uint8_t {
 };
 
 struct PlanTotal {
-  NodeId node = kNoNode;   // the batch_sum or batch_mean
-  NodeId child = kNoNode;  // the per-sample value it adds up
-  bool mean = false;       // batch_mean: divided by the row count once every row is added
+  NodeId node = kNoNode;    // the batch_sum or batch_mean
+  NodeId child = kNoNode;   // the per-sample value it adds up
+  bool mean = false;        // batch_mean: divided by the row count once every row is added
   std::int64_t offset = 0;  // its values' place in T
   std::int64_t size = 0;    // values (the child's shape)
   // A child that only this total reads, added row by row without being stored:
@@ -74,8 +74,8 @@ struct StepPlan {
 
   // By NodeId: a phase-1 node's place in U, else -1 (constants have none: they are numbers).
   std::vector<std::int64_t> uniform_offset;
-  std::int64_t uniform_values = 0;           // size of U
-  std::int64_t total_values = 0;             // size of T
+  std::int64_t uniform_values = 0;  // size of U
+  std::int64_t total_values = 0;    // size of T
 
   // The values a row keeps in phase 2: its variables and per-sample nodes (fused ones left out).
   std::int64_t values_per_row = 0;

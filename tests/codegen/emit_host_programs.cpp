@@ -1,6 +1,7 @@
 // Build-time tool: writes the emitted programs (host/codegen/emit.hpp) of the configs named on
 // the command line, in f32 and f64, into one C++ file, each in its own namespace, with the table
-// that tests/codegen/emitted_host_programs.hpp declares. Usage: emit_host_programs OUT.cpp CONFIG...
+// that tests/codegen/emitted_host_programs.hpp declares. Usage: emit_host_programs OUT.cpp
+// CONFIG...
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -24,7 +25,8 @@ int main(int argc, char** argv) {
     for (int i = 2; i < argc; ++i) {
       const fs::path config(argv[i]);
       const Experiment e = set_up_experiment(config.string(), {});
-      for (const codegen::Precision precision : {codegen::Precision::f32, codegen::Precision::f64}) {
+      for (const codegen::Precision precision :
+           {codegen::Precision::f32, codegen::Precision::f64}) {
         const bool f32 = precision == codegen::Precision::f32;
         codegen::EmitOptions options;
         options.name = codegen::c_identifier(config.stem().string());
@@ -39,9 +41,10 @@ int main(int argc, char** argv) {
                  ">, &descent::launch::host::rows_kernel<" + P + ">}";
         };
         const std::string step = kernels(p.step.prefix), eval = kernels(p.evaluation.prefix);
-        table << "  {\"" << config.filename().string() << "\", descent::codegen::Precision::"
-              << (f32 ? "f32" : "f64") << ", \"" << options.name << "\", R\"descent_body("
-              << p.body << ")descent_body\", " << (f32 ? step + ", " + eval + ", {}, {}" : "{}, {}, " + step + ", " + eval)
+        table << "  {\"" << config.filename().string()
+              << "\", descent::codegen::Precision::" << (f32 ? "f32" : "f64") << ", \""
+              << options.name << "\", R\"descent_body(" << p.body << ")descent_body\", "
+              << (f32 ? step + ", " + eval + ", {}, {}" : "{}, {}, " + step + ", " + eval)
               << "},\n";
         ++count;
       }

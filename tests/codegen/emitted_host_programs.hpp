@@ -11,10 +11,10 @@ namespace descent::test {
 struct EmittedHostProgram {
   const char* config;  // file name under configs/
   codegen::Precision precision;
-  const char* name;    // EmitOptions::name it was emitted with
-  const char* body;    // EmittedProgram::body, as compiled here
-  codegen::HostKernels<float> f32_step, f32_eval;     // set in f32
-  codegen::HostKernels<double> f64_step, f64_eval;    // set in f64
+  const char* name;                                 // EmitOptions::name it was emitted with
+  const char* body;                                 // EmittedProgram::body, as compiled here
+  codegen::HostKernels<float> f32_step, f32_eval;   // set in f32
+  codegen::HostKernels<double> f64_step, f64_eval;  // set in f64
 };
 
 extern const EmittedHostProgram kEmittedHostPrograms[];

@@ -1,0 +1,185 @@
+// The emitted kernels' launch structure on the host (DESIGN §6; issue "Train on the GPU", item 7):
+// every example config's emitted program, compiled as host C++ in f32 and f64 at build time
+// (tests/codegen/emit_host_programs.cpp), runs through the host executor (codegen/host_executor:
+// grid-stride rows, warps, the butterfly, the blocks' partials, the last block's finish, the
+// update) as EmittedBackend's device, and is checked against the f64 oracle in lockstep
+// (check/lockstep.hpp: objective, gradients, the update, the reported loss and gradient norm,
+// within its error model) for row counts 1, 31, 255, 257 and more than 4 x blocks x threads
+// (every thread of the largest grid takes more than four rows), with the rows in order and
+// through a shuffled index. Two runs give the same bits.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend/data_splits.hpp"
+#include "check/lockstep.hpp"
+#include "cli/experiment_setup.hpp"
+#include "codegen/emitted_host_programs.hpp"
+#include "codegen/host_step_device.hpp"
+#include "program/init.hpp"
+#include "test_support.hpp"
+#include "train/trainer.hpp"
+
+namespace descent::test {
+namespace {
+
+using codegen::Precision;
+
+// More rows than 4 x the largest grid (kMaxRowBlocks blocks of 256 threads).
+constexpr std::int64_t kManyRows = 4 * launch::kMaxRowBlocks * 256 + 7;
+const std::vector<std::int64_t> kRowCounts = {1, 31, 255, 257, kManyRows};
+
+// The EmittedBackend over the host executor of a compiled program, for `e`'s Program (which
+// must be the one the program was emitted for, up to minimize mode's number of starts).
+std::unique_ptr<Backend> host_executor(const EmittedHostProgram& compiled, const Experiment& e) {
+  codegen::EmitOptions options;
+  options.name = compiled.name;
+  options.precision = compiled.precision;
+  codegen::EmittedProgram emitted = codegen::emit_program(*e.program, e.plan, options);
+  // The source compiled into this test is what the emitter writes now, byte for byte.
+  EXPECT_EQ(emitted.body, compiled.body) << compiled.config;
+  if (compiled.precision == Precision::f32)
+    return std::make_unique<codegen::EmittedBackend<float>>(
+        *e.program, std::move(emitted),
+        std::make_unique<codegen::HostStepDevice<float>>(compiled.f32_step, compiled.f32_eval));
+  return std::make_unique<codegen::EmittedBackend<double>>(
+      *e.program, std::move(emitted),
+      std::make_unique<codegen::HostStepDevice<double>>(compiled.f64_step, compiled.f64_eval));
+}
+
+// Parameters at seeded random values (every start its own in minimize mode), optimizer state
+// as a run starts it.
+std::vector<ParamState> random_start(const Experiment& e) {
+  std::vector<ParamState> state = initial_state(e.config, *e.program).params;
+  std::mt19937_64 rng(21);
+  std::normal_distribution<double> normal(0.0, 0.5);
+  for (ParamState& p : state)
+    for (double& v : p.value) v = normal(rng);
+  return state;
+}
+
+CheckStep one_step(const Experiment& e, std::int64_t rows, bool shuffled) {
+  CheckStep step;
+  step.batch.rows = rows;
+  step.batch.shuffled = shuffled;
+  step.update.optimizer = e.config.train.optimizer;
+  step.update.step = 1;
+  step.update.lr = e.config.train.optimizer.lr;
+  step.update.clip_norm = e.config.train.clip_norm;
+  return step;
+}
+
+// The worst tensor of a report (the largest fraction of its tolerance), each failure reported.
+TensorCheck worst_of(const CheckReport& report, const std::string& what) {
+  TensorCheck worst;
+  for (const StepCheck& s : report.steps)
+    for (const TensorCheck& t : s.tensors) {
+      if (t.fraction() >= worst.fraction()) worst = t;
+      if (std::getenv("DESCENT_TEST_VERBOSE") && t.fraction() > 0.05)
+        std::printf("  %s: %s[%lld] %.3g%% (got %.17g want %.17g tol %.3g)\n", what.c_str(),
+                    t.tensor.c_str(), static_cast<long long>(t.element), 100 * t.fraction(), t.got,
+                    t.want, t.tolerance);
+      EXPECT_TRUE(t.ok()) << what << ": " << t.tensor << "[" << t.element << "] = " << t.got
+                          << " vs " << t.want << ", error " << t.error << " > tolerance "
+                          << t.tolerance;
+    }
+  return worst;
+}
+
+class HostExecutor : public ::testing::TestWithParam<int> {
+ protected:
+  const EmittedHostProgram& compiled() const { return kEmittedHostPrograms[GetParam()]; }
+};
+
+TEST_P(HostExecutor, AgreesWithTheOracleAtEveryRowCount) {
+  const EmittedHostProgram& c = compiled();
+  TensorCheck worst;
+  std::string worst_case;
+  for (const std::int64_t rows : kRowCounts) {
+    const Experiment probe = set_up_experiment(config_path(c.config).string(), {});
+    const bool minimize = probe.config.minimize();
+    // Minimize mode: the rows are the starts.
+    const Experiment e = minimize ? set_up_experiment(config_path(c.config).string(),
+                                                      {"train.starts=" + std::to_string(rows)})
+                                  : set_up_experiment(config_path(c.config).string(), {});
+    DataSplits splits;
+    if (e.dataset) splits = data_splits(*e.program, *e.dataset);
+    for (const bool shuffled : {false, true}) {
+      if (shuffled && minimize) continue;  // starts are never shuffled
+      if (!shuffled && e.dataset && rows > e.dataset->train_rows) continue;
+      // Shuffled: rows drawn with repeats from the split, so that a small split fills any count.
+      std::vector<std::int64_t> order;
+      if (shuffled) {
+        std::mt19937_64 rng(static_cast<std::uint64_t>(rows));
+        std::uniform_int_distribution<std::int64_t> pick(0, e.dataset->train_rows - 1);
+        for (std::int64_t r = 0; r < rows; ++r) order.push_back(pick(rng));
+      }
+      auto backend = host_executor(c, e);
+      const CheckReport report =
+          check_backend(*e.program, e.plan, *backend, e.dataset ? &splits : nullptr, order,
+                        random_start(e), {one_step(e, rows, shuffled)});
+      const std::string what = std::string(c.config) + " " +
+                               (c.precision == Precision::f32 ? "f32" : "f64") + ", " +
+                               std::to_string(rows) + " rows" + (shuffled ? " shuffled" : "");
+      const TensorCheck w = worst_of(report, what);
+      if (w.fraction() >= worst.fraction()) {
+        worst = w;
+        worst_case = what;
+      }
+    }
+  }
+  std::printf("%s: worst %s[%lld], error %.3g against a tolerance of %.3g (%.3g%%)\n",
+              worst_case.c_str(), worst.tensor.c_str(), static_cast<long long>(worst.element),
+              worst.error, worst.tolerance, 100 * worst.fraction());
+}
+
+TEST_P(HostExecutor, TwoRunsGiveTheSameBits) {
+  const EmittedHostProgram& c = compiled();
+  const Experiment e = set_up_experiment(config_path(c.config).string(), {});
+  DataSplits splits;
+  std::vector<std::int64_t> order;
+  BatchRows batch;
+  batch.rows = e.dataset ? e.dataset->train_rows : e.program->starts;
+  if (e.dataset) {
+    splits = data_splits(*e.program, *e.dataset);
+    order.resize(static_cast<std::size_t>(batch.rows));
+    for (std::size_t i = 0; i < order.size(); ++i)
+      order[i] = static_cast<std::int64_t>(order.size() - 1 - i);
+    batch.shuffled = true;
+  }
+  std::vector<std::vector<ParamState>> after(2);
+  for (std::vector<ParamState>& result : after) {
+    auto backend = host_executor(c, e);
+    if (e.dataset) {
+      backend->attach(splits);
+      backend->set_epoch_order(order);
+    }
+    backend->load(random_start(e));
+    for (long step = 1; step <= 3; ++step)
+      backend->step(batch, one_step(e, batch.rows, true).update);
+    ASSERT_EQ(backend->report().diverged_step, 0);
+    backend->store(result);
+  }
+  for (std::size_t k = 0; k < after[0].size(); ++k)
+    EXPECT_EQ(0, std::memcmp(after[0][k].value.data(), after[1][k].value.data(),
+                             after[0][k].value.size() * sizeof(double)))
+        << e.program->params[k].name;
+}
+
+INSTANTIATE_TEST_SUITE_P(ExampleConfigs, HostExecutor,
+                         ::testing::Range(0, kEmittedHostProgramCount),
+                         [](const ::testing::TestParamInfo<int>& param) {
+                           const EmittedHostProgram& c = kEmittedHostPrograms[param.param];
+                           std::string name = c.config;
+                           name = name.substr(0, name.find('.'));
+                           return name + (c.precision == Precision::f32 ? "_f32" : "_f64");
+                         });
+
+}  // namespace
+}  // namespace descent::test
