@@ -120,6 +120,11 @@ struct ExperimentConfig {
 ExperimentConfig load_experiment(const std::string& path,
                                  const std::vector<std::string>& overrides = {});
 
+// The same for a config held in memory: `text` is the content of the file `path`, which is not
+// read (it names the config in messages, and its folder anchors relative data paths).
+ExperimentConfig load_experiment_from_text(const std::string& path, std::string text,
+                                           const std::vector<std::string>& overrides = {});
+
 // The effective config with every default filled in, as TOML (descent config --resolved,
 // and the run directory's config.resolved.toml). Loading it again gives the same experiment.
 // With absolute_paths, data paths are written absolute, so that the text still loads from

@@ -286,4 +286,11 @@ ExperimentConfig load_experiment(const std::string& path,
   return read_experiment(doc, path);
 }
 
+ExperimentConfig load_experiment_from_text(const std::string& path, std::string text,
+                                           const std::vector<std::string>& overrides) {
+  TomlDocument doc = TomlDocument::parse(path, std::move(text));
+  for (const std::string& override_text : overrides) doc.apply_override(override_text);
+  return read_experiment(doc, path);
+}
+
 }  // namespace descent
