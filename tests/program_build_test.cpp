@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "config/experiment.hpp"
 #include "graph/printer.hpp"
+#include "plan/step_plan.hpp"
 #include "program/program.hpp"
 #include "test_support.hpp"
 
@@ -123,6 +124,31 @@ TEST_F(ProgramBuildTest, AnUnknownNameInAChainIsReportedWhereItIsWritten) {
             "cfg.toml:4:7: error: unknown name 'v'; did you mean 'w'?\n"
             "  v\n"
             "  ^");
+}
+
+// Found by fuzz/expression.cpp: a cost that is the same for every sample (or start) was wrapped
+// in a batch total anyway, which the step plan refuses as an internal error (exit 1 for a
+// config as plain as loss = "22"). The total of a uniform value is the value itself (fit) or
+// starts times it (minimize); either way its gradient is zero and the run trains nothing.
+TEST_F(ProgramBuildTest, ACostThatIsTheSameForEverySampleIsPlannedWithoutABatchTotal) {
+  test::write_file(tmp_ / "d.csv", "x,y\n1,2\n3,4\n");
+  for (const std::string config : {
+           "[params]\nw = 1.0\n[cost]\nloss = \"22\"\n",
+           "[params]\nw = 1.0\n[cost]\nloss = \"22\"\n[train]\nstarts = 3\n",
+           "[data]\nfile = \"d.csv\"\ninputs = { x = \"x\", y = \"y\" }\n[params]\nw = 1.0\n"
+           "[cost]\nloss = \"22\"\n",
+           "[data]\nfile = \"d.csv\"\ninputs = { x = \"x\", y = \"y\" }\n[params]\nw = 1.0\n"
+           "[cost]\nloss = \"w^2\"\npenalty = \"3\"\n",
+       }) {
+    const Program program =
+        build_program(load(config), {{"x", Shape::scalar()}, {"y", Shape::scalar()}});
+    EXPECT_NO_THROW(plan_program(program)) << config;
+    const std::string path = (tmp_ / "cfg.toml").string();
+    const test::CliResult r = test::run_descent(
+        {"train", path, "--out", (tmp_ / "run").string(), "--quiet"}, tmp_.path());
+    EXPECT_EQ(r.exit_code, 0) << config << r.err;
+    std::filesystem::remove_all(tmp_ / "run");
+  }
 }
 
 }  // namespace

@@ -261,11 +261,17 @@ Program build_program(const ExperimentConfig& config, const std::vector<InputSha
   // Minimize mode with several starts: each start's penalty belongs to its own objective.
   const NodeId per_sample =
       program.minimize && penalty_total != kNoNode ? g.add(loss, penalty_total) : loss;
+  // A value that is the same for every sample (start) is its own batch mean, and its batch
+  // sum is that many times it: a cost of constants alone (or, in fit mode, of parameters alone)
+  // gets no batch total, which the step plan would refuse.
+  const bool per_sample_varies = g[per_sample].varying;
   if (program.minimize) {
-    program.objective = g.apply(Op::batch_sum, per_sample);
-    program.reported = g.apply(Op::batch_mean, per_sample);
+    program.objective = per_sample_varies
+                            ? g.apply(Op::batch_sum, per_sample)
+                            : g.mul(g.num(static_cast<double>(program.starts)), per_sample);
+    program.reported = per_sample_varies ? g.apply(Op::batch_mean, per_sample) : per_sample;
   } else {
-    program.objective = g.apply(Op::batch_mean, loss);
+    program.objective = per_sample_varies ? g.apply(Op::batch_mean, loss) : loss;
     if (penalty_total != kNoNode) program.objective = g.add(program.objective, penalty_total);
     program.reported = program.objective;
   }
