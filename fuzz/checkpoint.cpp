@@ -64,6 +64,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size > descent::fuzz::kMaxInputBytes) return 0;
   static const descent::fuzz::InputFile file;
   file.write(std::string_view(reinterpret_cast<const char*>(data), size));
   descent::fuzz::expect_clean([&] { read_checkpoint(file.path(), kNames); });

@@ -64,6 +64,7 @@ void load_resolve_build(const std::string& text, const std::vector<std::string>&
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size > descent::fuzz::kMaxInputBytes) return 0;
   std::string text;
   std::vector<std::string> overrides;
   split_input(std::string_view(reinterpret_cast<const char*>(data), size), text, overrides);

@@ -59,6 +59,7 @@ void read_and_load(const std::string& path, std::uint8_t options_byte) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size > descent::fuzz::kMaxInputBytes) return 0;
   static const descent::fuzz::InputFile file;
   if (size == 0) return 0;
   file.write(std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1));

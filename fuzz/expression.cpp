@@ -74,6 +74,7 @@ void build_and_emit(const std::string& text) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size > descent::fuzz::kMaxInputBytes) return 0;
   if (size == 0) return 0;
   // The first byte picks what runs after the parse by its low bits ('0' derive, '1' explain,
   // '2' derive and emit, '3' explain and emit); the rest is the expression.

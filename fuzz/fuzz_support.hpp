@@ -22,6 +22,11 @@
 
 namespace descent::fuzz {
 
+// Inputs longer than this are skipped, whatever -max_len says (scripts/fuzz.sh sets smaller
+// limits): every reader is linear, so a long input only slows the search, and no input may
+// make a target run out of memory or time by its size alone.
+inline constexpr std::size_t kMaxInputBytes = 1 << 16;
+
 // Warnings (an unused parameter, a constant input) would flood the fuzzer's output.
 inline const bool kQuietLogs = (spdlog::set_level(spdlog::level::off), true);
 

@@ -41,6 +41,7 @@ void read_and_load(const std::string& path) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size > descent::fuzz::kMaxInputBytes) return 0;
   static const descent::fuzz::InputFile file;
   file.write(std::string_view(reinterpret_cast<const char*>(data), size));
   descent::fuzz::expect_clean([&] { read_and_load(file.path()); });
