@@ -671,7 +671,7 @@ TEST_F(ConfigLoadTest, LoadsFortyThousandModelEntriesInLinearTime) {
 
 // Complexity guards like the one above: each column of a list was compared with every earlier
 // one (200,000 columns: 37 s), and each name in data.classes looked up by a scan of the inputs
-// (100,000 inputs: over a minute).
+// (200,000 inputs: 100 s). Linear, they take about 1 s here and 4 s under ASan.
 TEST_F(ConfigLoadTest, LoadsAListOfTwoHundredThousandColumnsInLinearTime) {
   constexpr int kColumns = 200000;
   std::string columns;
@@ -684,7 +684,7 @@ TEST_F(ConfigLoadTest, LoadsAListOfTwoHundredThousandColumnsInLinearTime) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   ASSERT_EQ(config.data.inputs.size(), 2u);
   EXPECT_EQ(config.data.inputs[0].columns.size(), static_cast<std::size_t>(kColumns));
-  EXPECT_LT(seconds, 10.0);
+  EXPECT_LT(seconds, 15.0);
   // A repeated column is still found, at the repetition.
   EXPECT_NE(error_of("[data]\nfile = \"d.csv\"\ninputs = { x = [" + columns +
                      ", \"c7\"], y = \"y\" }\n[params]\nw = 1.0\n[cost]\nloss = \"w*y\"\n")
@@ -708,7 +708,7 @@ TEST_F(ConfigLoadTest, MarksAHundredThousandClassInputsInLinearTime) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   ASSERT_EQ(config.data.inputs.size(), static_cast<std::size_t>(kInputs));
   EXPECT_TRUE(config.data.inputs.back().classes);
-  EXPECT_LT(seconds, 10.0);
+  EXPECT_LT(seconds, 15.0);
 }
 
 // ---- malformed configs: the exact diagnostic of each ---------------------------------------
