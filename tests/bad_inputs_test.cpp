@@ -108,7 +108,9 @@ INSTANTIATE_TEST_SUITE_P(Corpus, BadInputs, testing::ValuesIn(all_cases()),
                            std::string name = param.param.name;
                            std::replace_if(
                                name.begin(), name.end(),
-                               [](char ch) { return !std::isalnum(static_cast<unsigned char>(ch)); },
+                               [](char ch) {
+                                 return !std::isalnum(static_cast<unsigned char>(ch));
+                               },
                                '_');
                            return name;
                          });
