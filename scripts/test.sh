@@ -45,6 +45,7 @@ fi
 step tidy bash scripts/check_tidy.sh
 step tests run_tests
 step sanitized bash scripts/test_sanitized.sh
+step fuzz bash scripts/fuzz.sh all 10
 
 if ((${#failed[@]})); then
   echo "test: FAILED: ${failed[*]} (${SECONDS} s)" >&2

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -644,6 +645,72 @@ TEST_F(ConfigLoadTest, TruncatedAndMutatedConfigsNeverCrash) {
   }
 }
 
+// ---- large configs -----------------------------------------------------------------------
+
+// A complexity guard, not a benchmark: mapping each key and expression to its position used to
+// rescan the file from its start, so 40,000 model entries took about half a minute; a linear
+// loader takes a fraction of a second. The bound is far above the linear time (even under
+// sanitizers) and far below the quadratic one.
+TEST_F(ConfigLoadTest, LoadsFortyThousandModelEntriesInLinearTime) {
+  constexpr int kEntries = 40000;
+  std::string text = "[params]\nw = 0.5\n[model]\nm0 = \"w\"\n";
+  for (int i = 1; i < kEntries; ++i)
+    text += "m" + std::to_string(i) + " = \"m" + std::to_string(i - 1) + " + 1\"\n";
+  text += "[cost]\nloss = \"m" + std::to_string(kEntries - 1) + "^2\"\n";
+  const auto started = std::chrono::steady_clock::now();
+  const ExperimentConfig config = load(text);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ASSERT_EQ(config.model.size(), static_cast<std::size_t>(kEntries));
+  // Positions are still exact: the last entry's expression starts on its line, after `= "`.
+  const NamedExpression& last = config.model.back();
+  EXPECT_EQ(last.text.source->first_line, 3 + kEntries);
+  EXPECT_EQ(last.text.source->first_col, static_cast<int>(last.name.size()) + 5);
+  EXPECT_LT(seconds, 10.0) << "loading is no longer linear in the config's size";
+}
+
+// Complexity guards like the one above: each column of a list was compared with every earlier
+// one (200,000 columns: 37 s), and each name in data.classes looked up by a scan of the inputs
+// (200,000 inputs: 100 s). Linear, they take about 1 s here and 4 s under ASan.
+TEST_F(ConfigLoadTest, LoadsAListOfTwoHundredThousandColumnsInLinearTime) {
+  constexpr int kColumns = 200000;
+  std::string columns;
+  for (int i = 0; i < kColumns; ++i) columns += (i ? ", \"c" : "\"c") + std::to_string(i) + "\"";
+  const auto started = std::chrono::steady_clock::now();
+  const ExperimentConfig config =
+      load("[data]\nfile = \"d.csv\"\ninputs = { x = [" + columns +
+           "], y = \"y\" }\n[params]\nw = 1.0\n[cost]\nloss = \"w*y\"\n");
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ASSERT_EQ(config.data.inputs.size(), 2u);
+  EXPECT_EQ(config.data.inputs[0].columns.size(), static_cast<std::size_t>(kColumns));
+  EXPECT_LT(seconds, 15.0);
+  // A repeated column is still found, at the repetition.
+  EXPECT_NE(error_of("[data]\nfile = \"d.csv\"\ninputs = { x = [" + columns +
+                     ", \"c7\"], y = \"y\" }\n[params]\nw = 1.0\n[cost]\nloss = \"w*y\"\n")
+                .find("error: data.inputs.x lists the column 'c7' twice"),
+            std::string::npos);
+}
+
+TEST_F(ConfigLoadTest, MarksAHundredThousandClassInputsInLinearTime) {
+  constexpr int kInputs = 100000;
+  std::string inputs, classes;
+  for (int i = 0; i < kInputs; ++i) {
+    const std::string n = std::to_string(i);
+    inputs += (i ? ", i" : "i") + n + " = \"c" + n + "\"";
+    classes += (i ? ", \"i" : "\"i") + n + "\"";
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const ExperimentConfig config =
+      load("[data]\nfile = \"d.csv\"\ninputs = { " + inputs + " }\nclasses = [" + classes +
+           "]\n[params]\nw = 1.0\n[cost]\nloss = \"w*i0\"\n");
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ASSERT_EQ(config.data.inputs.size(), static_cast<std::size_t>(kInputs));
+  EXPECT_TRUE(config.data.inputs.back().classes);
+  EXPECT_LT(seconds, 15.0);
+}
+
 // ---- malformed configs: the exact diagnostic of each ---------------------------------------
 
 struct Malformed {
@@ -843,6 +910,64 @@ loss = "w*x"
      "cfg.toml:6:10: error: train.starts = 0 but it must be >= 1\n"
      "  starts = 0\n"
      "           ^"},
+    // --- size limits (config/limits.hpp): counts that would overflow or never fit
+    {"shape_size_over_the_limit",
+     "[params]\nw = { shape = [4294967296, 4294967296] }\n[cost]\nloss = \"sum(w)\"\n",
+     {},
+     "cfg.toml:2:16: error: params.w.shape[0] = 4294967296 but it must be at most 2147483648 "
+     "(2^31)\n"
+     "  w = { shape = [4294967296, 4294967296] }\n"
+     "                 ^~~~~~~~~~"},
+    {"shape_elements_over_the_limit",
+     "[params]\nw = { shape = [100000, 100000] }\n[cost]\nloss = \"sum(w)\"\n",
+     {},
+     "cfg.toml:2:15: error: params.w.shape = [100000, 100000] has more elements than a parameter "
+     "may hold (at most 2147483648 (2^31))\n"
+     "  w = { shape = [100000, 100000] }\n"
+     "                ^~~~~~~~~~~~~~~~"},
+    {"starts_over_the_limit",
+     kMinimize + "[train]\nstarts = 4000000000\n",
+     {},
+     "cfg.toml:6:10: error: train.starts = 4000000000 but it must be at most 16777216 (2^24)\n"
+     "  starts = 4000000000\n"
+     "           ^~~~~~~~~~"},
+    {"starts_times_parameter_over_the_limit",
+     "[params]\nw = { shape = [1000, 1000] }\n[cost]\nloss = \"sum(w)\"\n[train]\nstarts = "
+     "4096\n",
+     {},
+     "cfg.toml:6:10: error: train.starts = 4096 copies of the parameter 'w' (1000000 elements "
+     "each) make more elements than a parameter may hold (at most 2147483648 (2^31))\n"
+     "  starts = 4096\n"
+     "           ^~~~"},
+    {"parameters_together_over_the_limit",
+     "[params]\nw = { shape = [40000, 40000] }\nv = { shape = [40000, 40000] }\n[cost]\nloss = "
+     "\"sum(w) + sum(v)\"\n",
+     {},
+     "cfg.toml:3:5: error: with the parameter 'v' the parameters hold more than 2147483648 (2^31) "
+     "elements in all\n"
+     "  v = { shape = [40000, 40000] }\n"
+     "      ^~~~~~~~~~~~~~~~~~~~~~~~~~"},
+    {"epochs_over_the_limit",
+     kFit + "[train]\nepochs = 4611686018427387904\nbatch_size = 1\n",
+     {},
+     "cfg.toml:12:10: error: train.epochs = 4611686018427387904 but it must be at most 2147483648 "
+     "(2^31)\n"
+     "  epochs = 4611686018427387904\n"
+     "           ^~~~~~~~~~~~~~~~~~~"},
+    {"steps_over_the_limit",
+     kMinimize + "[train]\nsteps = 1099511627777\n",
+     {},
+     "cfg.toml:6:9: error: train.steps = 1099511627777 but it must be at most 1099511627776 "
+     "(2^40)\n"
+     "  steps = 1099511627777\n"
+     "          ^~~~~~~~~~~~~"},
+    {"epochs_over_the_limit_by_set",
+     kFit,
+     {"train.epochs=9223372036854775807"},
+     "--set:1:14: error: train.epochs = 9223372036854775807 but it must be at most 2147483648 "
+     "(2^31)\n"
+     "  train.epochs=9223372036854775807\n"
+     "               ^~~~~~~~~~~~~~~~~~~"},
     {"negative_lr",
      kMinimize + "[train]\noptimizer = \"adam\"\nlr = -0.1\n",
      {},

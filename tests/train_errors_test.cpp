@@ -371,9 +371,16 @@ note: the inputs are: x, y
 )msg"},
       {"NoTrainingRowsLeft", edit(good, "y = \"y\" }\n", "y = \"y\" }\nvalidation = 0.9\n"),
        csv("x1,x2,x3,y\n1,2,3,4\n"), 2,
-       R"msg({dir}/c.toml:1:1: error: no training rows are left after holding out 1 for validation
-  [data]
-  ^~~~~~
+       R"msg({dir}/c.toml:4:14: error: data.validation = 0.9 holds out 1 of the 1 row for validation, which leaves none to train on
+  validation = 0.9
+               ^~~
+)msg"},
+      {"ValidationHoldsOutNoRow", edit(good, "y = \"y\" }\n", "y = \"y\" }\nvalidation = 1e-300\n"),
+       csv(kGoodCsv), 2,
+       R"msg({dir}/c.toml:4:14: error: data.validation = 1e-300 holds out 0 of the 3 rows for validation
+  validation = 1e-300
+               ^~~~~~
+note: with 3 rows, a fraction of at least 1/6 holds out one row; or remove data.validation
 )msg"},
       // ---- CSV files ------------------------------------------------------------------------
       {"CsvRaggedRow", good, csv("x1,x2,x3,y\n1,2,3,4\n5,6,7\n9,10,11,12\n"), 2,

@@ -48,6 +48,7 @@ struct DataConfig {
   std::uint64_t seed = 0;   // for the split and the shuffles
   Span where;               // the [data] section
   Span file_where;          // the value of `file`, for errors about the file itself
+  Span validation_where;    // the value of `validation`, when written
 };
 
 // How a parameter starts: zeros, constant (value), uniform (low, high), normal (mean, std),
@@ -118,6 +119,11 @@ struct ExperimentConfig {
 // key gets a did-you-mean; a missing file is ExitCode::io_error.
 ExperimentConfig load_experiment(const std::string& path,
                                  const std::vector<std::string>& overrides = {});
+
+// The same for a config held in memory: `text` is the content of the file `path`, which is not
+// read (it names the config in messages, and its folder anchors relative data paths).
+ExperimentConfig load_experiment_from_text(const std::string& path, std::string text,
+                                           const std::vector<std::string>& overrides = {});
 
 // The effective config with every default filled in, as TOML (descent config --resolved,
 // and the run directory's config.resolved.toml). Loading it again gives the same experiment.

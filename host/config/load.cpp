@@ -83,9 +83,16 @@
 //     finite; counts are integers;
 //   - values have ranges: validation in [0, 1), epochs and steps >= 1, batch_size >= 0,
 //     starts >= 1, the optimizer's and the schedule's own rules;
+//   - sizes have limits, far above any real experiment, so that no count overflows:
+//     epochs at most 2^31, steps at most 2^40, starts at most 2^24, and at most 2^31
+//     elements in a parameter, in all parameters together, and (minimize mode) times
+//     starts; a data set holds at most 2^31 rows, and data.validation must hold out at
+//     least one row and leave at least one to train on (checked when the data is read);
 //   - inputs, parameters and model expressions share one namespace of identifiers
 //     [A-Za-z_][A-Za-z0-9_]*, which must not hold a function of the language (exp, sum, ...)
 //     or the reserved name batch_size;
+//   - model expressions may use each other in any order, never in a cycle (also among
+//     entries that the cost does not use; host/program checks this);
 //   - expressions are strings; their positions inside the file are kept, so that errors found
 //     while parsing them point into the config.
 //
@@ -262,8 +269,11 @@ ExperimentConfig read_experiment(const TomlDocument& doc, const std::string& pat
 
   const toml::table no_train;
   const toml::table* train = section(doc, "train");
-  out.train = config::read_train(TableReader(doc, train ? *train : no_train, "train"), out.data);
+  const TableReader train_reader(doc, train ? *train : no_train, "train");
+  out.train = config::read_train(train_reader, out.data);
   out.data.seed = data_seed.value_or(out.train.seed);
+  config::check_param_sizes(out.params, out.minimize() ? out.train.starts : 1,
+                            train_reader.value_span("starts"));
   return out;
 }
 
@@ -272,6 +282,13 @@ ExperimentConfig read_experiment(const TomlDocument& doc, const std::string& pat
 ExperimentConfig load_experiment(const std::string& path,
                                  const std::vector<std::string>& overrides) {
   TomlDocument doc = TomlDocument::read(path);
+  for (const std::string& override_text : overrides) doc.apply_override(override_text);
+  return read_experiment(doc, path);
+}
+
+ExperimentConfig load_experiment_from_text(const std::string& path, std::string text,
+                                           const std::vector<std::string>& overrides) {
+  TomlDocument doc = TomlDocument::parse(path, std::move(text));
   for (const std::string& override_text : overrides) doc.apply_override(override_text);
   return read_experiment(doc, path);
 }

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <set>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "common/suggest.hpp"
 #include "config/config_fields.hpp"
@@ -52,11 +54,12 @@ std::vector<InputSpec> read_csv_inputs(const TableReader& inputs, NameTable& nam
       if (list->empty()) {
         throw input_error(fmt::format("{} is an empty list of columns", label), spec.where);
       }
+      std::unordered_set<std::string_view> listed;
       for (std::size_t i = 0; i < list->size(); ++i) {
         const std::string item = element_label(label, i);
         const std::string& column = string_value(doc, (*list)[i], item);
         check_column(doc, (*list)[i], column, item);
-        if (std::find(spec.columns.begin(), spec.columns.end(), column) != spec.columns.end()) {
+        if (!listed.insert(column).second) {
           throw input_error(fmt::format("{} lists the column '{}' twice", label, column),
                             doc.span_of((*list)[i]));
         }
@@ -100,14 +103,17 @@ void mark_inputs(const TableReader& data, std::string_view key, bool InputSpec::
   const TomlDocument& doc = data.doc();
   const std::string label = data.label(key);
   std::vector<std::string> input_names;
-  for (const InputSpec& spec : inputs) input_names.push_back(spec.name);
-  std::set<std::string> seen;
+  std::unordered_map<std::string_view, InputSpec*> by_name;
+  for (InputSpec& spec : inputs) {
+    input_names.push_back(spec.name);
+    by_name.emplace(spec.name, &spec);
+  }
+  std::unordered_set<std::string_view> seen;
   for (std::size_t i = 0; i < list->size(); ++i) {
     const toml::node& node = (*list)[i];
     const std::string& name = string_value(doc, node, element_label(label, i));
-    auto spec = std::find_if(inputs.begin(), inputs.end(),
-                             [&](const InputSpec& s) { return s.name == name; });
-    if (spec == inputs.end()) {
+    const auto found = by_name.find(name);
+    if (found == by_name.end()) {
       throw input_error(fmt::format("{} names '{}', which is not an input{}", label, name,
                                     did_you_mean(name, input_names)),
                         doc.span_of(node),
@@ -116,6 +122,7 @@ void mark_inputs(const TableReader& data, std::string_view key, bool InputSpec::
     if (!seen.insert(name).second) {
       throw input_error(fmt::format("{} lists '{}' twice", label, name), doc.span_of(node));
     }
+    InputSpec* spec = found->second;
     if (flag == &InputSpec::classes && spec->is_vector) {
       throw input_error(fmt::format("the input '{}' cannot hold class labels: it has several "
                                     "columns, and labels come from one column",
@@ -192,6 +199,7 @@ DataConfig read_data(const TableReader& data, const std::string& dir, NameTable&
       throw data.out_of_range("validation", *validation, "in [0, 1)");
     }
     out.validation = *validation;
+    out.validation_where = data.value_span("validation");
   }
   out.shuffle = data.boolean("shuffle").value_or(true);
   if (const std::optional<long> written = data.integer_at_least("seed", 0)) {

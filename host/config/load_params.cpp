@@ -6,8 +6,10 @@
 
 #include <array>
 
+#include "common/checked.hpp"
 #include "common/suggest.hpp"
 #include "config/config_fields.hpp"
+#include "config/limits.hpp"
 #include "config/load_sections.hpp"
 
 namespace descent::config {
@@ -79,7 +81,20 @@ Shape read_shape(const TableReader& param) {
       throw input_error(fmt::format("{} = {} but it must be >= 1", item, size),
                         doc.span_of((*dims)[i]));
     }
+    if (size > kMaxParamElements) {
+      throw input_error(fmt::format("{} = {} but it must be at most {}", item, size,
+                                    limit_text(kMaxParamElements)),
+                        doc.span_of((*dims)[i]));
+    }
     sizes[i] = size;
+  }
+  const std::optional<std::int64_t> elements =
+      checked_mul_within(sizes[0], sizes[1], kMaxParamElements);
+  if (!elements) {
+    throw input_error(fmt::format("{} = [{}, {}] has more elements than a parameter may hold "
+                                  "(at most {})",
+                                  label, sizes[0], sizes[1], limit_text(kMaxParamElements)),
+                      doc.span_of(*dims));
   }
   if (dims->size() == 0) return Shape::scalar();
   if (dims->size() == 1) return Shape::vector(sizes[0]);
@@ -154,6 +169,32 @@ std::vector<ParamSpec> read_params(const TableReader& params, NameTable& names) 
     out.push_back(std::move(param));
   }
   return out;
+}
+
+void check_param_sizes(const std::vector<ParamSpec>& params, std::int64_t copies,
+                       const Span& copies_at) {
+  std::int64_t total = 0;
+  for (const ParamSpec& param : params) {
+    const std::optional<std::int64_t> elements =
+        checked_mul_within(param.shape.size(), copies, kMaxParamElements);
+    if (!elements) {
+      throw input_error(
+          fmt::format("train.starts = {} copies of the parameter '{}' ({} elements "
+                      "each) make more elements than a parameter may hold (at "
+                      "most {})",
+                      copies, param.name, param.shape.size(), limit_text(kMaxParamElements)),
+          copies_at);
+    }
+    const std::optional<std::int64_t> sum = checked_add(total, *elements);
+    if (!sum || *sum > kMaxParamElements) {
+      throw input_error(
+          fmt::format("with the parameter '{}' the parameters hold more than {} elements in all{}",
+                      param.name, limit_text(kMaxParamElements),
+                      copies > 1 ? fmt::format(" ({} starts each)", copies) : ""),
+          param.where);
+    }
+    total = *sum;
+  }
 }
 
 }  // namespace descent::config

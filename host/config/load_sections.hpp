@@ -44,6 +44,12 @@ DataConfig read_data(const TableReader& data, const std::string& dir, NameTable&
 // [params], in the order written.
 std::vector<ParamSpec> read_params(const TableReader& params, NameTable& names);
 
+// Refuses parameters that hold more than kMaxParamElements elements, one by one or together,
+// with `copies` (train.starts in minimize mode, else 1) copies each; `copies_at` is where the
+// config sets the copies, the place to blame when the copies make the difference.
+void check_param_sizes(const std::vector<ParamSpec>& params, std::int64_t copies,
+                       const Span& copies_at);
+
 // [train]; which keys apply depends on the mode and on data.validation.
 TrainConfig read_train(const TableReader& train, const DataConfig& data);
 

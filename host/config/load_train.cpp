@@ -10,6 +10,7 @@
 
 #include "common/suggest.hpp"
 #include "config/config_fields.hpp"
+#include "config/limits.hpp"
 #include "config/load_sections.hpp"
 #include "optim/optimizer.hpp"
 #include "optim/schedule.hpp"
@@ -138,8 +139,8 @@ void read_rates(const TableReader& train, TrainConfig& out) {
 
 // epochs / steps: exactly one, with a default per mode.
 void read_length(const TableReader& train, bool minimize, TrainConfig& out) {
-  const std::optional<long> epochs = train.integer_at_least("epochs", 1);
-  const std::optional<long> steps = train.integer_at_least("steps", 1);
+  const std::optional<long> epochs = train.integer_in_range("epochs", 1, kMaxEpochs);
+  const std::optional<long> steps = train.integer_in_range("steps", 1, kMaxSteps);
   if (epochs && steps) {
     bool seen_one = false;
     for (const TomlEntry& entry : train.entries()) {
@@ -225,7 +226,7 @@ TrainConfig read_train(const TableReader& train, const DataConfig& data) {
   out.clip_norm = train.number_at_least("clip_norm", 0.0).value_or(0.0);
   out.eval_every = train.integer_at_least("eval_every", 0).value_or(0);
   out.early_stopping = read_early_stopping(train, data);
-  out.starts = train.integer_at_least("starts", 1).value_or(1);
+  out.starts = train.integer_in_range("starts", 1, kMaxStarts).value_or(1);
   out.log_every = train.integer_at_least("log_every", 0).value_or(0);
   out.checkpoint_every = train.integer_at_least("checkpoint_every", 0).value_or(0);
   if (const auto precision = train.string("precision"))

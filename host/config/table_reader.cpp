@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "common/suggest.hpp"
+#include "config/limits.hpp"
 
 namespace descent::config {
 
@@ -167,6 +168,14 @@ Error TableReader::out_of_range(std::string_view key, long value,
 std::optional<long> TableReader::integer_at_least(std::string_view key, long minimum) const {
   const std::optional<long> value = integer(key);
   if (value && *value < minimum) throw out_of_range(key, *value, fmt::format(">= {}", minimum));
+  return value;
+}
+
+std::optional<long> TableReader::integer_in_range(std::string_view key, long minimum,
+                                                  long maximum) const {
+  const std::optional<long> value = integer_at_least(key, minimum);
+  if (value && *value > maximum)
+    throw out_of_range(key, *value, fmt::format("at most {}", limit_text(maximum)));
   return value;
 }
 

@@ -75,6 +75,8 @@ class TableReader {
   Error out_of_range(std::string_view key, long value, std::string_view requirement) const;
   // The integer at `key` (absent: nullopt), which must be >= `minimum`.
   std::optional<long> integer_at_least(std::string_view key, long minimum) const;
+  // The integer at `key` (absent: nullopt), which must be in [minimum, maximum].
+  std::optional<long> integer_in_range(std::string_view key, long minimum, long maximum) const;
   // The number at `key`, which must be >= `minimum`.
   std::optional<double> number_at_least(std::string_view key, double minimum) const;
 

@@ -18,22 +18,6 @@ namespace descent::config {
 
 namespace {
 
-// The byte offset of a toml++ position (1-based line, 1-based column counted in code points)
-// in `text`; positions past the end of a line or of the text are clamped to it.
-std::uint32_t byte_offset(const std::string& text, const toml::source_position& pos) {
-  std::size_t i = 0;
-  for (toml::source_index line = 1; line < pos.line; ++line) {
-    const std::size_t newline = text.find('\n', i);
-    if (newline == std::string::npos) return static_cast<std::uint32_t>(text.size());
-    i = newline + 1;
-  }
-  for (toml::source_index col = 1; col < pos.column && i < text.size() && text[i] != '\n'; ++col) {
-    ++i;
-    while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;
-  }
-  return static_cast<std::uint32_t>(i);
-}
-
 bool is_bare_key_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '-';
@@ -116,7 +100,7 @@ TomlDocument TomlDocument::read(const std::string& path) {
 TomlDocument TomlDocument::parse(const std::string& path, std::string text) {
   TomlDocument doc;
   doc.file_ = make_source(path, std::move(text));
-  doc.origins_[path] = Origin{doc.file_, 0, false};
+  doc.origins_[path] = make_origin(doc.file_, 0, false);
   try {
     doc.root_ = parse_toml(doc.file_->text, path);
   } catch (const toml::parse_error& e) {
@@ -201,7 +185,7 @@ void TomlDocument::apply_override(const std::string& text) {
       throw malformed(std::string(e.description()), value_begin, value_end);
     }
   }
-  origins_[tag] = Origin{shown, index, verbatim};
+  origins_[tag] = make_origin(shown, index, verbatim);
 
   // Merge: walk down the existing tables, then move the rest of the override's subtree in.
   toml::table* into = &root_;
@@ -243,6 +227,46 @@ void TomlDocument::apply_override(const std::string& text) {
   }
 }
 
+TomlDocument::Origin TomlDocument::make_origin(std::shared_ptr<const Source> source, int order,
+                                               bool verbatim) {
+  Origin origin{std::move(source), order, verbatim, {0}, {}};
+  const std::string& text = origin.source->text;
+  bool ascii = true;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (static_cast<unsigned char>(text[i]) >= 0x80) ascii = false;
+    if (text[i] == '\n') {
+      origin.ascii_line.push_back(ascii);
+      origin.line_starts.push_back(static_cast<std::uint32_t>(i + 1));
+      ascii = true;
+    }
+  }
+  origin.ascii_line.push_back(ascii);
+  return origin;
+}
+
+// toml++ positions are 1-based lines and 1-based columns counted in code points; positions
+// past the end of a line or of the text are clamped to it. Constant time on ASCII lines, so
+// that mapping every key of a large config stays linear in its size.
+std::uint32_t TomlDocument::byte_offset(const Origin& origin, const toml::source_position& pos) {
+  const std::string& text = origin.source->text;
+  if (pos.line < 1 || pos.line > origin.line_starts.size())
+    return static_cast<std::uint32_t>(text.size());
+  const std::size_t line = pos.line - 1;
+  const std::size_t begin = origin.line_starts[line];
+  const std::size_t end =
+      line + 1 < origin.line_starts.size() ? origin.line_starts[line + 1] - 1 : text.size();
+  if (origin.ascii_line[line]) {
+    const std::size_t col = pos.column < 1 ? 0 : pos.column - 1;
+    return static_cast<std::uint32_t>(begin + std::min(col, end - begin));
+  }
+  std::size_t i = begin;
+  for (toml::source_index col = 1; col < pos.column && i < end; ++col) {
+    ++i;
+    while (i < end && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;
+  }
+  return static_cast<std::uint32_t>(i);
+}
+
 const TomlDocument::Origin* TomlDocument::origin_of(const toml::source_region& region) const {
   if (!region.path) return nullptr;
   const auto it = origins_.find(*region.path);
@@ -253,8 +277,8 @@ Span TomlDocument::span_of(const toml::source_region& region) const {
   const Origin* origin = origin_of(region);
   if (origin == nullptr || region.begin.line == 0) return {};
   const std::string& text = origin->source->text;
-  const std::uint32_t begin = byte_offset(text, region.begin);
-  std::uint32_t end = region.end.line == 0 ? begin : byte_offset(text, region.end);
+  const std::uint32_t begin = byte_offset(*origin, region.begin);
+  std::uint32_t end = region.end.line == 0 ? begin : byte_offset(*origin, region.end);
   if (end <= begin)
     end = std::min<std::uint32_t>(begin + 1, static_cast<std::uint32_t>(text.size()));
   return Span{origin->source, begin, std::max(begin, end)};
@@ -272,8 +296,19 @@ ExpressionText TomlDocument::expression(const toml::value<std::string>& value) c
     out.source = make_source(file_->name, value.get());
     return out;
   }
-  const Position at = out.where.start();
-  int line = at.line, col = at.col;
+  // The start's line and byte column, from the line table (Span::start() would rescan the
+  // text from its beginning, which makes loading many expressions quadratic).
+  const toml::source_position& start = value.source().begin;
+  int line = 0, col = 0;
+  if (start.line >= 1 && start.line <= origin->line_starts.size() &&
+      out.where.begin >= origin->line_starts[start.line - 1]) {
+    line = static_cast<int>(start.line);
+    col = static_cast<int>(out.where.begin - origin->line_starts[start.line - 1]) + 1;
+  } else {
+    const Position at = out.where.start();
+    line = at.line;
+    col = at.col;
+  }
   if (!origin->verbatim_value) {
     const std::string_view rest = std::string_view(origin->source->text).substr(out.where.begin);
     if (rest.starts_with("\"\"\"") || rest.starts_with("'''")) {

@@ -63,7 +63,14 @@ class TomlDocument {
     std::shared_ptr<const Source> source;  // the text shown in excerpts
     int order = 0;                         // 0: the file, i: the i-th override
     bool verbatim_value = false;           // an override value taken as a string, unquoted
+    // Byte offset where each line starts, and whether the line is ASCII (code points are
+    // then bytes): positions map to offsets without rescanning the text.
+    std::vector<std::uint32_t> line_starts;
+    std::vector<bool> ascii_line;
   };
+  static Origin make_origin(std::shared_ptr<const Source> source, int order, bool verbatim);
+  // The byte offset of a toml++ position in the origin's text.
+  static std::uint32_t byte_offset(const Origin& origin, const toml::source_position& pos);
 
   const Origin* origin_of(const toml::source_region& region) const;
 

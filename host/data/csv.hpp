@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/source.hpp"
@@ -39,14 +40,27 @@ struct CsvColumn {
   std::vector<std::string> labels;
 };
 
+// Hash lookups by string_view in maps keyed by std::string (labels, column names).
+struct StringViewHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
 struct CsvTable {
   std::string path;
   std::vector<CsvColumn> columns;  // in header order
   std::size_t rows = 0;
+  // Column name → position in `columns` (read_csv fills it; lookups in a table built without
+  // it scan the columns).
+  std::unordered_map<std::string, std::size_t, StringViewHash, std::equal_to<>> positions;
 
-  // The column named `name`. An unknown name throws an input_error at `asked_at` (where the
-  // config names the column) that lists the columns and suggests the nearest one.
+  // The column named `name`, or its position in `columns`. An unknown name throws an
+  // input_error at `asked_at` (where the config names the column) that lists the columns and
+  // suggests the nearest one.
   const CsvColumn& column(std::string_view name, const Span& asked_at = {}) const;
+  std::size_t position(std::string_view name, const Span& asked_at = {}) const;
 };
 
 // Reads and checks the whole file. Throws Error(io_error) when it cannot be read and an

@@ -6,9 +6,14 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
+#include <unordered_set>
 
+#include "common/checked.hpp"
 #include "common/error.hpp"
+#include "common/json.hpp"
 #include "common/random.hpp"
+#include "config/limits.hpp"
 #include "data/csv.hpp"
 #include "data/npy.hpp"
 
@@ -16,24 +21,33 @@ namespace descent {
 
 namespace {
 
-// Expands "a..b" into the header's columns from a to b inclusive.
-std::vector<std::string> expand_columns(const InputSpec& spec, const CsvTable& table) {
-  std::vector<std::string> out;
+// The positions in the header of the columns `spec` names, "a..b" expanded to the header's
+// columns from a to b inclusive. A column named twice (also through overlapping ranges) is an
+// error, so an input is never wider than the file.
+std::vector<std::size_t> expand_columns(const InputSpec& spec, const CsvTable& table) {
+  std::vector<std::size_t> out;
+  std::unordered_set<std::size_t> seen;
+  auto add = [&](std::size_t position) {
+    if (!seen.insert(position).second)
+      throw input_error("the input '" + spec.name + "' names the column '" +
+                            table.columns[position].name + "' more than once",
+                        spec.where);
+    out.push_back(position);
+  };
   for (const std::string& item : spec.columns) {
     const std::size_t dots = item.find("..");
     if (dots == std::string::npos) {
-      out.push_back(table.column(item, spec.where).name);
+      add(table.position(item, spec.where));
       continue;
     }
     const std::string first = item.substr(0, dots), last = item.substr(dots + 2);
-    const CsvColumn* a = &table.column(first, spec.where);
-    const CsvColumn* b = &table.column(last, spec.where);
-    const auto ia = a - table.columns.data(), ib = b - table.columns.data();
-    if (ib < ia)
+    const std::size_t a = table.position(first, spec.where);
+    const std::size_t b = table.position(last, spec.where);
+    if (b < a)
       throw input_error("the column range '" + item + "' runs backwards: '" + last +
                             "' comes before '" + first + "' in " + table.path,
                         spec.where);
-    for (auto i = ia; i <= ib; ++i) out.push_back(table.columns[static_cast<std::size_t>(i)].name);
+    for (std::size_t i = a; i <= b; ++i) add(i);
   }
   return out;
 }
@@ -92,16 +106,22 @@ Columns read_csv_inputs(const DataConfig& data) {
   for (const InputSpec& spec : data.inputs) {
     DatasetInput input;
     input.name = spec.name;
-    const std::vector<std::string> columns = expand_columns(spec, table);
+    const std::vector<std::size_t> columns = expand_columns(spec, table);
     const std::int64_t width = static_cast<std::int64_t>(columns.size());
     input.shape = spec.is_vector ? Shape::vector(width) : Shape::scalar();
     if (spec.classes && columns.size() != 1)
       throw input_error("class labels come from one column, but '" + spec.name + "' names " +
                             std::to_string(columns.size()),
                         spec.where);
-    std::vector<double> values(static_cast<std::size_t>(out.rows * width));
+    // Each row holds at least one byte per column, so this fits; checked all the same.
+    const std::optional<std::int64_t> count = checked_mul(out.rows, width);
+    if (!count)
+      throw input_error("the input '" + spec.name + "' is too large: " + std::to_string(out.rows) +
+                            " rows of " + std::to_string(width) + " columns",
+                        spec.where);
+    std::vector<double> values(static_cast<std::size_t>(*count));
     for (std::int64_t c = 0; c < width; ++c) {
-      const CsvColumn& column = table.column(columns[static_cast<std::size_t>(c)], spec.where);
+      const CsvColumn& column = table.columns[columns[static_cast<std::size_t>(c)]];
       std::vector<double> mapped;
       if (spec.classes)
         map_classes(column, input, mapped);
@@ -124,6 +144,16 @@ Columns read_npy_inputs(const DataConfig& data) {
     if (array.shape.empty() || array.shape.size() > 3)
       throw input_error("'" + spec.npy_file + "' must hold one row per sample (1 to 3 axes), not " +
                             std::to_string(array.shape.size()) + " axes",
+                        spec.where);
+    for (std::size_t axis = 1; axis < array.shape.size(); ++axis)
+      if (array.shape[axis] == 0)
+        throw input_error("'" + spec.npy_file + "' has an empty axis (axis " +
+                              std::to_string(axis) + " has length 0), so its samples hold nothing",
+                          spec.where);
+    if (array.shape[0] > static_cast<std::size_t>(kMaxDataRows))
+      throw input_error("'" + spec.npy_file + "' has " + std::to_string(array.shape[0]) +
+                            " rows, more than descent reads (at most " + limit_text(kMaxDataRows) +
+                            ")",
                         spec.where);
     const auto rows = static_cast<std::int64_t>(array.shape[0]);
     if (out.rows >= 0 && rows != out.rows)
@@ -192,20 +222,39 @@ Dataset load_dataset(const DataConfig& data, std::uint64_t seed) {
   const bool npy = !data.inputs.empty() && !data.inputs[0].npy_file.empty();
   Columns columns = npy ? read_npy_inputs(data) : read_csv_inputs(data);
 
-  // Split: a seeded permutation; the last `validation` fraction is held out.
+  if (columns.rows > kMaxDataRows)
+    throw input_error("the data has " + std::to_string(columns.rows) +
+                          " rows, more than descent reads (at most " + limit_text(kMaxDataRows) +
+                          ")",
+                      data.file_where.valid() ? data.file_where : data.where);
+  if (columns.rows == 0) throw input_error("the data has no rows", data.where);
+
+  // Split: a seeded permutation; the last `validation` fraction is held out. A fraction that
+  // holds out no row (early stopping would watch nothing) or every row is refused.
   std::vector<std::int64_t> order(static_cast<std::size_t>(columns.rows));
   std::iota(order.begin(), order.end(), 0);
   Rng rng(seed);
   if (data.validation > 0) rng.shuffle(order);
   const auto held_out =
       static_cast<std::int64_t>(std::llround(data.validation * static_cast<double>(columns.rows)));
+  const Span validation_at = data.validation_where.valid() ? data.validation_where : data.where;
+  const std::string rows_text =
+      std::to_string(columns.rows) + " row" + (columns.rows == 1 ? "" : "s");
+  if (data.validation > 0 && held_out == 0)
+    throw input_error("data.validation = " + format_shortest(data.validation) +
+                          " holds out 0 of the " + rows_text + " for validation",
+                      validation_at,
+                      "with " + rows_text + ", a fraction of at least 1/" +
+                          std::to_string(2 * columns.rows) +
+                          " holds out one row; or remove data.validation");
   Dataset dataset;
   dataset.validation_rows = held_out;
   dataset.train_rows = columns.rows - held_out;
   if (dataset.train_rows < 1)
-    throw input_error("no training rows are left after holding out " + std::to_string(held_out) +
-                          " for validation",
-                      data.where);
+    throw input_error("data.validation = " + format_shortest(data.validation) + " holds out " +
+                          std::to_string(held_out) + " of the " + rows_text +
+                          " for validation, which leaves none to train on",
+                      validation_at);
 
   for (std::size_t k = 0; k < columns.inputs.size(); ++k) {
     DatasetInput input = std::move(columns.inputs[k]);

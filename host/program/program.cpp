@@ -4,7 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
-#include <set>
+#include <unordered_map>
 
 #include "ad/derive.hpp"
 #include "common/error.hpp"
@@ -17,29 +17,180 @@ namespace descent {
 
 namespace {
 
+// A name written in an expression, where it was written.
+struct NameUse {
+  const std::string* name;
+  const Span* span;
+};
+
+// The names an expression uses, in the order the lowering meets them (left to right). An
+// explicit stack, not recursion: the tree may be as deep as the parser allows.
+std::vector<NameUse> names_used(const expr::Ast& ast) {
+  std::vector<NameUse> out;
+  std::vector<const expr::Ast*> pending{&ast};
+  while (!pending.empty()) {
+    const expr::Ast* node = pending.back();
+    pending.pop_back();
+    if (node->kind == expr::AstKind::name) out.push_back({&node->name, &node->span});
+    for (auto it = node->args.rbegin(); it != node->args.rend(); ++it) pending.push_back(it->get());
+  }
+  return out;
+}
+
+// The model expressions ([model]) as a graph of definitions: each entry parsed once, the
+// entries it uses, a cycle check over all of them (used or not), and the order in which the
+// ones the cost needs are lowered so that each finds what it uses already lowered. Every walk
+// is a loop over an explicit stack, so a chain of any length cannot overflow the stack, and
+// each entry is visited a bounded number of times, so the work is linear in the config.
+class ModelDefinitions {
+ public:
+  explicit ModelDefinitions(const std::vector<NamedExpression>& model) {
+    entries_.reserve(model.size());
+    for (const NamedExpression& m : model) {
+      index_.emplace(m.name, entries_.size());
+      entries_.push_back({&m, expr::parse_expression(m.text.source), {}});
+    }
+    for (Entry& entry : entries_) {
+      for (const NameUse& use : names_used(*entry.ast)) {
+        const auto it = index_.find(*use.name);
+        if (it != index_.end()) entry.uses.push_back({it->second, use.span});
+      }
+    }
+    check_for_cycles();
+  }
+
+  bool contains(const std::string& name) const { return index_.count(name) > 0; }
+  const expr::Ast& ast(std::size_t i) const { return *entries_[i].ast; }
+  const std::string& name(std::size_t i) const { return entries_[i].definition->name; }
+
+  // The entries that `root` uses directly or through other entries and that are not yet
+  // `visited`, each after every entry it uses: the order to lower them in. Marks them visited.
+  std::vector<std::size_t> lowering_order(const expr::Ast& root, std::vector<bool>& visited) const {
+    visited.resize(entries_.size(), false);
+    std::vector<std::size_t> order;
+    struct Frame {
+      std::size_t entry;
+      std::size_t next_use;
+    };
+    for (const NameUse& use : names_used(root)) {
+      const auto it = index_.find(*use.name);
+      if (it == index_.end() || visited[it->second]) continue;
+      // Depth-first from this entry; an entry goes out once all it uses are out.
+      std::vector<Frame> stack{{it->second, 0}};
+      visited[it->second] = true;
+      while (!stack.empty()) {
+        Frame& top = stack.back();
+        const Entry& entry = entries_[top.entry];
+        if (top.next_use == entry.uses.size()) {
+          order.push_back(top.entry);
+          stack.pop_back();
+          continue;
+        }
+        const std::size_t used = entry.uses[top.next_use++].entry;
+        if (visited[used]) continue;
+        visited[used] = true;
+        stack.push_back({used, 0});
+      }
+    }
+    return order;
+  }
+
+ private:
+  struct Use {
+    std::size_t entry;
+    const Span* span;  // where the using expression names it
+  };
+  struct Entry {
+    const NamedExpression* definition;
+    expr::AstPtr ast;
+    std::vector<Use> uses;
+  };
+
+  // Depth-first over every entry in written order; an edge back to an entry still on the
+  // stack closes a cycle, reported at the use that closes it with the whole chain.
+  void check_for_cycles() const {
+    enum class State { unvisited, on_stack, done };
+    std::vector<State> state(entries_.size(), State::unvisited);
+    struct Frame {
+      std::size_t entry;
+      std::size_t next_use;
+    };
+    for (std::size_t start = 0; start < entries_.size(); ++start) {
+      if (state[start] != State::unvisited) continue;
+      std::vector<Frame> stack{{start, 0}};
+      state[start] = State::on_stack;
+      while (!stack.empty()) {
+        Frame& top = stack.back();
+        const Entry& entry = entries_[top.entry];
+        if (top.next_use == entry.uses.size()) {
+          state[top.entry] = State::done;
+          stack.pop_back();
+          continue;
+        }
+        const Use& use = entry.uses[top.next_use++];
+        if (state[use.entry] == State::on_stack) throw cycle_error(stack, use);
+        if (state[use.entry] == State::unvisited) {
+          state[use.entry] = State::on_stack;
+          stack.push_back({use.entry, 0});
+        }
+      }
+    }
+  }
+
+  // The cycle that `closing` closes, from the entry it uses back to it; a long one is shown
+  // by its ends.
+  template <class Frames>
+  Error cycle_error(const Frames& stack, const Use& closing) const {
+    constexpr std::size_t kShownAtEachEnd = 5;
+    const std::string& name = entries_[closing.entry].definition->name;
+    std::size_t from = 0;
+    while (stack[from].entry != closing.entry) ++from;
+    const std::size_t length = stack.size() - from;
+    std::string chain;
+    for (std::size_t i = from; i < stack.size(); ++i) {
+      const std::size_t k = i - from;
+      if (length > 2 * kShownAtEachEnd + 1 && k == kShownAtEachEnd) {
+        chain += "... " + std::to_string(length - 2 * kShownAtEachEnd) + " more ... -> ";
+        i = stack.size() - kShownAtEachEnd - 1;
+        continue;
+      }
+      chain += this->name(stack[i].entry) + " -> ";
+    }
+    return input_error(
+        "the model expression '" + name + "' depends on itself (" + chain + name + ")",
+        *closing.span);
+  }
+
+  std::vector<Entry> entries_;
+  std::unordered_map<std::string, std::size_t> index_;
+};
+
 class ProgramBuilder {
  public:
   ProgramBuilder(const ExperimentConfig& config, const std::vector<InputShape>& inputs,
                  Program& program)
-      : config_(config), program_(program) {
+      : config_(config), program_(program), model_(config.model) {
     for (const InputShape& in : inputs) input_shapes_[in.name] = in.shape;
     for (const ParamSpec& p : config.params) params_[p.name] = &p;
-    for (const NamedExpression& m : config.model) model_[m.name] = &m;
     for (const auto& [name, _] : input_shapes_) scope_.known_names.push_back(name);
     for (const auto& [name, _] : params_) scope_.known_names.push_back(name);
-    for (const auto& [name, _] : model_) scope_.known_names.push_back(name);
-    scope_.lookup = [this](const std::string& name, const Span& span) {
-      return lookup(name, span);
-    };
+    for (const NamedExpression& m : config.model) scope_.known_names.push_back(m.name);
+    scope_.lookup = [this](const std::string& name, const Span&) { return lookup(name); };
   }
 
+  // Lowers the model expressions that `text` uses and that are not lowered yet, each once and
+  // after the ones it uses, then `text` itself.
   NodeId lower(const ExpressionText& text) {
-    const auto ast = expr::parse_expression(text.source);
+    const expr::AstPtr ast = expr::parse_expression(text.source);
+    for (const std::size_t i : model_.lowering_order(*ast, visited_)) {
+      lowered_[model_.name(i)] = lower_expression(program_.graph, model_.ast(i), scope_);
+    }
     return lower_expression(program_.graph, *ast, scope_);
   }
 
  private:
-  NodeId lookup(const std::string& name, const Span& span) {
+  // Never lowers anything: a model expression is lowered before anything that uses it.
+  NodeId lookup(const std::string& name) {
     Graph& g = program_.graph;
     if (auto it = params_.find(name); it != params_.end()) {
       const ParamSpec& p = *it->second;
@@ -48,33 +199,21 @@ class ProgramBuilder {
     }
     if (auto it = input_shapes_.find(name); it != input_shapes_.end())
       return g.variable(name, VarKind::input, it->second);
-    auto it = model_.find(name);
-    if (it == model_.end()) return kNoNode;
     if (auto done = lowered_.find(name); done != lowered_.end()) return done->second;
-    if (in_progress_.count(name)) {
-      std::string cycle;
-      for (const std::string& n : stack_) cycle += n + " -> ";
-      throw input_error(
-          "the model expression '" + name + "' depends on itself (" + cycle + name + ")", span);
-    }
-    in_progress_.insert(name);
-    stack_.push_back(name);
-    const NodeId value = lower(it->second->text);
-    stack_.pop_back();
-    in_progress_.erase(name);
-    lowered_[name] = value;
-    return value;
+    if (model_.contains(name))
+      throw Error(ExitCode::failure,
+                  "internal: the model expression '" + name + "' was used before it was lowered");
+    return kNoNode;
   }
 
   const ExperimentConfig& config_;
   Program& program_;
+  ModelDefinitions model_;
   NameScope scope_;
   std::map<std::string, Shape> input_shapes_;
   std::map<std::string, const ParamSpec*> params_;
-  std::map<std::string, const NamedExpression*> model_;
-  std::map<std::string, NodeId> lowered_;
-  std::set<std::string> in_progress_;
-  std::vector<std::string> stack_;
+  std::unordered_map<std::string, NodeId> lowered_;
+  std::vector<bool> visited_;  // per model entry: lowered or about to be
 };
 
 }  // namespace
@@ -122,11 +261,17 @@ Program build_program(const ExperimentConfig& config, const std::vector<InputSha
   // Minimize mode with several starts: each start's penalty belongs to its own objective.
   const NodeId per_sample =
       program.minimize && penalty_total != kNoNode ? g.add(loss, penalty_total) : loss;
+  // A value that is the same for every sample (start) is its own batch mean, and its batch
+  // sum is that many times it: a cost of constants alone (or, in fit mode, of parameters alone)
+  // gets no batch total, which the step plan would refuse.
+  const bool per_sample_varies = g[per_sample].varying;
   if (program.minimize) {
-    program.objective = g.apply(Op::batch_sum, per_sample);
-    program.reported = g.apply(Op::batch_mean, per_sample);
+    program.objective = per_sample_varies
+                            ? g.apply(Op::batch_sum, per_sample)
+                            : g.mul(g.num(static_cast<double>(program.starts)), per_sample);
+    program.reported = per_sample_varies ? g.apply(Op::batch_mean, per_sample) : per_sample;
   } else {
-    program.objective = g.apply(Op::batch_mean, loss);
+    program.objective = per_sample_varies ? g.apply(Op::batch_mean, loss) : loss;
     if (penalty_total != kNoNode) program.objective = g.add(program.objective, penalty_total);
     program.reported = program.objective;
   }
