@@ -358,6 +358,7 @@ std::vector<ColumnBuilder> read_header(RecordSplitter& splitter, const CsvOption
   const Span header = splitter.span(splitter.record_begin(), splitter.record_end());
   for (const std::string& wanted : options.categorical) {
     const auto found = std::find(names.begin(), names.end(), wanted);
+    if (found == names.end() && options.categorical_may_be_absent) continue;
     if (found == names.end()) {
       throw input_error(fmt::format("categorical column '{}' is not in the header{}", shown(wanted),
                                     did_you_mean(wanted, names)),

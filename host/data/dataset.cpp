@@ -93,6 +93,7 @@ Columns read_csv_inputs(const DataConfig& data) {
     DatasetInput input;
     input.name = spec.name;
     const std::vector<std::string> columns = expand_columns(spec, table);
+    input.columns = columns;
     const std::int64_t width = static_cast<std::int64_t>(columns.size());
     input.shape = spec.is_vector ? Shape::vector(width) : Shape::scalar();
     if (spec.classes && columns.size() != 1)
@@ -223,6 +224,7 @@ Dataset load_dataset(const DataConfig& data, std::uint64_t seed) {
     if (spec.standardize) standardize(input, dataset.train_rows);
     dataset.inputs.push_back(std::move(input));
   }
+  dataset.file_rows = std::move(order);
   return dataset;
 }
 

@@ -319,13 +319,15 @@ class TrainingRun {
     write_checkpoint(run_dir_->checkpoint_path().string(), state_, names_);
   }
 
-  // params (the best ones when early stopping kept them), the loss chart and the manifest.
+  // params (the best ones when early stopping kept them), data.json (fit mode), the loss chart
+  // and the manifest.
   void write_outputs() const {
     std::vector<std::vector<double>> values;
     const bool best = config_.train.early_stopping.patience > 0 && !state_.best_params.empty();
     for (std::size_t i = 0; i < state_.params.size(); ++i)
       values.push_back(best ? state_.best_params[i] : state_.params[i].value);
     run_dir_->write_parameters(program_, values);
+    if (dataset_) run_dir_->write_data_description(describe_data(config_.data, *dataset_));
     run_dir_->write_loss_plot(config_.name + ": loss");
     run_dir_->write_manifest(manifest());
   }
