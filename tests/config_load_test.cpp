@@ -954,6 +954,13 @@ loss = "w*x"
      "cfg.toml:2:51: error: expected a number for params.x.value[1], found a string\n"
      "  x = { shape = [2], init = \"constant\", value = [1, \"a\"] }\n"
      "                                                    ^~~"},
+    {"best_is_reserved_in_minimize_mode",
+     "[params]\nbest = 1.0\n[cost]\nloss = \"best^2\"\n",
+     {},
+     "cfg.toml:2:8: error: the parameter name 'best' is reserved in minimize mode: params.json "
+     "keeps the best start under that key\n"
+     "  best = 1.0\n"
+     "         ^~~"},
     {"normal_std_zero",
      "[params]\nx = { init = \"normal\", std = 0 }\n[cost]\nloss = \"x\"\n",
      {},

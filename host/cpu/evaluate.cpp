@@ -40,4 +40,21 @@ std::vector<Tensor> evaluate_program_nodes(const Program& program,
   return values;
 }
 
+std::vector<double> start_costs(const Program& program,
+                                const std::vector<std::vector<double>>& params) {
+  std::vector<NodeId> outputs{program.loss};
+  outputs.insert(outputs.end(), program.penalties.begin(), program.penalties.end());
+  const std::vector<Tensor> values = evaluate_program_nodes(program, params, {}, outputs);
+  std::vector<double> costs(static_cast<std::size_t>(program.starts));
+  for (std::int64_t s = 0; s < program.starts; ++s) {
+    // As the Program sums them: loss + ((p1 + p2) + p3 ...).
+    double penalty = 0.0;
+    for (std::size_t k = 1; k < values.size(); ++k)
+      penalty = k == 1 ? *values[k].sample(s) : penalty + *values[k].sample(s);
+    costs[static_cast<std::size_t>(s)] =
+        values.size() > 1 ? *values[0].sample(s) + penalty : *values[0].sample(s);
+  }
+  return costs;
+}
+
 }  // namespace descent

@@ -1,5 +1,6 @@
 // A Program's nodes evaluated at given parameter values on given rows, by the Interpreter (the
-// f64 oracle): what a trained run computes on new rows (descent predict, descent eval).
+// f64 oracle): what a finished run reports about itself (minimize mode's cost of every start)
+// and what a trained run computes on new rows (descent predict, descent eval).
 //
 // Does not: train, read files, or standardize rows (the caller hands them ready).
 #pragma once
@@ -26,5 +27,10 @@ std::vector<Tensor> evaluate_program_nodes(const Program& program,
                                            const std::vector<std::vector<double>>& params,
                                            const std::vector<NamedRows>& inputs,
                                            const std::vector<NodeId>& outputs);
+
+// Minimize mode: the cost of every start at `params`, its loss plus its penalties (the
+// per-start objective whose mean over starts is the reported loss).
+std::vector<double> start_costs(const Program& program,
+                                const std::vector<std::vector<double>>& params);
 
 }  // namespace descent

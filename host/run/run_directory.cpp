@@ -122,6 +122,16 @@ void RunDirectory::write_parameters(const Program& program,
                         write_parameter_arrays(program, values).dump(2) + "\n");
 }
 
+void RunDirectory::write_parameters(const Program& program,
+                                    const std::vector<std::vector<double>>& values,
+                                    const Json& best,
+                                    const std::vector<double>& starts_cost) const {
+  Json params = write_parameter_arrays(program, values);
+  params.set("best", best);
+  write_npy((dir_ / kStartsCostFile).string(), {starts_cost.size()}, starts_cost);
+  write_file_atomically((dir_ / kParamsFile).string(), params.dump(2) + "\n");
+}
+
 Json RunDirectory::write_parameter_arrays(const Program& program,
                                           const std::vector<std::vector<double>>& values) const {
   Json params = Json::object();
@@ -137,6 +147,10 @@ Json RunDirectory::write_parameter_arrays(const Program& program,
     write_npy((dir_ / kParamsDir / (p.name + ".npy")).string(), shape, values[i]);
   }
   return params;
+}
+
+Json parameter_json(const std::vector<double>& values, const Shape& shape) {
+  return copy_json(values, shape, 0);
 }
 
 void RunDirectory::write_data_description(const SavedData& data) const {
