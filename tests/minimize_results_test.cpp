@@ -69,6 +69,25 @@ TEST(MinimizeResults, EachStartsCostAndTheBestStartAreKept) {
       << trained.err;
 }
 
+TEST(MinimizeResults, ManyStartsAreCostedInChunks) {
+  TempDir dir("descent_minimize");
+  const fs::path run = dir / "run";
+  // More starts than the 8192 costed at once.
+  const CliResult trained =
+      run_descent({"train", config_path("himmelblau.toml").string(), "--device", "cpu", "--quiet",
+                   "--set", "train.steps=3", "--set", "train.starts=9000", "--out", run.string()},
+                  dir.path());
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const NpyF8 x = read_npy_f8(run / "params" / "x.npy");
+  const NpyF8 y = read_npy_f8(run / "params" / "y.npy");
+  const NpyF8 costs = read_npy_f8(run / "starts_cost.npy");
+  ASSERT_EQ(costs.values.size(), 9000u);
+  for (std::size_t s = 0; s < 9000; ++s) {
+    const double c = himmelblau(x.values[s], y.values[s]);
+    ASSERT_NEAR(costs.values[s], c, 1e-12 * std::max(1.0, std::fabs(c))) << "start " << s;
+  }
+}
+
 TEST(MinimizeResults, OneStartIsItsOwnBest) {
   TempDir dir("descent_minimize");
   const fs::path run = dir / "run";

@@ -189,6 +189,36 @@ TEST(Predict, ReproducesTheRunsOwnPredictionsFromTheRawCsv) {
     EXPECT_NEAR(std::stod(lines[r + 1]), expected.values[r], 1e-12);
 }
 
+TEST(Predict, AFileLargerThanAChunkGivesTheSameValues) {
+  TempDir dir("descent_predict");
+  const fs::path run = dir / "run";
+  TrainedExample t = train_example("logistic.toml", run, dir);
+  // The training rows 30 times over: 9600 rows, more than the 8192 evaluated at once.
+  const std::vector<std::int64_t> once = split_rows(*t.experiment.dataset, false);
+  std::vector<std::int64_t> repeated;
+  for (int k = 0; k < 30; ++k) repeated.insert(repeated.end(), once.begin(), once.end());
+  const fs::path csv = dir / "large.csv";
+  write_file(csv, csv_of_rows(t.raw_lines, repeated));
+  const fs::path out = dir / "large.npy";
+  const CliResult predicted = run_descent(
+      {"predict", run.string(), "--data", csv.string(), "--out", out.string()}, dir.path());
+  ASSERT_EQ(predicted.exit_code, 0) << predicted.err;
+  const NodeId z = lower_model_expression(t.experiment.config, *t.experiment.program, "z");
+  const RowValues expected = interpret_on_split(t, {z}, false)[0];
+  const NpyF8 got = read_npy_f8(out);
+  ASSERT_EQ(got.values.size(), repeated.size());
+  for (std::size_t r = 0; r < got.values.size(); ++r)
+    ASSERT_NEAR(got.values[r], expected.values[r % once.size()], 1e-12) << "row " << r;
+  // eval: the mean over the repeated rows is the training rows' cost, up to rounding.
+  const CliResult evaluated =
+      run_descent({"eval", run.string(), "--data", csv.string()}, dir.path());
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
+  const double cost =
+      interpret_on_split(t, {t.experiment.program->reported}, false)[0].values.at(0);
+  EXPECT_NE(evaluated.out.find(" on 9600 rows"), std::string::npos) << evaluated.out;
+  EXPECT_NEAR(std::stod(evaluated.out.substr(5)), cost, 1e-12 * std::max(1.0, cost));
+}
+
 TEST(Predict, ClassLabelsAndVectorValuesFollowTheRun) {
   TempDir dir("descent_predict");
   const fs::path run = dir / "run";

@@ -1,6 +1,8 @@
 // Program nodes through the Interpreter (see evaluate.hpp).
 #include "cpu/evaluate.hpp"
 
+#include <algorithm>
+
 #include "common/error.hpp"
 #include "cpu/interpreter.hpp"
 
@@ -42,17 +44,34 @@ std::vector<Tensor> evaluate_program_nodes(const Program& program,
 
 std::vector<double> start_costs(const Program& program,
                                 const std::vector<std::vector<double>>& params) {
+  // A chunk of starts at a time: the Interpreter keeps every node's values for all it runs.
+  constexpr std::int64_t kStartsPerChunk = 8192;
   std::vector<NodeId> outputs{program.loss};
   outputs.insert(outputs.end(), program.penalties.begin(), program.penalties.end());
-  const std::vector<Tensor> values = evaluate_program_nodes(program, params, {}, outputs);
-  std::vector<double> costs(static_cast<std::size_t>(program.starts));
-  for (std::int64_t s = 0; s < program.starts; ++s) {
-    // As the Program sums them: loss + ((p1 + p2) + p3 ...).
-    double penalty = 0.0;
-    for (std::size_t k = 1; k < values.size(); ++k)
-      penalty = k == 1 ? *values[k].sample(s) : penalty + *values[k].sample(s);
-    costs[static_cast<std::size_t>(s)] =
-        values.size() > 1 ? *values[0].sample(s) + penalty : *values[0].sample(s);
+  const Graph& g = program.graph;
+  std::vector<double> costs;
+  costs.reserve(static_cast<std::size_t>(program.starts));
+  for (std::int64_t first = 0; first < program.starts; first += kStartsPerChunk) {
+    const std::int64_t count = std::min(kStartsPerChunk, program.starts - first);
+    Interpreter interpreter(g, outputs);
+    for (std::size_t i = 0; i < program.params.size(); ++i) {
+      const ProgramParam& p = program.params[i];
+      const auto begin = params.at(i).begin() + first * p.shape.size();
+      interpreter.set(p.node, Tensor{p.shape, count, {begin, begin + count * p.shape.size()}});
+    }
+    interpreter.run();
+    for (std::int64_t s = 0; s < count; ++s) {
+      // As the Program sums them: loss + ((p1 + p2) + p3 ...).
+      const double loss = *interpreter.value(outputs[0]).sample(s);
+      if (outputs.size() == 1) {
+        costs.push_back(loss);
+        continue;
+      }
+      double penalty = *interpreter.value(outputs[1]).sample(s);
+      for (std::size_t k = 2; k < outputs.size(); ++k)
+        penalty += *interpreter.value(outputs[k]).sample(s);
+      costs.push_back(loss + penalty);
+    }
   }
   return costs;
 }

@@ -1,6 +1,8 @@
 // Prediction and evaluation on new rows (see predict.hpp).
 #include "predict/predict.hpp"
 
+#include <algorithm>
+
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
@@ -11,6 +13,21 @@
 namespace descent {
 
 namespace {
+
+// Rows evaluated at once: the Interpreter keeps every node's values for the rows it runs, so a
+// large file is evaluated a chunk at a time.
+constexpr std::int64_t kRowsPerChunk = 8192;
+
+// Rows [first, first + count) of every input, as views of their memory.
+std::vector<NamedRows> chunk_of(const NewRows& rows, std::int64_t first, std::int64_t count) {
+  std::vector<NamedRows> chunk;
+  for (const NamedRows& in : rows.inputs) {
+    Tensor view{in.rows.shape, count, {}};
+    view.view = in.rows.values() + first * in.rows.shape.size();
+    chunk.push_back({in.name, std::move(view)});
+  }
+  return chunk;
+}
 
 // The names of the inputs that `node` reaches.
 std::vector<std::string> inputs_of(const Graph& g, NodeId node) {
@@ -32,22 +49,43 @@ Prediction predict_rows(TrainedRun& run, const std::vector<std::string>& sources
   const std::vector<std::string> needed = inputs_of(run.program.graph, node);
   const NewRows rows =
       read_new_rows(run, sources, needed, "the model expression '" + out.model + "'");
-  std::vector<Tensor> values = evaluate_program_nodes(run.program, run.params, rows.inputs, {node});
-  out.shape = values.at(0).shape;
   // A value that uses no input is the same for every row: one row.
   out.rows = needed.empty() ? 1 : rows.rows;
-  out.values = std::move(values[0].data);
+  out.shape = run.program.graph[node].shape;
+  out.values.reserve(static_cast<std::size_t>(out.rows * out.shape.size()));
+  for (std::int64_t first = 0; first < out.rows; first += kRowsPerChunk) {
+    const std::int64_t count = std::min(kRowsPerChunk, out.rows - first);
+    const std::vector<Tensor> values =
+        evaluate_program_nodes(run.program, run.params, chunk_of(rows, first, count), {node});
+    const double* begin = values.at(0).values();
+    out.values.insert(out.values.end(), begin, begin + count * out.shape.size());
+  }
   return out;
 }
 
+// As the Program computes its reported loss, batch_mean(loss) + ((p1 + p2) + ...): the per-row
+// losses summed in row order and divided by the row count, then the penalties added.
 CostOnRows evaluate_cost(TrainedRun& run, const std::vector<std::string>& sources) {
   const Program& program = run.program;
   const NewRows rows =
       read_new_rows(run, sources, inputs_of(program.graph, program.reported), "the cost");
   CostOnRows out;
   out.rows = rows.rows;
-  out.cost =
-      evaluate_program_nodes(program, run.params, rows.inputs, {program.reported})[0].values()[0];
+  double sum = 0.0;
+  for (std::int64_t first = 0; first < rows.rows; first += kRowsPerChunk) {
+    const std::int64_t count = std::min(kRowsPerChunk, rows.rows - first);
+    const std::vector<Tensor> loss =
+        evaluate_program_nodes(program, run.params, chunk_of(rows, first, count), {program.loss});
+    for (std::int64_t r = 0; r < count; ++r) sum += *loss.at(0).sample(r);
+  }
+  out.cost = sum / static_cast<double>(rows.rows);
+  if (!program.penalties.empty()) {
+    const std::vector<Tensor> penalties =
+        evaluate_program_nodes(program, run.params, {}, program.penalties);
+    double total = penalties[0].values()[0];
+    for (std::size_t k = 1; k < penalties.size(); ++k) total += penalties[k].values()[0];
+    out.cost += total;
+  }
   return out;
 }
 
