@@ -9,7 +9,9 @@
 //      input with string labels, and a file without the label column;
 //   3. `descent eval` prints the cost (mean loss + penalties) that the Interpreter gives on the
 //      same rows;
-//   4. the errors: a missing column, a RUN that is not a run directory, an unknown model name,
+//   4. a run trained from .npy files predicts from --data NAME=FILE.npy with its saved
+//      standardization;
+//   5. the errors: a missing column, a RUN that is not a run directory, an unknown model name,
 //      an unseen class label, a minimize-mode run, each with its exit code and message.
 #include <gtest/gtest.h>
 
@@ -21,6 +23,7 @@
 #include "cli/experiment_setup.hpp"
 #include "common/json.hpp"
 #include "cpu/interpreter.hpp"
+#include "data/npy.hpp"
 #include "test_support.hpp"
 
 namespace descent::test {
@@ -269,6 +272,63 @@ TEST(Predict, EvalWithPenaltiesMatchesTheInterpreterOnTheTrainingRows) {
   EXPECT_NEAR(cost, expected, 1e-12 * std::max(1.0, std::fabs(expected)));
   // A model expression that is not the last one ("hidden", a vector per row).
   expect_predict_reproduces(t, run, dir, "hidden", /*validation=*/false);
+}
+
+TEST(Predict, ARunTrainedFromNpyFilesTakesNameEqualsFileNpy) {
+  TempDir dir("descent_predict");
+  // 40 rows of 3 features, y a linear function of them; x standardized.
+  std::vector<double> x, y;
+  for (int r = 0; r < 40; ++r) {
+    const double a = r * 0.5, b = std::sin(r) * 3 + 10, c = (r % 7) - 2.0;
+    x.insert(x.end(), {a, b, c});
+    y.push_back(0.3 * a - 2 * b + c + 1);
+  }
+  write_npy((dir / "X.npy").string(), {40, 3}, x);
+  write_npy((dir / "y.npy").string(), {40}, y);
+  write_file(dir / "npy.toml",
+             "[data]\nnpy = { x = \"X.npy\", y = \"y.npy\" }\nstandardize = [\"x\"]\n"
+             "[params]\nw = { shape = [3] }\nb = 0.0\n[model]\nz = \"dot(w, x) + b\"\n"
+             "[cost]\nloss = \"(z - y)^2\"\n[train]\nlr = 0.1\nepochs = 50\n");
+  const fs::path run = dir / "run";
+  CliResult r = run_descent(
+      {"train", (dir / "npy.toml").string(), "--device", "cpu", "--quiet", "--out", run.string()},
+      dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // New rows: the first 5, as their own file.
+  write_npy((dir / "new.npy").string(), {5, 3}, std::vector<double>(x.begin(), x.begin() + 15));
+  const fs::path out = dir / "z.npy";
+  r = run_descent(
+      {"predict", run.string(), "--data", "x=" + (dir / "new.npy").string(), "--out", out.string()},
+      dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Expected: w . ((x - mean) / population std) + b, the statistics of all 40 training rows.
+  const std::vector<double> w = read_npy_f8(run / "params" / "w.npy").values;
+  const double b = read_npy_f8(run / "params" / "b.npy").values.at(0);
+  double mean[3] = {0, 0, 0}, sd[3] = {0, 0, 0};
+  for (int r2 = 0; r2 < 40; ++r2)
+    for (int c = 0; c < 3; ++c) mean[c] += x[static_cast<std::size_t>(r2 * 3 + c)] / 40;
+  for (int r2 = 0; r2 < 40; ++r2)
+    for (int c = 0; c < 3; ++c) {
+      const double d = x[static_cast<std::size_t>(r2 * 3 + c)] - mean[c];
+      sd[c] += d * d / 40;
+    }
+  const NpyF8 got = read_npy_f8(out);
+  ASSERT_EQ(got.shape, (std::vector<std::size_t>{5}));
+  for (int r2 = 0; r2 < 5; ++r2) {
+    double z = b;
+    for (int c = 0; c < 3; ++c)
+      z += w[static_cast<std::size_t>(c)] * (x[static_cast<std::size_t>(r2 * 3 + c)] - mean[c]) /
+           std::sqrt(sd[c]);
+    EXPECT_NEAR(got.values[static_cast<std::size_t>(r2)], z, 1e-12 * std::max(1.0, std::fabs(z)));
+  }
+  // Without the input: a message saying how to give it.
+  r = run_descent({"predict", run.string(), "--data", (dir / "new.npy").string()}, dir.path());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("give --data x=FILE.npy"), std::string::npos) << r.err;
+  // An array of the wrong shape.
+  r = run_descent({"predict", run.string(), "--data", "x=" + (dir / "y.npy").string()}, dir.path());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("its array has shape (40)"), std::string::npos) << r.err;
 }
 
 TEST(Predict, ErrorsNameWhatIsWrongWithTheirExitCodes) {
