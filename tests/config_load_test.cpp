@@ -499,6 +499,40 @@ TEST_F(ConfigLoadTest, ResolvedConfigRoundTrips) {
                     "npy.resolved.toml");
 }
 
+// Init settings per element: arrays shaped like the parameter (a vector's numbers, a matrix's
+// rows), beside scalar settings; the resolved config writes them back as arrays.
+const std::string kPerElementInit = R"toml([params]
+x = { shape = [2], init = "uniform", low = [-1.5, -3], high = [4, 4.5] }
+M = { shape = [2, 2], init = "normal", mean = [[0, 1], [2, 3]], std = 0.5 }
+k = { shape = [3], init = "constant", value = [1, 2, 3] }
+s = { init = "uniform", low = -2, high = 2 }
+[cost]
+loss = "sum(x) + sum(M) + sum(k) + s"
+)toml";
+
+TEST_F(ConfigLoadTest, ReadsInitSettingsPerElement) {
+  const ExperimentConfig c = load(kPerElementInit);
+  ASSERT_EQ(c.params.size(), 4u);
+  EXPECT_EQ(c.params[0].each.low, (std::vector<double>{-1.5, -3}));
+  EXPECT_EQ(c.params[0].each.high, (std::vector<double>{4, 4.5}));
+  EXPECT_EQ(c.params[1].each.mean, (std::vector<double>{0, 1, 2, 3}));  // row-major
+  EXPECT_TRUE(c.params[1].each.std.empty());
+  EXPECT_DOUBLE_EQ(c.params[1].std, 0.5);
+  EXPECT_EQ(c.params[2].each.value, (std::vector<double>{1, 2, 3}));
+  EXPECT_TRUE(c.params[3].each.low.empty());
+  EXPECT_DOUBLE_EQ(c.params[3].low, -2);
+  const std::string text = resolved_config_toml(c);
+  EXPECT_NE(text.find("x = { shape = [2], init = \"uniform\", low = [-1.5, -3.0], high = [4.0, "
+                      "4.5] }"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("mean = [[0.0, 1.0], [2.0, 3.0]], std = 0.5 }"), std::string::npos) << text;
+  expect_round_trip(write("each.toml", kPerElementInit), "each.resolved.toml");
+  // --set takes an array too.
+  const ExperimentConfig set = load(kPerElementInit, {"params.x.low=[-1, -2]"});
+  EXPECT_EQ(set.params[0].each.low, (std::vector<double>{-1, -2}));
+}
+
 TEST_F(ConfigLoadTest, ResolvedConfigWithAbsolutePathsLoadsFromAnotherFolder) {
   fs::create_directories(dir_ / "a");
   fs::create_directories(dir_ / "b");
@@ -986,6 +1020,72 @@ loss = "w*x"
      "cfg.toml:2:41: error: params.x: low = 5 but it must be below high = -5\n"
      "  x = { init = \"uniform\", low = 5, high = -5 }\n"
      "                                          ^~"},
+    {"init_setting_length_does_not_match_the_shape",
+     "[params]\nx = { shape = [2], init = \"uniform\", low = [-1, -2, -3], high = 1 }\n"
+     "[cost]\nloss = \"sum(x)\"\n",
+     {},
+     "cfg.toml:2:44: error: params.x.low has 3 numbers, but params.x has shape (2)\n"
+     "  x = { shape = [2], init = \"uniform\", low = [-1, -2, -3], high = 1 }\n"
+     "                                             ^~~~~~~~~~~~\n"
+     "note: write one number for every element, shaped like the parameter, or one number for "
+     "all"},
+    {"init_setting_array_on_a_scalar",
+     "[params]\nx = { init = \"normal\", std = [1, 2] }\n[cost]\nloss = \"x\"\n",
+     {},
+     "cfg.toml:2:30: error: params.x.std is an array, but params.x is a scalar\n"
+     "  x = { init = \"normal\", std = [1, 2] }\n"
+     "                               ^~~~~~\n"
+     "note: a scalar parameter takes one number"},
+    {"init_setting_matrix_rows_do_not_match",
+     "[params]\nM = { shape = [2, 2], init = \"normal\", mean = [0, 1, 2, 3] }\n"
+     "[cost]\nloss = \"sum(M)\"\n",
+     {},
+     "cfg.toml:2:47: error: params.M.mean has 4 rows, but params.M has shape (2, 2)\n"
+     "  M = { shape = [2, 2], init = \"normal\", mean = [0, 1, 2, 3] }\n"
+     "                                                ^~~~~~~~~~~~\n"
+     "note: write one number for every element, shaped like the parameter, or one number for "
+     "all"},
+    {"init_setting_matrix_row_too_short",
+     "[params]\nM = { shape = [2, 2], init = \"normal\", mean = [[0, 1], [2]] }\n"
+     "[cost]\nloss = \"sum(M)\"\n",
+     {},
+     "cfg.toml:2:56: error: params.M.mean[1] has 1 number, but params.M has shape (2, 2)\n"
+     "  M = { shape = [2, 2], init = \"normal\", mean = [[0, 1], [2]] }\n"
+     "                                                         ^~~"},
+    {"uniform_low_not_below_high_per_element",
+     "[params]\nx = { shape = [2], init = \"uniform\", low = [-1, 5], high = [1, 4] }\n"
+     "[cost]\nloss = \"sum(x)\"\n",
+     {},
+     "cfg.toml:2:64: error: params.x.low[1] = 5 but it must be below params.x.high[1] = 4\n"
+     "  x = { shape = [2], init = \"uniform\", low = [-1, 5], high = [1, 4] }\n"
+     "                                                                 ^"},
+    {"normal_std_zero_per_element",
+     "[params]\nx = { shape = [2], init = \"normal\", std = [1, 0] }\n[cost]\nloss = \"sum(x)\"\n",
+     {},
+     "cfg.toml:2:47: error: params.x.std[1] = 0 but it must be > 0\n"
+     "  x = { shape = [2], init = \"normal\", std = [1, 0] }\n"
+     "                                                ^"},
+    {"init_setting_of_the_wrong_type",
+     "[params]\nx = { shape = [2], init = \"uniform\", low = \"a\" }\n[cost]\nloss = \"sum(x)\"\n",
+     {},
+     "cfg.toml:2:44: error: expected a number or an array of numbers for params.x.low, found a "
+     "string\n"
+     "  x = { shape = [2], init = \"uniform\", low = \"a\" }\n"
+     "                                             ^~~"},
+    {"init_setting_element_of_the_wrong_type",
+     "[params]\nx = { shape = [2], init = \"constant\", value = [1, \"a\"] }\n"
+     "[cost]\nloss = \"sum(x)\"\n",
+     {},
+     "cfg.toml:2:51: error: expected a number for params.x.value[1], found a string\n"
+     "  x = { shape = [2], init = \"constant\", value = [1, \"a\"] }\n"
+     "                                                    ^~~"},
+    {"best_is_reserved_in_minimize_mode",
+     "[params]\nbest = 1.0\n[cost]\nloss = \"best^2\"\n",
+     {},
+     "cfg.toml:2:8: error: the parameter name 'best' is reserved in minimize mode: params.json "
+     "keeps the best start under that key\n"
+     "  best = 1.0\n"
+     "         ^~~"},
     {"normal_std_zero",
      "[params]\nx = { init = \"normal\", std = 0 }\n[cost]\nloss = \"x\"\n",
      {},

@@ -22,5 +22,7 @@ Run add_config_command(CLI::App& app);
 Run add_gradcheck_command(CLI::App& app);
 Run add_emit_command(CLI::App& app);
 Run add_check_command(CLI::App& app);
+Run add_predict_command(CLI::App& app);
+Run add_eval_command(CLI::App& app);
 
 }  // namespace descent::cli

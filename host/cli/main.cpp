@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   commands.push_back(descent::cli::add_config_command(app));
   commands.push_back(descent::cli::add_emit_command(app));
   commands.push_back(descent::cli::add_check_command(app));
+  commands.push_back(descent::cli::add_predict_command(app));
+  commands.push_back(descent::cli::add_eval_command(app));
 
   std::vector<std::string> args(argv + 1, argv + argc);
   args = descent::cli::rewrite_derive_expressions(std::move(args));

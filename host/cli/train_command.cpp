@@ -83,6 +83,13 @@ int run_train(const TrainCommandOptions& options) {
     std::string line = fmt::format("trained {} steps: loss {:.6g}", summary.steps, summary.loss);
     if (summary.val_loss) line += fmt::format(", best val_loss {:.6g}", *summary.val_loss);
     if (summary.stopped_early) line += " (stopped early)";
+    if (const auto& best = summary.best) {
+      if (best->starts > 1) line += fmt::format(" (the mean over {} starts)", best->starts);
+      line += fmt::format("; best start {}: cost {:.10g}", best->start, best->cost);
+      if (best->starts > 1)
+        line += fmt::format(", {} of {} starts within {:.3g} of it", best->at_best, best->starts,
+                            best->tolerance);
+    }
     spdlog::info("{}; outputs in {}", line, summary.out_dir);
   }
   return 0;

@@ -6,7 +6,10 @@
 // '\\' and control characters are escaped; every other byte, UTF-8 included, passes through
 // unchanged (the text is not validated as UTF-8). Object members keep their insertion order.
 //
-// Does not: parse JSON, or stream (a value is built in memory, then dumped).
+// Reading (json_parse.cpp): Json::parse reads RFC 8259 text back into a value, for the files
+// descent reads again (a run's data.json); integers that fit an int64 stay integers.
+//
+// Does not: stream (a value is built in memory, then dumped), or keep comments or formatting.
 #pragma once
 
 #include <concepts>
@@ -38,8 +41,23 @@ class Json {
   static Json array(std::initializer_list<Json> items = {});
   static Json object();
 
+  // Parses a whole JSON text (RFC 8259; nesting at most 256 deep). A defect is an input_error
+  // (exit code 2) at its line and column in a source named `name` (the file's path).
+  static Json parse(std::string_view text, const std::string& name);
+
   Type type() const { return type_; }
   bool is_null() const { return type_ == Type::null; }
+  bool is_number() const { return type_ == Type::integer || type_ == Type::number; }
+  // The value of a number (an integer converted), a boolean or a string; a value of another
+  // type throws std::logic_error (check type() first).
+  double as_double() const;
+  std::int64_t as_integer() const;  // an integer, or a number that is a whole int64
+  bool as_bool() const;
+  const std::string& as_string() const;
+  // Array element i (i < size()); throws std::logic_error when not an array or out of range.
+  const Json& at(std::size_t i) const;
+  // Object member names, in order (parallel to the values that at() returns).
+  const std::vector<std::string>& keys() const { return keys_; }
 
   // Object: sets member `key`, replacing an existing one in place, else appending it.
   // Returns *this so that members can be chained: Json::object().set("a", 1).set("b", "x").

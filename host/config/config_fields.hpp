@@ -10,6 +10,7 @@
 
 #include <array>
 #include <string_view>
+#include <vector>
 
 #include "config/experiment.hpp"
 #include "config/table_reader.hpp"
@@ -143,15 +144,18 @@ inline constexpr ScheduleField kScheduleFields[] = {
 };
 
 // The initializers of a parameter written as a table, with the settings each takes.
+// A setting is a number, or an array of numbers shaped like the parameter (one per element).
 struct InitSetting {
   std::string_view key;
   double ParamSpec::*member;
+  std::vector<double> ParamSpec::PerElement::*each;
 };
-inline constexpr InitSetting kInitSettings[] = {{"value", &ParamSpec::value},
-                                                {"low", &ParamSpec::low},
-                                                {"high", &ParamSpec::high},
-                                                {"mean", &ParamSpec::mean},
-                                                {"std", &ParamSpec::std}};
+inline constexpr InitSetting kInitSettings[] = {
+    {"value", &ParamSpec::value, &ParamSpec::PerElement::value},
+    {"low", &ParamSpec::low, &ParamSpec::PerElement::low},
+    {"high", &ParamSpec::high, &ParamSpec::PerElement::high},
+    {"mean", &ParamSpec::mean, &ParamSpec::PerElement::mean},
+    {"std", &ParamSpec::std, &ParamSpec::PerElement::std}};
 struct InitChoice {
   InitKind kind;
   std::string_view name;

@@ -65,8 +65,18 @@ struct ParamSpec {
   double value = 0.0;
   double low = -1.0, high = 1.0;
   double mean = 0.0, std = 1.0;
+  // The same settings written per element (low = [-1.5, -3]): shape.size() numbers, row-major,
+  // used instead of the number above; empty where the setting is one number for every element.
+  struct PerElement {
+    std::vector<double> value, low, high, mean, std;
+  } each;
   std::vector<double> literal;  // InitKind::literal: row-major values
   Span where;
+
+  // Element i of a setting: its per-element number when written so, else the scalar.
+  static double element(double scalar, const std::vector<double>& each, std::int64_t i) {
+    return each.empty() ? scalar : each[static_cast<std::size_t>(i)];
+  }
 };
 
 struct NamedExpression {

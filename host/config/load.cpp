@@ -264,6 +264,13 @@ ExperimentConfig read_experiment(const TomlDocument& doc, const std::string& pat
     throw input_error("[params] declares no parameters",
                       TableReader(doc, *params, "params").span());
   }
+  // A minimize run's params.json keeps its best start under "best", beside the parameters.
+  for (const ParamSpec& param : out.params)
+    if (!out.data.present && param.name == "best")
+      throw input_error(
+          "the parameter name 'best' is reserved in minimize mode: params.json keeps "
+          "the best start under that key",
+          param.where);
   out.model = read_model(doc, names);
   read_cost(doc, out);
 

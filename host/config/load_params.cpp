@@ -1,10 +1,15 @@
 // [params]: the trainable parameters, their shapes and how each starts.
 //   w = { shape = [8], init = "normal", std = 0.1 }   an initializer (see kInitChoices)
+//   v = { shape = [2], init = "uniform", low = [-1.5, -3], high = [4, 4] }
+//                                                     a setting per element, shaped like w
 //   c = 0.5   v = [1.0, 2.0]   M = [[1, 2], [3, 4]]   a literal scalar, vector or matrix
 // Does not draw initial values (host/program/init.cpp does).
 #include <fmt/format.h>
 
 #include <array>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "common/checked.hpp"
 #include "common/suggest.hpp"
@@ -101,6 +106,113 @@ Shape read_shape(const TableReader& param) {
   return Shape::matrix(sizes[0], sizes[1]);
 }
 
+// The node of element i (row-major) of a per-element setting written as `array`.
+const toml::node& element_node(const toml::array& array, const Shape& shape, std::int64_t i) {
+  if (shape.rank < 2) return array[static_cast<std::size_t>(i)];
+  const auto cols = shape.cols();
+  return (
+      *array[static_cast<std::size_t>(i / cols)].as_array())[static_cast<std::size_t>(i % cols)];
+}
+
+// "params.x.low[1]" or, in a matrix, "params.x.low[1][0]".
+std::string element_label(const std::string& label, const Shape& shape, std::int64_t i) {
+  if (shape.rank < 2) return element_label(label, static_cast<std::size_t>(i));
+  return element_label(element_label(label, static_cast<std::size_t>(i / shape.cols())),
+                       static_cast<std::size_t>(i % shape.cols()));
+}
+
+// A setting written per element: numbers shaped like the parameter ([n] numbers for a vector,
+// [rows][cols] for a matrix), row-major. A length that does not match is an error at the array.
+std::vector<double> read_per_element(const TableReader& param, std::string_view key,
+                                     const toml::array& array, const Shape& shape) {
+  const TomlDocument& doc = param.doc();
+  const std::string label = param.label(key);
+  const auto mismatch = [&](const toml::array& where, std::string_view found) {
+    return input_error(
+        fmt::format("{} has {}, but {} has shape {}", label, found, param.path(),
+                    shape.to_string()),
+        doc.span_of(where),
+        "write one number for every element, shaped like the parameter, or one number for all");
+  };
+  const auto count = [](std::size_t n, std::string_view what) {
+    return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s");
+  };
+  if (shape.rank == 0)
+    throw input_error(fmt::format("{} is an array, but {} is a scalar", label, param.path()),
+                      doc.span_of(array), "a scalar parameter takes one number");
+  const auto rows = static_cast<std::size_t>(shape.rank == 2 ? shape.rows() : shape.dims[0]);
+  if (array.size() != rows)
+    throw mismatch(array, count(array.size(), shape.rank == 2 ? "row" : "number"));
+  std::vector<double> values;
+  values.reserve(static_cast<std::size_t>(shape.size()));
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::string row_label = element_label(label, r);
+    if (shape.rank == 1) {
+      values.push_back(number_value(doc, array[r], row_label));
+      continue;
+    }
+    const toml::array* row = array[r].as_array();
+    if (row == nullptr)
+      throw type_error(doc, array[r], "an array (a row of the matrix)", row_label);
+    if (row->size() != static_cast<std::size_t>(shape.cols()))
+      throw input_error(fmt::format("{} has {}, but {} has shape {}", row_label,
+                                    count(row->size(), "number"), param.path(), shape.to_string()),
+                        doc.span_of(*row));
+    for (std::size_t c = 0; c < row->size(); ++c)
+      values.push_back(number_value(doc, (*row)[c], element_label(row_label, c)));
+  }
+  return values;
+}
+
+// A setting of the initializer: one number, or one per element (see read_per_element).
+void read_init_setting(const TableReader& param, const InitSetting& setting, ParamSpec& out) {
+  if (const toml::array* array = param.find(setting.key)->as_array()) {
+    out.each.*setting.each = read_per_element(param, setting.key, *array, out.shape);
+    return;
+  }
+  const toml::node& node = *param.find(setting.key);
+  if (!node.is_number())
+    throw type_error(param.doc(), node, "a number or an array of numbers",
+                     param.label(setting.key));
+  out.*setting.member = *param.number(setting.key);
+}
+
+// uniform: low < high and normal: std > 0, element by element. The error points at the value
+// that breaks the rule (for low/high: high, or its element, when written; else low).
+void check_init_ranges(const TableReader& param, const InitChoice& kind, const ParamSpec& out) {
+  const auto per_element = [&](std::string_view key, const std::vector<double>& each,
+                               std::int64_t i) -> std::pair<std::string, Span> {
+    if (each.empty()) return {param.label(key), param.value_span(key)};
+    return {element_label(param.label(key), out.shape, i),
+            param.doc().span_of(element_node(*param.find(key)->as_array(), out.shape, i))};
+  };
+  const std::int64_t size =
+      out.each.low.empty() && out.each.high.empty() && out.each.std.empty() ? 1 : out.shape.size();
+  for (std::int64_t i = 0; i < size; ++i) {
+    if (kind.kind == InitKind::uniform) {
+      const double low = ParamSpec::element(out.low, out.each.low, i);
+      const double high = ParamSpec::element(out.high, out.each.high, i);
+      if (low < high) continue;
+      const Span at = param.has("high") ? per_element("high", out.each.high, i).second
+                                        : per_element("low", out.each.low, i).second;
+      if (out.each.low.empty() && out.each.high.empty())
+        throw input_error(
+            fmt::format("{}: low = {} but it must be below high = {}", param.path(), low, high),
+            at);
+      throw input_error(fmt::format("{} = {} but it must be below {} = {}",
+                                    per_element("low", out.each.low, i).first, low,
+                                    per_element("high", out.each.high, i).first, high),
+                        at);
+    }
+    if (kind.kind == InitKind::normal) {
+      const double sd = ParamSpec::element(out.std, out.each.std, i);
+      if (sd > 0) continue;
+      const auto [label, span] = per_element("std", out.each.std, i);
+      throw input_error(fmt::format("{} = {} but it must be > 0", label, sd), span);
+    }
+  }
+}
+
 const InitChoice& read_init_kind(const TableReader& param) {
   const std::string name = param.string("init").value_or("zeros");
   for (const InitChoice& kind : kInitChoices) {
@@ -131,18 +243,12 @@ void read_param_table(const TableReader& param, ParamSpec& out) {
                         param.key_span(setting.key),
                         fmt::format("init = \"{}\" {}", kind.name, takes));
     }
-    out.*setting.member = *param.number(setting.key);
+    read_init_setting(param, setting, out);
   }
   if (kind.name == "constant" && !param.has("value")) {
     throw input_error("init = \"constant\" needs value = <number>", param.value_span("init"));
   }
-  if (kind.name == "uniform" && !(out.low < out.high)) {
-    const std::string_view at = param.has("high") ? "high" : "low";
-    throw input_error(
-        fmt::format("{}: low = {} but it must be below high = {}", param.path(), out.low, out.high),
-        param.value_span(at));
-  }
-  if (kind.name == "normal" && !(out.std > 0)) throw param.out_of_range("std", out.std, "> 0");
+  check_init_ranges(param, kind, out);
 }
 
 }  // namespace

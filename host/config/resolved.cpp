@@ -91,26 +91,29 @@ void write_data(const DataConfig& data, bool absolute_paths, std::string& out) {
   out += fmt::format("seed = {}\n\n", data.seed);
 }
 
-// A literal as a number, [numbers] or [[numbers], ...]; an initializer as an inline table.
-std::string param_value(const ParamSpec& param) {
-  if (param.init == InitKind::literal) {
-    const Shape& shape = param.shape;
-    if (shape.is_scalar()) return toml_float(param.literal.at(0));
-    auto row = [&](std::size_t begin, std::size_t count) {
-      std::string text = "[";
-      for (std::size_t i = 0; i < count; ++i) {
-        text += (i == 0 ? "" : ", ") + toml_float(param.literal.at(begin + i));
-      }
-      return text + "]";
-    };
-    const auto cols = static_cast<std::size_t>(shape.cols());
-    if (shape.rank == 1) return row(0, cols);
+// Row-major `values` of `shape` as [numbers] or [[numbers], ...] (a number for a scalar).
+std::string shaped_values(const std::vector<double>& values, const Shape& shape) {
+  if (shape.is_scalar()) return toml_float(values.at(0));
+  auto row = [&](std::size_t begin, std::size_t count) {
     std::string text = "[";
-    for (std::size_t r = 0; r < static_cast<std::size_t>(shape.rows()); ++r) {
-      text += (r == 0 ? "" : ", ") + row(r * cols, cols);
+    for (std::size_t i = 0; i < count; ++i) {
+      text += (i == 0 ? "" : ", ") + toml_float(values.at(begin + i));
     }
     return text + "]";
+  };
+  const auto cols = static_cast<std::size_t>(shape.cols());
+  if (shape.rank == 1) return row(0, cols);
+  std::string text = "[";
+  for (std::size_t r = 0; r < static_cast<std::size_t>(shape.rows()); ++r) {
+    text += (r == 0 ? "" : ", ") + row(r * cols, cols);
   }
+  return text + "]";
+}
+
+// A literal as a number, [numbers] or [[numbers], ...]; an initializer as an inline table, its
+// per-element settings as arrays shaped like the parameter.
+std::string param_value(const ParamSpec& param) {
+  if (param.init == InitKind::literal) return shaped_values(param.literal, param.shape);
   std::string text = "{ shape = [";
   for (int i = 0; i < param.shape.rank; ++i) {
     text += fmt::format("{}{}", i == 0 ? "" : ", ", param.shape.dims[i]);
@@ -120,7 +123,10 @@ std::string param_value(const ParamSpec& param) {
     if (kind.kind != param.init) continue;
     for (const config::InitSetting& setting : config::kInitSettings) {
       if (setting.key == kind.settings[0] || setting.key == kind.settings[1]) {
-        text += fmt::format(", {} = {}", setting.key, toml_float(param.*setting.member));
+        const std::vector<double>& each = param.each.*setting.each;
+        text += fmt::format(
+            ", {} = {}", setting.key,
+            each.empty() ? toml_float(param.*setting.member) : shaped_values(each, param.shape));
       }
     }
   }

@@ -357,6 +357,7 @@ std::vector<ColumnBuilder> read_header(RecordSplitter& splitter, const CsvOption
   const Span header = splitter.span(splitter.record_begin(), splitter.record_end());
   for (const std::string& wanted : options.categorical) {
     const auto found = positions.find(wanted);
+    if (found == positions.end() && options.categorical_may_be_absent) continue;
     if (found == positions.end()) {
       std::vector<std::string> names;
       for (const ColumnBuilder& builder : builders) names.push_back(builder.column.name);

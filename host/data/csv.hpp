@@ -27,6 +27,9 @@ namespace descent {
 struct CsvOptions {
   // Columns whose fields are kept as labels rather than parsed as numbers.
   std::vector<std::string> categorical;
+  // A `categorical` column missing from the header is skipped instead of an error (descent
+  // predict: the label column of new rows may be absent).
+  bool categorical_may_be_absent = false;
   // Accept nan/inf fields; by default they are an error, because descent does not train on them.
   bool allow_non_finite = false;
   char delimiter = ',';

@@ -107,6 +107,7 @@ Columns read_csv_inputs(const DataConfig& data) {
     DatasetInput input;
     input.name = spec.name;
     const std::vector<std::size_t> columns = expand_columns(spec, table);
+    for (std::size_t c : columns) input.columns.push_back(table.columns[c].name);
     const std::int64_t width = static_cast<std::int64_t>(columns.size());
     input.shape = spec.is_vector ? Shape::vector(width) : Shape::scalar();
     if (spec.classes && columns.size() != 1)
@@ -272,6 +273,7 @@ Dataset load_dataset(const DataConfig& data, std::uint64_t seed) {
     if (spec.standardize) standardize(input, dataset.train_rows);
     dataset.inputs.push_back(std::move(input));
   }
+  dataset.file_rows = std::move(order);
   return dataset;
 }
 

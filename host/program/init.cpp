@@ -1,4 +1,6 @@
-// Initializers. For a matrix (rows, cols) used as W @ x, fan_in = cols and fan_out = rows;
+// Initializers; the settings of constant, uniform and normal are one number for every element
+// or one per element (ParamSpec::each), and each start of minimize mode draws from the same
+// per-element ranges. For a matrix (rows, cols) used as W @ x, fan_in = cols and fan_out = rows;
 // a vector of n has fan_in = n, fan_out = 1; a scalar has both 1.
 //   xavier (Glorot uniform): U(-a, a), a = sqrt(6 / (fan_in + fan_out))
 //   he (Kaiming normal):     N(0, 2 / fan_in)
@@ -24,13 +26,15 @@ std::vector<double> initialize_param(const ParamSpec& spec, std::int64_t copies,
           v = 0.0;
           break;
         case InitKind::constant:
-          v = spec.value;
+          v = ParamSpec::element(spec.value, spec.each.value, i);
           break;
         case InitKind::uniform:
-          v = rng.uniform(spec.low, spec.high);
+          v = rng.uniform(ParamSpec::element(spec.low, spec.each.low, i),
+                          ParamSpec::element(spec.high, spec.each.high, i));
           break;
         case InitKind::normal:
-          v = spec.mean + spec.std * rng.normal();
+          v = ParamSpec::element(spec.mean, spec.each.mean, i) +
+              ParamSpec::element(spec.std, spec.each.std, i) * rng.normal();
           break;
         case InitKind::xavier: {
           const double a = std::sqrt(6.0 / (fan_in + fan_out));

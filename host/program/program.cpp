@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
 #include <unordered_map>
 
@@ -188,6 +189,9 @@ class ProgramBuilder {
     return lower_expression(program_.graph, *ast, scope_);
   }
 
+  // A [model] expression by name (lowered once), or kNoNode.
+  NodeId lower_named(const std::string& name) { return lookup(name, Span{}); }
+
  private:
   // Never lowers anything: a model expression is lowered before anything that uses it.
   NodeId lookup(const std::string& name) {
@@ -216,7 +220,28 @@ class ProgramBuilder {
   std::vector<bool> visited_;  // per model entry: lowered or about to be
 };
 
+std::vector<InputShape> input_shapes(const Program& program) {
+  std::vector<InputShape> shapes;
+  for (const ProgramInput& in : program.inputs) shapes.push_back({in.name, in.shape});
+  return shapes;
+}
+
 }  // namespace
+
+NodeId lower_model_expression(const ExperimentConfig& config, Program& program,
+                              const std::string& name) {
+  const auto named = std::find_if(config.model.begin(), config.model.end(),
+                                  [&](const NamedExpression& m) { return m.name == name; });
+  if (named == config.model.end()) {
+    std::string names;
+    for (const NamedExpression& m : config.model) names += (names.empty() ? "" : ", ") + m.name;
+    throw input_error(
+        "the model has no expression named '" + name + "'", Span{},
+        names.empty() ? "the config's [model] section is empty" : "its expressions: " + names);
+  }
+  ProgramBuilder builder(config, input_shapes(program), program);
+  return builder.lower_named(name);
+}
 
 std::vector<NodeId> Program::step_outputs() const {
   std::vector<NodeId> outputs{reported};

@@ -55,4 +55,11 @@ struct InputShape {
 // Lowers, stabilizes and differentiates. Name, shape and type errors point into the config.
 Program build_program(const ExperimentConfig& config, const std::vector<InputShape>& inputs);
 
+// The node of the [model] expression `name` as written (lowered into program.graph, neither
+// stabilized nor simplified), for evaluating a trained model (descent predict). An expression
+// the cost does not use is lowered too. Throws an input_error listing the model's names when
+// there is no such expression.
+NodeId lower_model_expression(const ExperimentConfig& config, Program& program,
+                              const std::string& name);
+
 }  // namespace descent

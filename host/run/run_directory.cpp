@@ -118,8 +118,24 @@ RunDirectory::~RunDirectory() {
 
 void RunDirectory::write_parameters(const Program& program,
                                     const std::vector<std::vector<double>>& values) const {
+  write_file_atomically((dir_ / kParamsFile).string(),
+                        write_parameter_arrays(program, values).dump(2) + "\n");
+}
+
+void RunDirectory::write_parameters(const Program& program,
+                                    const std::vector<std::vector<double>>& values,
+                                    const Json& best,
+                                    const std::vector<double>& starts_cost) const {
+  Json params = write_parameter_arrays(program, values);
+  params.set("best", best);
+  write_npy((dir_ / kStartsCostFile).string(), {starts_cost.size()}, starts_cost);
+  write_file_atomically((dir_ / kParamsFile).string(), params.dump(2) + "\n");
+}
+
+Json RunDirectory::write_parameter_arrays(const Program& program,
+                                          const std::vector<std::vector<double>>& values) const {
   Json params = Json::object();
-  fs::create_directories(dir_ / "params");
+  fs::create_directories(dir_ / kParamsDir);
   const std::int64_t copies = program.minimize ? program.starts : 1;
   for (std::size_t i = 0; i < program.params.size(); ++i) {
     const ProgramParam& p = program.params[i];
@@ -128,9 +144,17 @@ void RunDirectory::write_parameters(const Program& program,
     if (program.minimize && copies > 1) shape.push_back(static_cast<std::size_t>(copies));
     for (int a = 0; a < p.shape.rank; ++a)
       shape.push_back(static_cast<std::size_t>(p.shape.dims[a]));
-    write_npy((dir_ / "params" / (p.name + ".npy")).string(), shape, values[i]);
+    write_npy((dir_ / kParamsDir / (p.name + ".npy")).string(), shape, values[i]);
   }
-  write_file_atomically((dir_ / "params.json").string(), params.dump(2) + "\n");
+  return params;
+}
+
+Json parameter_json(const std::vector<double>& values, const Shape& shape) {
+  return copy_json(values, shape, 0);
+}
+
+void RunDirectory::write_data_description(const SavedData& data) const {
+  write_file_atomically((dir_ / kDataFile).string(), saved_data_json(data).dump(2) + "\n");
 }
 
 void RunDirectory::write_loss_plot(const std::string& title) const {

@@ -4,6 +4,9 @@
 //   checkpoint.bin                (written by host/train/checkpoint.hpp; its path is here)
 //   metrics.csv, metrics.jsonl    (metrics_log.hpp)
 //   params.json, params/NAME.npy  the final parameters
+//   data.json                     fit mode: the inputs' columns, class labels and
+//                                 standardization (data_json.hpp)
+//   starts_cost.npy               minimize mode: each start's final cost
 //   loss.svg                      the loss chart, drawn from metrics.csv
 //   manifest.json                 what ran: settings, versions, outcome
 //   run.lock                      held (flock) while a process owns the run
@@ -21,15 +24,24 @@
 
 #include "common/json.hpp"
 #include "program/program.hpp"
+#include "run/data_json.hpp"
 #include "run/metrics_log.hpp"
 
 namespace descent {
+
+// One copy of a parameter (row-major `values` of `shape`) as params.json writes it: a number,
+// an array, or an array of rows.
+Json parameter_json(const std::vector<double>& values, const Shape& shape);
 
 class RunDirectory {
  public:
   static constexpr const char* kCheckpointFile = "checkpoint.bin";
   static constexpr const char* kResolvedConfigFile = "config.resolved.toml";
   static constexpr const char* kLockFile = "run.lock";
+  static constexpr const char* kDataFile = "data.json";
+  static constexpr const char* kParamsFile = "params.json";
+  static constexpr const char* kParamsDir = "params";
+  static constexpr const char* kStartsCostFile = "starts_cost.npy";
 
   // A new run: the directory must be missing, empty or stranded (else a user error naming it);
   // it is created (a stranded one emptied), locked, and the resolved config written into it.
@@ -50,12 +62,22 @@ class RunDirectory {
   // copy, with a leading axis of starts).
   void write_parameters(const Program& program,
                         const std::vector<std::vector<double>>& values) const;
+  // Minimize mode: params.json with the best start beside every start's values (`best` is a
+  // JSON object), and starts_cost.npy, each start's final cost.
+  void write_parameters(const Program& program, const std::vector<std::vector<double>>& values,
+                        const Json& best, const std::vector<double>& starts_cost) const;
+  // data.json (fit mode): how the data file became the inputs.
+  void write_data_description(const SavedData& data) const;
   // loss.svg from every row of metrics.csv (across resumes).
   void write_loss_plot(const std::string& title) const;
   // manifest.json: `fields` must be a Json object.
   void write_manifest(const Json& fields) const;
 
  private:
+  // params/NAME.npy written; the parameters as params.json's object.
+  Json write_parameter_arrays(const Program& program,
+                              const std::vector<std::vector<double>>& values) const;
+
   RunDirectory(std::filesystem::path dir, int lock) : dir_(std::move(dir)), lock_(lock) {}
   std::filesystem::path dir_;
   int lock_ = -1;  // the flock'ed descriptor of run.lock

@@ -11,6 +11,7 @@
 #include "common/json.hpp"
 #include "common/random.hpp"
 #include "cpu/diagnose.hpp"
+#include "cpu/evaluate.hpp"
 #include "optim/optimizer.hpp"
 #include "optim/schedule.hpp"
 #include "program/init.hpp"
@@ -319,13 +320,22 @@ class TrainingRun {
     write_checkpoint(run_dir_->checkpoint_path().string(), state_, names_);
   }
 
-  // params (the best ones when early stopping kept them), the loss chart and the manifest.
-  void write_outputs() const {
+  // params (the best ones when early stopping kept them), data.json (fit mode), each start's
+  // cost and the best start (minimize mode), the loss chart and the manifest.
+  void write_outputs() {
     std::vector<std::vector<double>> values;
     const bool best = config_.train.early_stopping.patience > 0 && !state_.best_params.empty();
     for (std::size_t i = 0; i < state_.params.size(); ++i)
       values.push_back(best ? state_.best_params[i] : state_.params[i].value);
-    run_dir_->write_parameters(program_, values);
+    if (program_.minimize) {
+      const std::vector<double> costs = start_costs(program_, values);
+      best_ = best_start(costs);
+      run_dir_->write_parameters(program_, values, best_start_json(*best_, program_, values),
+                                 costs);
+    } else {
+      run_dir_->write_parameters(program_, values);
+      run_dir_->write_data_description(describe_data(config_.data, *dataset_));
+    }
     run_dir_->write_loss_plot(config_.name + ": loss");
     run_dir_->write_manifest(manifest());
   }
@@ -360,6 +370,7 @@ class TrainingRun {
     if (state_.best_step >= 0) s.val_loss = state_.best_val;
     s.stopped_early = state_.stopped_early;
     s.out_dir = run_dir_->path().string();
+    s.best = best_;
     return s;
   }
 
@@ -384,8 +395,9 @@ class TrainingRun {
   std::optional<double> last_val_;  // a validation loss not logged yet
   std::string started_at_;
   Clock::time_point run_started_, window_started_;
-  double wall_before_ = 0.0;  // training time of the run before this process
-  long samples_since_ = 0;    // samples since the last row (for samples_per_s)
+  std::optional<BestStart> best_;  // minimize mode, once the outputs are written
+  double wall_before_ = 0.0;       // training time of the run before this process
+  long samples_since_ = 0;         // samples since the last row (for samples_per_s)
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "config/experiment.hpp"
 #include "data/dataset.hpp"
 #include "program/program.hpp"
+#include "train/best_start.hpp"
 #include "train/state.hpp"
 
 namespace descent {
@@ -31,6 +32,7 @@ struct TrainSummary {
   std::optional<double> val_loss;
   bool stopped_early = false;
   std::string out_dir;
+  std::optional<BestStart> best;  // minimize mode: the start that ended lowest
 };
 
 // `dataset` is null in minimize mode. Throws Error(diverged) on a non-finite loss or

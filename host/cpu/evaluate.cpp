@@ -1,0 +1,79 @@
+// Program nodes through the Interpreter (see evaluate.hpp).
+#include "cpu/evaluate.hpp"
+
+#include <algorithm>
+
+#include "common/error.hpp"
+#include "cpu/interpreter.hpp"
+
+namespace descent {
+
+std::vector<Tensor> evaluate_program_nodes(const Program& program,
+                                           const std::vector<std::vector<double>>& params,
+                                           const std::vector<NamedRows>& inputs,
+                                           const std::vector<NodeId>& outputs) {
+  const Graph& g = program.graph;
+  Interpreter interpreter(g, outputs);
+  for (NodeId v : g.variables_of(outputs)) {
+    const Node& n = g[v];
+    if (n.var_kind == VarKind::batch_size) continue;  // the Interpreter binds it
+    if (n.var_kind == VarKind::input) {
+      const NamedRows* found = nullptr;
+      for (const NamedRows& in : inputs)
+        if (in.name == n.name) found = &in;
+      if (found == nullptr)
+        throw Error(ExitCode::failure, "internal: no rows given for the input '" + n.name + "'");
+      interpreter.set(v, found->rows);
+      continue;
+    }
+    bool bound = false;
+    for (std::size_t i = 0; i < program.params.size() && !bound; ++i) {
+      const ProgramParam& p = program.params[i];
+      if (p.name != n.name) continue;
+      interpreter.set(v, Tensor{p.shape, program.minimize ? program.starts : 0, params.at(i)});
+      bound = true;
+    }
+    if (!bound)
+      throw Error(ExitCode::failure, "internal: no value for the variable '" + n.name + "'");
+  }
+  interpreter.run();
+  std::vector<Tensor> values;
+  for (NodeId id : outputs) values.push_back(interpreter.value(id));
+  return values;
+}
+
+std::vector<double> start_costs(const Program& program,
+                                const std::vector<std::vector<double>>& params) {
+  // A chunk of starts at a time: the Interpreter keeps every node's values for all it runs.
+  constexpr std::int64_t kStartsPerChunk = 8192;
+  std::vector<NodeId> outputs{program.loss};
+  outputs.insert(outputs.end(), program.penalties.begin(), program.penalties.end());
+  const Graph& g = program.graph;
+  std::vector<double> costs;
+  costs.reserve(static_cast<std::size_t>(program.starts));
+  for (std::int64_t first = 0; first < program.starts; first += kStartsPerChunk) {
+    const std::int64_t count = std::min(kStartsPerChunk, program.starts - first);
+    Interpreter interpreter(g, outputs);
+    for (std::size_t i = 0; i < program.params.size(); ++i) {
+      const ProgramParam& p = program.params[i];
+      const auto begin = params.at(i).begin() + first * p.shape.size();
+      interpreter.set(p.node, Tensor{p.shape, count, {begin, begin + count * p.shape.size()}});
+    }
+    interpreter.run();
+    for (std::int64_t s = 0; s < count; ++s) {
+      // As the Program sums them: loss + ((p1 + p2) + p3 ...).
+      const double loss = *interpreter.value(outputs[0]).sample(s);
+      if (outputs.size() == 1) {
+        costs.push_back(loss);
+        continue;
+      }
+      double penalty = *interpreter.value(outputs[1]).sample(s);
+      for (std::size_t k = 2; k < outputs.size(); ++k)
+        penalty += *interpreter.value(outputs[k]).sample(s);
+      costs.push_back(loss + penalty);
+    }
+  }
+  return costs;
+}
+
+}  // namespace descent

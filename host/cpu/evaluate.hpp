@@ -1,0 +1,36 @@
+// A Program's nodes evaluated at given parameter values on given rows, by the Interpreter (the
+// f64 oracle): what a finished run reports about itself (minimize mode's cost of every start)
+// and what a trained run computes on new rows (descent predict, descent eval).
+//
+// Does not: train, read files, or standardize rows (the caller hands them ready).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cpu/tensor.hpp"
+#include "program/program.hpp"
+
+namespace descent {
+
+// The rows of one input, by name: a batched Tensor of the input's shape.
+struct NamedRows {
+  std::string name;
+  Tensor rows;
+};
+
+// The values of `outputs`. `params` are in Program order (minimize mode: every start's copy
+// back to back); `inputs` must hold every input variable that `outputs` reach (an input that
+// they do not reach may be missing). A batched output has one value per row (minimize mode:
+// per start).
+std::vector<Tensor> evaluate_program_nodes(const Program& program,
+                                           const std::vector<std::vector<double>>& params,
+                                           const std::vector<NamedRows>& inputs,
+                                           const std::vector<NodeId>& outputs);
+
+// Minimize mode: the cost of every start at `params`, its loss plus its penalties (the
+// per-start objective whose mean over starts is the reported loss).
+std::vector<double> start_costs(const Program& program,
+                                const std::vector<std::vector<double>>& params);
+
+}  // namespace descent
