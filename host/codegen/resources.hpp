@@ -3,10 +3,11 @@
 // program over budget with a message that names the parameter that made it too wide, instead of
 // running it slowly in silence.
 //
-// The budget: no local-memory stack frame and no spills (a per-sample value that does not fit
-// the registers would live in local memory, read and written for every row), and at most
-// kMaxRegisters registers a thread (so that a 256-thread block leaves room for at least two
-// blocks an SM: 65536 / (2 * 256) = 128).
+// The budget: no spills, and no stack frame beyond kMaxStackBytes (a per-sample value that does
+// not fit the registers would live in local memory, read and written for every row; the small
+// frame allowed is what CUDA's sin, cos and tan keep for reducing huge arguments, touched only
+// on that slow path), and at most kMaxRegisters registers a thread (so that a 256-thread block
+// leaves room for at least two blocks an SM: 65536 / (2 * 256) = 128).
 #pragma once
 
 #include <string>
@@ -32,8 +33,9 @@ std::vector<KernelResources> parse_ptxas_report(const std::string& log);
 
 struct ResourceBudget {
   static constexpr int kMaxRegisters = 128;
+  static constexpr long kMaxStackBytes = 64;
   int max_registers = kMaxRegisters;
-  long max_stack_bytes = 0;
+  long max_stack_bytes = kMaxStackBytes;
   long max_spill_bytes = 0;
 };
 

@@ -190,7 +190,11 @@ class ProgramBuilder {
   }
 
   // A [model] expression by name (lowered once), or kNoNode.
-  NodeId lower_named(const std::string& name) { return lookup(name, Span{}); }
+  NodeId lower_named(const std::string& name) {
+    for (const NamedExpression& m : config_.model)
+      if (m.name == name) return lower(m.text);  // hash-consed: the node it already has, if any
+    return kNoNode;
+  }
 
  private:
   // Never lowers anything: a model expression is lowered before anything that uses it.
