@@ -57,8 +57,12 @@ class Printer {
     return n.op == Op::pow && g_.is_constant(n[1]) && g_[n[1]].value < 0;
   }
 
+  // A negative number prints as a signed product ("-3*x" gathers its sign); a non-finite
+  // constant is always a leaf: -inf is no product of a sign and a number, and treating it as
+  // one sent the printer back to the same node without end.
   Form form_of(const Node& n) const {
-    if (n.op == Op::constant) return n.value < 0 ? Form::product : Form::leaf;
+    if (n.op == Op::constant)
+      return n.value < 0 && std::isfinite(n.value) ? Form::product : Form::leaf;
     if (is_negative_power(n)) return Form::product;
     return kSpellings[op_index(n.op)].form;
   }
@@ -67,7 +71,8 @@ class Printer {
     const Node& n = g_[id];
     switch (form_of(n)) {
       case Form::leaf:
-        level = kAtom;
+        // "-inf" binds like a negation: (-inf)^2, not -inf^2.
+        level = n.op == Op::constant && n.value < 0 ? kUnary : kAtom;
         return n.op == Op::constant ? format_number(n.value) : n.name;
       case Form::call:
         level = kAtom;
@@ -142,8 +147,12 @@ class Printer {
     for (auto [term, negated] : terms) {
       bool negative = false;
       std::string text;
-      if (form_of(g_[term]) == Form::product) {
+      const Node& t = g_[term];
+      if (form_of(t) == Form::product) {
         text = print_unsigned_product(term, negative);
+      } else if (t.op == Op::constant && t.value < 0) {  // -inf: "x - inf", not "x + -inf"
+        negative = true;
+        text = format_number(-t.value);
       } else {
         text = print(term, kProduct);
       }
