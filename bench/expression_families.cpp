@@ -150,6 +150,72 @@ std::string mlp_text(std::size_t samples, Rng& rng) {
   return text;
 }
 
+// ---- random_tree ----
+
+// Beyond this depth a tree only splits evenly and takes no unary node, so that the text stays
+// within the parser's nesting limit (each level costs at most two of its 200 levels).
+inline constexpr int kRandomTreeMaxDepth = 80;
+// Subtrees of at most this many operators draw from every op; larger ones are combined only
+// linearly (+, -, negation, scaling by a number). A product or a function of two large subtrees
+// would make the printed derivative grow quadratically: `descent derive` prints the gradient's
+// DAG as a tree, so d(u*v) prints all of v for every variable in u (a fully random tree of 1k
+// operators prints 4.4 MB of derivatives, of 10k 443 MB).
+inline constexpr std::size_t kRandomTreeSmall = 12;
+
+constexpr std::array<const char*, 11> kTreeFunctions = {
+    "exp", "log", "sin", "cos", "tanh", "sigmoid", "softplus", "sqrt", "abs", "relu", "log1p"};
+
+void random_tree_text(std::size_t operators, int depth, Rng& rng, std::string& out) {
+  if (operators == 0) {
+    out += scalar_variable(rng);
+    return;
+  }
+  const bool deep = depth >= kRandomTreeMaxDepth;
+  const bool small = operators <= kRandomTreeSmall;
+  const double unary = rng.unit();
+  if (!deep && unary < (small ? 0.3 : 0.15)) {
+    const std::size_t pick =
+        small ? rng.below(kTreeFunctions.size() + 3) : kTreeFunctions.size() + 3 * rng.below(2);
+    if (pick < kTreeFunctions.size()) {  // f(e)
+      out += kTreeFunctions[pick];
+      out += "(";
+      random_tree_text(operators - 1, depth + 1, rng, out);
+      out += ")";
+    } else if (pick == kTreeFunctions.size()) {  // -e
+      out += "(-";
+      random_tree_text(operators - 1, depth + 1, rng, out);
+      out += ")";
+    } else if (pick < kTreeFunctions.size() + 3) {  // e^2, e^3
+      out += "(";
+      random_tree_text(operators - 1, depth + 1, rng, out);
+      out += pick == kTreeFunctions.size() + 1 ? ")^2" : ")^3";
+    } else {  // c*e
+      out += "(" + constant_text(rng) + "*";
+      random_tree_text(operators - 1, depth + 1, rng, out);
+      out += ")";
+    }
+    return;
+  }
+  // Operand counts split anywhere in the middle half: the depth stays O(log n).
+  const std::size_t below = operators - 1;
+  const std::size_t quarter = below / 4;
+  const std::size_t left = deep ? below / 2 : quarter + rng.below(below - 2 * quarter + 1);
+  const double pick = small ? rng.unit() : 0.5 * rng.unit();
+  if (pick >= 0.9) {
+    out += pick < 0.95 ? "min(" : "max(";
+    random_tree_text(left, depth + 1, rng, out);
+    out += ", ";
+    random_tree_text(below - left, depth + 1, rng, out);
+    out += ")";
+    return;
+  }
+  out += "(";
+  random_tree_text(left, depth + 1, rng, out);
+  out += pick < 0.3 ? " + " : pick < 0.5 ? " - " : pick < 0.8 ? " * " : " / ";
+  random_tree_text(below - left, depth + 1, rng, out);
+  out += ")";
+}
+
 bool is_numbered(const std::string& name, char prefix) {
   if (name.size() < 2 || name[0] != prefix) return false;
   for (std::size_t i = 1; i < name.size(); ++i)
@@ -167,6 +233,8 @@ std::string_view family_name(Family family) {
       return "polynomial";
     case Family::mlp:
       return "mlp";
+    case Family::random_tree:
+      return "random_tree";
   }
   return "?";
 }
@@ -180,6 +248,11 @@ std::string generate_expression(Family family, std::size_t units, std::uint64_t 
       return polynomial_text(units, rng);
     case Family::mlp:
       return mlp_text(units, rng);
+    case Family::random_tree: {
+      std::string text;
+      random_tree_text(units, 0, rng, text);
+      return text;
+    }
   }
   return {};
 }
