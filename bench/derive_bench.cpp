@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -53,6 +54,7 @@ struct RunShape {
   std::size_t grad_nodes = 0;      // reachable from the simplified gradients
   std::size_t graph_size = 0;      // every node the graph ever interned
   RewriteStats simplify_stats;
+  std::uint64_t digest = 0;  // of every node the graph holds, in id order, and of the roots
 };
 
 struct CaseResult {
@@ -75,9 +77,49 @@ struct Options {
   int max_reps = 51;
   std::string json_path;
   std::string config_path;  // --write-config
+  bool digests = false;     // --digests: print each case's graph digest
 };
 
 // One parse → lower → stabilize → derive → simplify on a fresh graph.
+// FNV-1a over every field that makes a node what it is, for every node in id order (those that
+// became unreachable too), then the roots: two builds of the engine that give the same digest
+// built the same graph node for node, so everything printed or emitted from it is the same.
+class Digest {
+ public:
+  template <class T>
+  void add(const T& value) {
+    unsigned char bytes[sizeof(T)];
+    std::memcpy(bytes, &value, sizeof(T));
+    for (unsigned char b : bytes) hash_ = (hash_ ^ b) * 0x100000001b3ULL;
+  }
+  void add_graph(const Graph& graph) {
+    add(graph.size());
+    for (NodeId id = 0; id < graph.size(); ++id) {
+      const Node& n = graph[id];
+      add(n.op);
+      add(n.arity);
+      add(n.varying);
+      add(n.var_kind);
+      add(n.child);
+      add(n.value);
+      for (const Shape* s : {&n.shape, &n.attr}) {
+        add(s->rank);
+        add(s->dims);
+      }
+      add(n.name.size());
+      for (char c : n.name) add(c);
+    }
+  }
+  void add_roots(const std::vector<NodeId>& roots) {
+    add(roots.size());
+    for (NodeId r : roots) add(r);
+  }
+  std::uint64_t value() const { return hash_; }
+
+ private:
+  std::uint64_t hash_ = 0xcbf29ce484222325ULL;
+};
+
 RunTimes run_once(Family family, const std::string& text, RunShape* shape) {
   RunTimes t;
   const auto t0 = Clock::now();
@@ -114,6 +156,13 @@ RunTimes run_once(Family family, const std::string& text, RunShape* shape) {
     shape->grad_nodes = graph.count_reachable(simplified);
     shape->graph_size = graph.size();
     shape->simplify_stats = stats;
+    Digest digest;
+    digest.add_graph(graph);
+    digest.add_roots({root});
+    digest.add_roots(stable);
+    digest.add_roots(gradients);
+    digest.add_roots(simplified);
+    shape->digest = digest.value();
   }
   return t;
 }
@@ -252,6 +301,7 @@ void write_json(const std::string& path, const Options& options,
         << ", \"graph_size\": " << r.shape.graph_size
         << ", \"simplify_passes\": " << r.shape.simplify_stats.passes
         << ", \"simplify_hit_cap\": " << (r.shape.simplify_stats.hit_cap ? "true" : "false")
+        << ", \"digest\": \"" << std::hex << r.shape.digest << std::dec << "\""
         << ", \"reps\": " << r.reps << ",\n     \"median_ms\": {";
     for (int p = 0; p < kPhases; ++p)
       out << (p ? ", " : "") << "\"" << kPhaseNames[p] << "\": " << r.median_ms[p];
@@ -289,10 +339,13 @@ void write_config(const std::string& path, Family family, std::size_t target, st
 constexpr const char* kUsage =
     "usage: descent_bench_derive [--json FILE] [--sizes N,N,...] [--families F,F,...]\n"
     "                            [--seed S] [--budget SECONDS] [--min-reps N] [--max-reps N]\n"
+    "                            [--digests]\n"
     "       descent_bench_derive --write-config FILE --families F --sizes N [--seed S]\n"
     "  families: scalar_mix, polynomial, mlp, random_tree (default: all); sizes default\n"
-    "  1000,10000,100000. --write-config writes a minimize config whose cost is family F's\n"
-    "  expression of about N nodes over params x0..x19 (for timing `descent derive FILE`).\n";
+    "  1000,10000,100000. --digests prints a digest of each case's whole graph (every node, in id\n"
+    "  order): equal digests mean node-for-node equal graphs. --write-config writes a minimize\n"
+    "  config whose cost is family F's expression of about N nodes over params x0..x19 (for\n"
+    "  timing `descent derive FILE`).\n";
 
 [[noreturn]] void usage_error(const std::string& message) {
   std::fprintf(stderr, "descent_bench_derive: %s\n%s", message.c_str(), kUsage);
@@ -323,6 +376,10 @@ Options parse_flags(int argc, char** argv) {
     if (flag == "--help" || flag == "-h") {
       std::printf("%s", kUsage);
       std::exit(0);
+    }
+    if (flag == "--digests") {
+      options.digests = true;
+      continue;
     }
     if (i + 1 >= argc) usage_error("unknown flag or missing value: " + flag);
     const std::string value = argv[++i];
@@ -392,6 +449,9 @@ int main(int argc, char** argv) {
       for (std::size_t size : options.sizes) {
         results.push_back(run_case(family, size, options));
         print_row(results.back());
+        if (options.digests)
+          std::printf("  digest %s %zu: %016llx\n", std::string(family_name(family)).c_str(), size,
+                      static_cast<unsigned long long>(results.back().shape.digest));
       }
     print_scaling(results);
     std::printf(

@@ -1,7 +1,8 @@
-// Interning, canonical child order and the shape-rule column of the op table.
+// Node storage, interning, canonical child order and the shape-rule column of the op table.
 #include "graph/graph.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "common/error.hpp"
@@ -9,10 +10,6 @@
 namespace descent {
 
 namespace {
-
-void append_bytes(std::string& key, const void* data, std::size_t n) {
-  key.append(static_cast<const char*>(data), n);
-}
 
 [[noreturn]] void shape_error(const std::string& message, const Span& span) {
   throw input_error(message, span);
@@ -115,29 +112,79 @@ Shape infer_shape(Op op, const Shape& a, const Shape* b, const Shape& attr, cons
 
 }  // namespace
 
-std::string Graph::key_of(const Node& node) const {
-  std::string key;
-  key.reserve(48);
-  key.push_back(static_cast<char>(node.op));
-  append_bytes(key, &node.shape.rank, sizeof(int));
-  append_bytes(key, node.shape.dims, sizeof(node.shape.dims));
-  append_bytes(key, node.child, sizeof(node.child));
-  append_bytes(key, &node.value, sizeof(double));
-  append_bytes(key, &node.attr.rank, sizeof(int));
-  append_bytes(key, node.attr.dims, sizeof(node.attr.dims));
-  key.push_back(static_cast<char>(node.var_kind));
-  key += node.name;
-  return key;
+namespace {
+
+// The interning key is every field that makes a node what it is: op, shape, children, value
+// (by its bits: +0 and -0 are made one when constants are built, and a NaN is equal to itself),
+// attribute, variable kind and name. The span and the derived fields (arity, varying) are not.
+std::uint64_t mix(std::uint64_t h, std::uint64_t word) {
+  h ^= word;
+  h *= 0xbf58476d1ce4e5b9ULL;  // SplitMix64's finalizer steps
+  return h ^ (h >> 31);
 }
 
-NodeId Graph::intern(Node node) {
-  std::string key = key_of(node);
-  auto it = interned_.find(key);
-  if (it != interned_.end()) return it->second;
-  const auto id = static_cast<NodeId>(nodes_.size());
-  nodes_.push_back(std::move(node));
-  interned_.emplace(std::move(key), id);
+std::uint64_t mix_shape(std::uint64_t h, const Shape& shape) {
+  for (int i = 0; i < shape.rank; ++i) h = mix(h, static_cast<std::uint64_t>(shape.dims[i]));
+  return h;
+}
+
+std::uint32_t key_hash(const Node& n) {
+  std::uint64_t h = mix(0x9e3779b97f4a7c15ULL, static_cast<std::uint64_t>(n.op) |
+                                                   static_cast<std::uint64_t>(n.shape.rank) << 8 |
+                                                   static_cast<std::uint64_t>(n.attr.rank) << 16 |
+                                                   static_cast<std::uint64_t>(n.var_kind) << 24 |
+                                                   static_cast<std::uint64_t>(n.child[0]) << 32);
+  h = mix(h, static_cast<std::uint64_t>(n.child[1]) ^ std::bit_cast<std::uint64_t>(n.value));
+  h = mix_shape(h, n.shape);
+  h = mix_shape(h, n.attr);
+  if (!n.name.empty()) h = mix(h, std::hash<std::string>{}(n.name));
+  return static_cast<std::uint32_t>(h ^ (h >> 32));
+}
+
+bool same_shape_bits(const Shape& a, const Shape& b) {
+  return a.rank == b.rank && a.dims[0] == b.dims[0] && a.dims[1] == b.dims[1];
+}
+
+bool same_key(const Node& a, const Node& b) {
+  return a.op == b.op && a.child[0] == b.child[0] && a.child[1] == b.child[1] &&
+         std::bit_cast<std::uint64_t>(a.value) == std::bit_cast<std::uint64_t>(b.value) &&
+         a.var_kind == b.var_kind && same_shape_bits(a.shape, b.shape) &&
+         same_shape_bits(a.attr, b.attr) && a.name == b.name;
+}
+
+}  // namespace
+
+NodeId Graph::intern(Node&& node, const Span& span) {
+  if (2 * (size_ + 1) > table_.size()) grow_table();
+  const std::uint32_t hash = key_hash(node);
+  const std::size_t mask = table_.size() - 1;
+  std::size_t i = hash & mask;
+  for (; table_[i].id != kNoNode; i = (i + 1) & mask)
+    if (table_[i].hash == hash && same_key(at(table_[i].id), node)) return table_[i].id;
+
+  const auto id = static_cast<NodeId>(size_);
+  if (id == kNoNode) throw Error(ExitCode::failure, "internal: the graph is full");
+  const std::size_t segment = segment_of(id);
+  if (segment == segments_.size())
+    segments_.push_back(std::make_unique<Node[]>(kFirstSegment << segment));
+  Node& slot = segments_[segment][id - segment_start(segment)];
+  slot = std::move(node);
+  slot.span = span;
+  ++size_;
+  table_[i] = {hash, id};
   return id;
+}
+
+void Graph::grow_table() {
+  std::vector<Slot> old = std::move(table_);
+  table_.assign(std::max<std::size_t>(64, 2 * old.size()), Slot{});
+  const std::size_t mask = table_.size() - 1;
+  for (const Slot& s : old) {
+    if (s.id == kNoNode) continue;
+    std::size_t i = s.hash & mask;
+    while (table_[i].id != kNoNode) i = (i + 1) & mask;
+    table_[i] = s;
+  }
 }
 
 NodeId Graph::constant(double value, Shape shape) {
@@ -147,13 +194,13 @@ NodeId Graph::constant(double value, Shape shape) {
   node.value = value == 0.0 ? 0.0 : value;
   node.shape = shape;
   node.attr = shape;
-  return intern(std::move(node));
+  return intern(std::move(node), Span{});
 }
 
-NodeId Graph::variable(std::string_view name, VarKind kind, Shape shape, Span span) {
-  auto found = variables_.find(std::string(name));
+NodeId Graph::variable(std::string_view name, VarKind kind, Shape shape, const Span& span) {
+  auto found = variables_.find(name);
   if (found != variables_.end()) {
-    const Node& existing = nodes_[found->second];
+    const Node& existing = at(found->second);
     if (existing.var_kind != kind || !(existing.shape == shape))
       throw input_error(
           "'" + std::string(name) + "' is declared twice with different kinds or shapes", span);
@@ -166,15 +213,16 @@ NodeId Graph::variable(std::string_view name, VarKind kind, Shape shape, Span sp
   node.shape = shape;
   node.attr = shape;
   node.varying = kind == VarKind::input || kind == VarKind::start_param;
-  node.span = std::move(span);
-  const NodeId id = intern(std::move(node));
+  const NodeId id = intern(std::move(node), span);
   variables_.emplace(std::string(name), id);
   return id;
 }
 
-NodeId Graph::apply(Op op, NodeId a, Span span) { return apply_with_attr(op, a, Shape{}, span); }
+NodeId Graph::apply(Op op, NodeId a, const Span& span) {
+  return apply_with_attr(op, a, Shape{}, span);
+}
 
-NodeId Graph::apply_with_attr(Op op, NodeId a, Shape attr, Span span) {
+NodeId Graph::apply_with_attr(Op op, NodeId a, Shape attr, const Span& span) {
   const OpInfo& info = op_info(op);
   if (info.arity != 1)
     throw Error(ExitCode::failure, "internal: op " + std::string(info.name) + " is not unary",
@@ -184,13 +232,13 @@ NodeId Graph::apply_with_attr(Op op, NodeId a, Shape attr, Span span) {
   node.arity = 1;
   node.child[0] = a;
   node.attr = attr;
-  node.shape = infer_shape(op, nodes_[a].shape, nullptr, attr, span);
-  node.varying = info.kind == OpKind::batch ? false : nodes_[a].varying;
-  node.span = std::move(span);
-  return intern(std::move(node));
+  const Node& child = at(a);
+  node.shape = infer_shape(op, child.shape, nullptr, attr, span);
+  node.varying = info.kind == OpKind::batch ? false : child.varying;
+  return intern(std::move(node), span);
 }
 
-NodeId Graph::apply(Op op, NodeId a, NodeId b, Span span) {
+NodeId Graph::apply(Op op, NodeId a, NodeId b, const Span& span) {
   const OpInfo& info = op_info(op);
   if (info.arity != 2)
     throw Error(ExitCode::failure, "internal: op " + std::string(info.name) + " is not binary",
@@ -201,14 +249,15 @@ NodeId Graph::apply(Op op, NodeId a, NodeId b, Span span) {
   node.arity = 2;
   node.child[0] = a;
   node.child[1] = b;
-  node.shape = infer_shape(op, nodes_[a].shape, &nodes_[b].shape, Shape{}, span);
-  node.varying = nodes_[a].varying || nodes_[b].varying;
-  node.span = std::move(span);
-  return intern(std::move(node));
+  const Node& left = at(a);
+  const Node& right = at(b);
+  node.shape = infer_shape(op, left.shape, &right.shape, Shape{}, span);
+  node.varying = left.varying || right.varying;
+  return intern(std::move(node), span);
 }
 
 std::vector<NodeId> Graph::reachable(const std::vector<NodeId>& roots) const {
-  std::vector<char> seen(nodes_.size(), 0);
+  std::vector<char> seen(size_, 0);
   std::vector<NodeId> stack;
   for (NodeId r : roots)
     if (r != kNoNode && !seen[r]) {
@@ -218,8 +267,9 @@ std::vector<NodeId> Graph::reachable(const std::vector<NodeId>& roots) const {
   while (!stack.empty()) {
     const NodeId id = stack.back();
     stack.pop_back();
-    for (int i = 0; i < nodes_[id].arity; ++i) {
-      const NodeId c = nodes_[id].child[i];
+    const Node& n = at(id);
+    for (int i = 0; i < n.arity; ++i) {
+      const NodeId c = n.child[i];
       if (!seen[c]) {
         seen[c] = 1;
         stack.push_back(c);
@@ -227,7 +277,7 @@ std::vector<NodeId> Graph::reachable(const std::vector<NodeId>& roots) const {
     }
   }
   std::vector<NodeId> out;
-  for (NodeId id = 0; id < nodes_.size(); ++id)
+  for (NodeId id = 0; id < size_; ++id)
     if (seen[id]) out.push_back(id);
   return out;
 }
@@ -235,12 +285,12 @@ std::vector<NodeId> Graph::reachable(const std::vector<NodeId>& roots) const {
 std::vector<NodeId> Graph::variables_of(const std::vector<NodeId>& roots) const {
   std::vector<NodeId> vars;
   for (NodeId id : reachable(roots))
-    if (nodes_[id].op == Op::variable) vars.push_back(id);
+    if (at(id).op == Op::variable) vars.push_back(id);
   return vars;
 }
 
 NodeId Graph::find_variable(std::string_view name) const {
-  auto it = variables_.find(std::string(name));
+  auto it = variables_.find(name);
   return it == variables_.end() ? kNoNode : it->second;
 }
 

@@ -3,11 +3,18 @@
 // the same NodeId, so common subexpressions merge for free. Ids are handed out in creation
 // order and every child is created before its parent, so increasing id order is a
 // topological order, and the same sequence of calls always gives the same numbering.
-// This file does not simplify or differentiate; see simplify.hpp and host/ad/.
+// A node never moves once created: `const Node&` taken from a graph stays valid while the
+// graph grows (nodes live in segments that are never reallocated), so code that holds a node
+// across a call that builds nodes reads what it read before, not freed memory. Interning
+// looks nodes up by a fixed-size key (op, shape, children, value, attribute, variable) in an
+// open-addressing table of ids; no key is ever spelled out as a string.
+// This file does not simplify or differentiate; see simplify.hpp, stabilize.hpp and host/ad/.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -56,16 +63,18 @@ class Graph {
   // A constant filled into `shape` (scalar by default).
   NodeId constant(double value, Shape shape = {});
   // A variable; declaring the same name twice with another kind or shape is an error.
-  NodeId variable(std::string_view name, VarKind kind, Shape shape = {}, Span span = {});
+  NodeId variable(std::string_view name, VarKind kind, Shape shape = {}, const Span& span = {});
   // Applies an op. Checks arity and shapes (input_error at `span` when they do not fit),
-  // orders the children of commutative ops canonically, and interns the result.
-  NodeId apply(Op op, NodeId a, Span span = {});
-  NodeId apply(Op op, NodeId a, NodeId b, Span span = {});
-  NodeId apply_with_attr(Op op, NodeId a, Shape attr, Span span = {});
+  // orders the children of commutative ops canonically, and interns the result. A node that
+  // exists already keeps the span it was first built with.
+  NodeId apply(Op op, NodeId a, const Span& span = {});
+  NodeId apply(Op op, NodeId a, NodeId b, const Span& span = {});
+  NodeId apply_with_attr(Op op, NodeId a, Shape attr, const Span& span = {});
 
-  const Node& node(NodeId id) const { return nodes_[id]; }
-  const Node& operator[](NodeId id) const { return nodes_[id]; }
-  std::size_t size() const { return nodes_.size(); }
+  // The node's storage never moves: the reference stays valid as the graph grows.
+  const Node& node(NodeId id) const { return at(id); }
+  const Node& operator[](NodeId id) const { return at(id); }
+  std::size_t size() const { return size_; }
 
   // Convenience builders used by derivative rules and rewrites.
   NodeId add(NodeId a, NodeId b) { return apply(Op::add, a, b); }
@@ -76,9 +85,10 @@ class Graph {
   NodeId pow(NodeId a, NodeId b) { return apply(Op::pow, a, b); }
   NodeId num(double v) { return constant(v); }
 
-  bool is_constant(NodeId id) const { return nodes_[id].op == Op::constant; }
+  bool is_constant(NodeId id) const { return at(id).op == Op::constant; }
   bool is_constant(NodeId id, double v) const {
-    return nodes_[id].op == Op::constant && nodes_[id].value == v;
+    const Node& n = at(id);
+    return n.op == Op::constant && n.value == v;
   }
   // Every node reachable from `roots`, in increasing id (= topological) order.
   std::vector<NodeId> reachable(const std::vector<NodeId>& roots) const;
@@ -92,12 +102,40 @@ class Graph {
   NodeId find_variable(std::string_view name) const;
 
  private:
-  NodeId intern(Node node);
-  std::string key_of(const Node& node) const;
+  // Segment k holds kFirstSegment << k nodes, ids from kFirstSegment * (2^k - 1) on: a small
+  // graph allocates little, a large one O(log n) segments, and no node is ever moved.
+  static constexpr std::size_t kFirstSegment = 64;
+  static std::size_t segment_of(std::size_t id) {
+    return static_cast<std::size_t>(std::bit_width(id / kFirstSegment + 1)) - 1;
+  }
+  static std::size_t segment_start(std::size_t segment) {
+    return kFirstSegment * ((std::size_t{1} << segment) - 1);
+  }
+  const Node& at(NodeId id) const {
+    const std::size_t segment = segment_of(id);
+    return segments_[segment][id - segment_start(segment)];
+  }
 
-  std::vector<Node> nodes_;
-  std::unordered_map<std::string, NodeId> interned_;
-  std::unordered_map<std::string, NodeId> variables_;
+  // One slot of the interning table: the node's key hash (its low 32 bits) and its id.
+  struct Slot {
+    std::uint32_t hash = 0;
+    NodeId id = kNoNode;
+  };
+  // Returns the id of the node with `node`'s key, creating it (with `span`) when there is none.
+  NodeId intern(Node&& node, const Span& span);
+  void grow_table();
+
+  std::vector<std::unique_ptr<Node[]>> segments_;
+  std::size_t size_ = 0;
+  std::vector<Slot> table_;  // open addressing, linear probing; a power of two, at most half full
+
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view name) const {
+      return std::hash<std::string_view>{}(name);
+    }
+  };
+  std::unordered_map<std::string, NodeId, NameHash, std::equal_to<>> variables_;
 };
 
 }  // namespace descent
