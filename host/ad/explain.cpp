@@ -25,12 +25,14 @@ std::string explain_derivative(Graph& g, NodeId output, NodeId variable) {
       "its parents passed it.\n";
   int number = 0;
   for (const DerivationStep& step : steps) {
-    const Node& n = g[step.node];
+    // Copies: shown() simplifies, which builds nodes.
+    const bool product = g[step.node].op == Op::mul;
+    const NodeId u = g[step.node][0], v = g[step.node][1];
     out += "\n[" + std::to_string(++number) + "] " + shown(g, step.node) + "\n";
     out += "    rule:    " + step.rule + "\n";
     out += "    adjoint: " + shown(g, step.adjoint) + "\n";
-    if (n.op == Op::mul && n.arity == 2) {
-      out += "    with u = " + shown(g, n[0]) + ", v = " + shown(g, n[1]) +
+    if (product) {
+      out += "    with u = " + shown(g, u) + ", v = " + shown(g, v) +
              ": u receives adjoint*v and v receives adjoint*u; both terms reach " + name +
              "\n    and are added ((u*v)' = u'*v + u*v'). Multiplying the two derivatives, "
              "u'*v', is the classic mistake.\n";

@@ -37,17 +37,18 @@ enum class VarKind : std::uint8_t {
   batch_size,   // the number of samples in the current batch (a scalar)
 };
 
-struct Node {
+// Fields in the order that packs them into two cache lines, what rewrites read in the first.
+struct alignas(64) Node {
   Op op = Op::constant;
-  Shape shape;
-  bool varying = false;  // depends on per-sample data (has the implicit batch axis)
   std::uint8_t arity = 0;
-  NodeId child[2] = {kNoNode, kNoNode};
-  double value = 0.0;  // Op::constant
-  std::string name;    // Op::variable
+  bool varying = false;  // depends on per-sample data (has the implicit batch axis)
   VarKind var_kind = VarKind::free;
-  Shape attr;  // Op::sum_to: target shape; Op::onehot: (k)
-  Span span;   // where the user wrote it (first occurrence), if anywhere
+  NodeId child[2] = {kNoNode, kNoNode};
+  Shape shape;
+  double value = 0.0;  // Op::constant
+  Shape attr;          // Op::sum_to: target shape; Op::onehot: (k)
+  std::string name;    // Op::variable
+  Span span;           // where the user wrote it (first occurrence), if anywhere
 
   NodeId operator[](int i) const { return child[i]; }
 };
@@ -116,18 +117,40 @@ class Graph {
     return segments_[segment][id - segment_start(segment)];
   }
 
-  // One slot of the interning table: the node's key hash (its low 32 bits) and its id.
+  // The interning table's entry. Most nodes have a short key that the entry holds whole: an
+  // op without attribute by (op, children), a scalar constant by (op, value bits), so finding
+  // them reads no node. Other nodes (filled constants, variables, ops with an attribute) carry
+  // a hash of their key and are compared field by field with the node.
   struct Slot {
-    std::uint32_t hash = 0;
     NodeId id = kNoNode;
+    Op op = Op::constant;
+    bool short_key = false;
+    std::uint64_t payload = 0;  // children or value bits (short keys); the key's hash otherwise
   };
+  static Slot key_of(const Node& node);
+  static Slot op_key(Op op, NodeId a, NodeId b);
+  // The id of the node with this key (`node` is read only for a long key), or kNoNode with
+  // `at_slot` set to the table position where it goes.
+  NodeId find(const Slot& key, const Node* node, std::size_t& at_slot) const;
   // Returns the id of the node with `node`'s key, creating it (with `span`) when there is none.
   NodeId intern(Node&& node, const Span& span);
+  // apply()'s interning: finds the op node by its short key, or works out its shape (checking
+  // it) and appends it.
+  NodeId apply_interned(Op op, std::uint8_t arity, NodeId a, NodeId b, const Shape& attr,
+                        const Span& span);
+  // A new node (default fields) for a key that find() did not find, entered in the table at
+  // `at_slot`; the caller fills in its fields.
+  Node& append(Slot key, std::size_t at_slot);
   void grow_table();
 
   std::vector<std::unique_ptr<Node[]>> segments_;
   std::size_t size_ = 0;
-  std::vector<Slot> table_;  // open addressing, linear probing; a power of two, at most half full
+  // Open addressing with linear probing; a power of two, at most half full.
+  std::vector<Slot> table_;
+  // The short keys found or added last, direct-mapped by hash: a rewrite that rebuilds a
+  // product or sum looks up what it built a moment before, and this keeps those lookups out
+  // of a table too large for the cache.
+  mutable std::vector<Slot> recent_;
 
   struct NameHash {
     using is_transparent = void;
