@@ -145,9 +145,11 @@ bool same_key(const Node& a, const Node& b) {
 
 }  // namespace
 
-Graph::Slot Graph::key_of(const Node& node) {
+InternKey Graph::key_of(const Node& node) {
+  const NodeId newest = std::max(node.child[0] == kNoNode ? 0 : node.child[0],
+                                 node.child[1] == kNoNode ? 0 : node.child[1]);
   if (node.op == Op::constant && is_default(node.shape) && is_default(node.attr))
-    return {kNoNode, node.op, true, std::bit_cast<std::uint64_t>(node.value)};
+    return {node.op, true, std::bit_cast<std::uint64_t>(node.value), 0};
   if (node.op != Op::constant && node.op != Op::variable && is_default(node.attr))
     return op_key(node.op, node.child[0], node.child[1]);
   std::uint64_t h =
@@ -160,84 +162,44 @@ Graph::Slot Graph::key_of(const Node& node) {
   h = mix_shape(h, node.shape);
   h = mix_shape(h, node.attr);
   if (!node.name.empty()) h = mix(h, std::hash<std::string>{}(node.name));
-  return {kNoNode, node.op, false, h};
+  return {node.op, false, h, newest};
 }
 
-Graph::Slot Graph::op_key(Op op, NodeId a, NodeId b) {
-  return {kNoNode, op, true, static_cast<std::uint64_t>(a) | static_cast<std::uint64_t>(b) << 32};
+InternKey Graph::op_key(Op op, NodeId a, NodeId b) {
+  return {op, true, static_cast<std::uint64_t>(a) | static_cast<std::uint64_t>(b) << 32,
+          std::max(a, b == kNoNode ? 0 : b)};
 }
 
-namespace {
-std::uint64_t slot_hash(Op op, bool short_key, std::uint64_t payload) {
-  const std::uint64_t h = mix(static_cast<std::uint64_t>(op) << 1 | (short_key ? 1 : 0), payload);
-  return h ^ (h >> 29);
-}
-bool same_slot_key(const auto& a, const auto& b) {
-  return a.op == b.op && a.short_key == b.short_key && a.payload == b.payload;
-}
-}  // namespace
-
-NodeId Graph::find(const Slot& key, const Node* node, std::size_t& at_slot) const {
-  const std::uint64_t h = slot_hash(key.op, key.short_key, key.payload);
-  Slot* recent = nullptr;
-  if (key.short_key) {
-    recent = &recent_[(h >> 32) & (recent_.size() - 1)];
-    if (recent->id != kNoNode && same_slot_key(*recent, key)) return recent->id;
-  }
-  const std::size_t mask = table_.size() - 1;
-  std::size_t i = h & mask;
-  for (; table_[i].id != kNoNode; i = (i + 1) & mask) {
-    const Slot& s = table_[i];
-    if (!same_slot_key(s, key)) continue;
-    if (key.short_key) {
-      *recent = s;
-      return s.id;
-    }
-    if (same_key(at(s.id), *node)) return s.id;
-  }
-  at_slot = i;
-  return kNoNode;
+NodeId Graph::find(const InternKey& key, const Node* node) const {
+  return index_.find(key, [&](NodeId id) { return same_key(at(id), *node); });
 }
 
 NodeId Graph::intern(Node&& node, const Span& span) {
-  if (2 * (size_ + 1) > table_.size()) grow_table();
-  const Slot key = key_of(node);
-  std::size_t at_slot = 0;
-  const NodeId found = find(key, &node, at_slot);
+  const InternKey key = key_of(node);
+  const NodeId found = find(key, &node);
   if (found != kNoNode) return found;
-  Node& added = append(key, at_slot);
-  added = std::move(node);
-  added.span = span;
-  return static_cast<NodeId>(size_ - 1);
+  Node& fresh = append(key);
+  fresh = std::move(node);
+  fresh.span = span;
+  return added(fresh);
 }
 
-Node& Graph::append(Slot key, std::size_t at_slot) {
-  const auto id = static_cast<NodeId>(size_);
+NodeId Graph::added(const Node& node) {
+  const std::uint8_t flags = (node.varying ? NodeHead::kVarying : 0) |
+                             (is_default(node.shape) ? NodeHead::kPlainScalar : 0);
+  heads_.push_back({node.op,
+                    node.arity,
+                    static_cast<std::uint8_t>(node.shape.rank),
+                    flags,
+                    {node.child[0], node.child[1]}});
+  return static_cast<NodeId>(size() - 1);
+}
+
+Node& Graph::append(const InternKey& key) {
+  const auto id = static_cast<NodeId>(nodes_.size());
   if (id == kNoNode) throw Error(ExitCode::failure, "internal: the graph is full");
-  const std::size_t segment = segment_of(id);
-  if (segment == segments_.size())
-    segments_.push_back(std::make_unique<Node[]>(kFirstSegment << segment));
-  ++size_;
-  key.id = id;
-  table_[at_slot] = key;
-  if (key.short_key) {
-    const std::uint64_t h = slot_hash(key.op, key.short_key, key.payload);
-    recent_[(h >> 32) & (recent_.size() - 1)] = key;
-  }
-  return segments_[segment][id - segment_start(segment)];
-}
-
-void Graph::grow_table() {
-  std::vector<Slot> old = std::move(table_);
-  table_.assign(std::max<std::size_t>(64, 2 * old.size()), Slot{});
-  recent_.assign(std::min<std::size_t>(table_.size(), 1 << 14), Slot{});
-  const std::size_t mask = table_.size() - 1;
-  for (const Slot& s : old) {
-    if (s.id == kNoNode) continue;
-    std::size_t i = slot_hash(s.op, s.short_key, s.payload) & mask;
-    while (table_[i].id != kNoNode) i = (i + 1) & mask;
-    table_[i] = s;
-  }
+  index_.insert(key, id);
+  return nodes_.emplace_back();
 }
 
 NodeId Graph::constant(double value, Shape shape) {
@@ -251,17 +213,15 @@ NodeId Graph::constant(double value, Shape shape) {
     node.attr = shape;
     return intern(std::move(node), Span{});
   }
-  if (2 * (size_ + 1) > table_.size()) grow_table();
-  const Slot key{kNoNode, Op::constant, true, std::bit_cast<std::uint64_t>(value)};
-  std::size_t at_slot = 0;
-  const NodeId found = find(key, nullptr, at_slot);
+  const InternKey key{Op::constant, true, std::bit_cast<std::uint64_t>(value), 0};
+  const NodeId found = find(key, nullptr);
   if (found != kNoNode) return found;
-  Node& added = append(key, at_slot);
-  added.op = Op::constant;
-  added.value = value;
-  added.shape = shape;
-  added.attr = shape;
-  return static_cast<NodeId>(size_ - 1);
+  Node& fresh = append(key);
+  fresh.op = Op::constant;
+  fresh.value = value;
+  fresh.shape = shape;
+  fresh.attr = shape;
+  return added(fresh);
 }
 
 NodeId Graph::variable(std::string_view name, VarKind kind, Shape shape, const Span& span) {
@@ -308,22 +268,27 @@ NodeId Graph::apply(Op op, NodeId a, NodeId b, const Span& span) {
 
 NodeId Graph::apply_interned(Op op, std::uint8_t arity, NodeId a, NodeId b, const Shape& attr,
                              const Span& span) {
-  if (2 * (size_ + 1) > table_.size()) grow_table();
   // An op without attribute is found by (op, children) before its shape is worked out: a node
   // that exists passed the shape rule when it was built, and finding it reads no child.
   const bool short_key = is_default(attr);
-  Slot key;
-  std::size_t at_slot = 0;
+  const InternKey key = op_key(op, a, b);
   if (short_key) {
-    key = op_key(op, a, b);
-    const NodeId found = find(key, nullptr, at_slot);
+    const NodeId found = find(key, nullptr);
     if (found != kNoNode) return found;
   }
-  const Node& left = at(a);
-  const Node* right = arity == 2 ? &at(b) : nullptr;
-  const Shape shape = infer_shape(op, left.shape, right ? &right->shape : nullptr, attr, span);
+  // The shape rule, by the heads alone for elementwise ops on plain scalars (the common case
+  // in rewrites, whose operands need not be read then).
+  const OpKind kind = op_info(op).kind;
+  const NodeHead left_head = heads_[a];
+  const NodeHead right_head = arity == 2 ? heads_[b] : left_head;
+  Shape shape;
+  if (!((kind == OpKind::unary || kind == OpKind::binary || kind == OpKind::batch) &&
+        left_head.plain_scalar() && right_head.plain_scalar())) {
+    const Node& left = at(a);
+    shape = infer_shape(op, left.shape, arity == 2 ? &at(b).shape : nullptr, attr, span);
+  }
   const bool varying =
-      op_info(op).kind == OpKind::batch ? false : left.varying || (right && right->varying);
+      kind == OpKind::batch ? false : left_head.varying() || (arity == 2 && right_head.varying());
   if (!short_key) {
     Node node;
     node.op = op;
@@ -335,22 +300,22 @@ NodeId Graph::apply_interned(Op op, std::uint8_t arity, NodeId a, NodeId b, cons
     node.varying = varying;
     return intern(std::move(node), span);
   }
-  Node& added = append(key, at_slot);
-  added.op = op;
-  added.arity = arity;
-  added.child[0] = a;
-  added.child[1] = b;
-  added.attr = attr;
-  added.shape = shape;
-  added.varying = varying;
-  added.span = span;
-  return static_cast<NodeId>(size_ - 1);
+  Node& fresh = append(key);
+  fresh.op = op;
+  fresh.arity = arity;
+  fresh.child[0] = a;
+  fresh.child[1] = b;
+  fresh.attr = attr;
+  fresh.shape = shape;
+  fresh.varying = varying;
+  fresh.span = span;
+  return added(fresh);
 }
 
 std::vector<NodeId> Graph::reachable(const std::vector<NodeId>& roots) const {
   // Children have smaller ids than their parents: one sweep from the largest root down marks
   // everything below the roots, reading each reached node once, in order.
-  std::vector<char> seen(size_, 0);
+  std::vector<char> seen(size(), 0);
   NodeId top = 0;
   bool any = false;
   for (NodeId r : roots)
@@ -364,12 +329,12 @@ std::vector<NodeId> Graph::reachable(const std::vector<NodeId>& roots) const {
     for (NodeId id = top + 1; id-- > 0;) {
       if (!seen[id]) continue;
       ++count;
-      const Node& n = at(id);
-      for (int i = 0; i < n.arity; ++i) seen[n.child[i]] = 1;
+      const NodeHead& h = heads_[id];
+      for (int i = 0; i < h.arity; ++i) seen[h.child[i]] = 1;
     }
   std::vector<NodeId> out;
   out.reserve(count);
-  for (NodeId id = 0; id < size_; ++id)
+  for (NodeId id = 0; id < size(); ++id)
     if (seen[id]) out.push_back(id);
   return out;
 }
@@ -377,7 +342,7 @@ std::vector<NodeId> Graph::reachable(const std::vector<NodeId>& roots) const {
 std::vector<NodeId> Graph::variables_of(const std::vector<NodeId>& roots) const {
   std::vector<NodeId> vars;
   for (NodeId id : reachable(roots))
-    if (at(id).op == Op::variable) vars.push_back(id);
+    if (heads_[id].op == Op::variable) vars.push_back(id);
   return vars;
 }
 

@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "common/source.hpp"
+#include "graph/intern_table.hpp"
+#include "graph/node_store.hpp"
 #include "graph/ops.hpp"
 #include "graph/shape.hpp"
 
@@ -53,6 +55,23 @@ struct alignas(64) Node {
   NodeId operator[](int i) const { return child[i]; }
 };
 
+// The fields of a node that traversals and rewrites read most, 12 bytes, kept beside the nodes
+// in an array of their own: a pass over a large graph reads five of them a cache line instead
+// of one node (a node spans two lines).
+struct NodeHead {
+  static constexpr std::uint8_t kVarying = 1;      // Node::varying
+  static constexpr std::uint8_t kPlainScalar = 2;  // the shape is exactly Shape::scalar()
+
+  Op op = Op::constant;
+  std::uint8_t arity = 0;
+  std::uint8_t rank = 0;  // of the node's shape (0: a scalar)
+  std::uint8_t flags = 0;
+  NodeId child[2] = {kNoNode, kNoNode};
+
+  bool varying() const { return (flags & kVarying) != 0; }
+  bool plain_scalar() const { return (flags & kPlainScalar) != 0; }
+};
+
 class Graph {
  public:
   Graph() = default;
@@ -75,7 +94,9 @@ class Graph {
   // The node's storage never moves: the reference stays valid as the graph grows.
   const Node& node(NodeId id) const { return at(id); }
   const Node& operator[](NodeId id) const { return at(id); }
-  std::size_t size() const { return size_; }
+  std::size_t size() const { return nodes_.size(); }
+  // A copy of the node's head (see NodeHead).
+  NodeHead head(NodeId id) const { return heads_[id]; }
 
   // Convenience builders used by derivative rules and rewrites.
   NodeId add(NodeId a, NodeId b) { return apply(Op::add, a, b); }
@@ -86,10 +107,9 @@ class Graph {
   NodeId pow(NodeId a, NodeId b) { return apply(Op::pow, a, b); }
   NodeId num(double v) { return constant(v); }
 
-  bool is_constant(NodeId id) const { return at(id).op == Op::constant; }
+  bool is_constant(NodeId id) const { return heads_[id].op == Op::constant; }
   bool is_constant(NodeId id, double v) const {
-    const Node& n = at(id);
-    return n.op == Op::constant && n.value == v;
+    return heads_[id].op == Op::constant && at(id).value == v;
   }
   // Every node reachable from `roots`, in increasing id (= topological) order.
   std::vector<NodeId> reachable(const std::vector<NodeId>& roots) const;
@@ -103,54 +123,26 @@ class Graph {
   NodeId find_variable(std::string_view name) const;
 
  private:
-  // Segment k holds kFirstSegment << k nodes, ids from kFirstSegment * (2^k - 1) on: a small
-  // graph allocates little, a large one O(log n) segments, and no node is ever moved.
-  static constexpr std::size_t kFirstSegment = 64;
-  static std::size_t segment_of(std::size_t id) {
-    return static_cast<std::size_t>(std::bit_width(id / kFirstSegment + 1)) - 1;
-  }
-  static std::size_t segment_start(std::size_t segment) {
-    return kFirstSegment * ((std::size_t{1} << segment) - 1);
-  }
-  const Node& at(NodeId id) const {
-    const std::size_t segment = segment_of(id);
-    return segments_[segment][id - segment_start(segment)];
-  }
+  const Node& at(NodeId id) const { return nodes_[id]; }
 
-  // The interning table's entry. Most nodes have a short key that the entry holds whole: an
-  // op without attribute by (op, children), a scalar constant by (op, value bits), so finding
-  // them reads no node. Other nodes (filled constants, variables, ops with an attribute) carry
-  // a hash of their key and are compared field by field with the node.
-  struct Slot {
-    NodeId id = kNoNode;
-    Op op = Op::constant;
-    bool short_key = false;
-    std::uint64_t payload = 0;  // children or value bits (short keys); the key's hash otherwise
-  };
-  static Slot key_of(const Node& node);
-  static Slot op_key(Op op, NodeId a, NodeId b);
-  // The id of the node with this key (`node` is read only for a long key), or kNoNode with
-  // `at_slot` set to the table position where it goes.
-  NodeId find(const Slot& key, const Node* node, std::size_t& at_slot) const;
+  static InternKey key_of(const Node& node);
+  static InternKey op_key(Op op, NodeId a, NodeId b);
+  // The id of the node with this key (`node` is read only for a long key), or kNoNode.
+  NodeId find(const InternKey& key, const Node* node) const;
   // Returns the id of the node with `node`'s key, creating it (with `span`) when there is none.
   NodeId intern(Node&& node, const Span& span);
   // apply()'s interning: finds the op node by its short key, or works out its shape (checking
   // it) and appends it.
   NodeId apply_interned(Op op, std::uint8_t arity, NodeId a, NodeId b, const Shape& attr,
                         const Span& span);
-  // A new node (default fields) for a key that find() did not find, entered in the table at
-  // `at_slot`; the caller fills in its fields.
-  Node& append(Slot key, std::size_t at_slot);
-  void grow_table();
+  // A new node (default fields) for a key that find() did not find; the caller fills in its
+  // fields, then calls added(node).
+  Node& append(const InternKey& key);
+  NodeId added(const Node& node);
 
-  std::vector<std::unique_ptr<Node[]>> segments_;
-  std::size_t size_ = 0;
-  // Open addressing with linear probing; a power of two, at most half full.
-  std::vector<Slot> table_;
-  // The short keys found or added last, direct-mapped by hash: a rewrite that rebuilds a
-  // product or sum looks up what it built a moment before, and this keeps those lookups out
-  // of a table too large for the cache.
-  mutable std::vector<Slot> recent_;
+  SegmentedStore<Node> nodes_;   // never moved (see node_store.hpp)
+  std::vector<NodeHead> heads_;  // by id
+  InternTable index_;            // key → id (see intern_table.hpp)
 
   struct NameHash {
     using is_transparent = void;

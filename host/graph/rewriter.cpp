@@ -96,11 +96,11 @@ void Rewriter::count_uses(const std::vector<NodeId>& roots) {
   for (NodeId id = roots.empty() ? 0 : top + 1; id-- > 0;) {
     if (!(flags_[id] & kReached)) continue;
     ++reached;
-    const Node& node = g_[id];
+    const NodeHead node = g_.head(id);
     const char outside = is_sum(node.op) ? 0 : kOutsideSum;
     for (int i = 0; i < node.arity; ++i) {
-      ++uses_[node[i]];
-      flags_[node[i]] |= kReached | outside;
+      ++uses_[node.child[i]];
+      flags_[node.child[i]] |= kReached | outside;
     }
   }
   order_.clear();
@@ -109,23 +109,21 @@ void Rewriter::count_uses(const std::vector<NodeId>& roots) {
   for (NodeId id = 0; id < flags_.size(); ++id) {
     if (!(flags_[id] & kReached)) continue;
     order_.push_back(id);
-    if (!(flags_[id] & kOutsideSum) && is_sum(g_[id].op) && uses(id) <= 1) interior_[id] = 1;
+    if (!(flags_[id] & kOutsideSum) && is_sum(g_.head(id).op) && uses(id) <= 1) interior_[id] = 1;
   }
 }
 
 NodeId Rewriter::rebuild(NodeId id) {
+  const NodeHead head = g_.head(id);
+  if (head.arity == 0) return id;
+  const NodeId a = mapped_[head.child[0]];
+  const NodeId b = head.arity == 2 ? mapped_[head.child[1]] : kNoNode;
+  if (a == head.child[0] && b == head.child[1]) return id;
   const Node& node = g_[id];
-  if (node.arity == 0) return id;
-  const NodeId a = mapped_[node[0]];
-  if (node.arity == 1) {
-    if (a == node[0]) return id;
-    return node.op == Op::onehot || node.op == Op::sum_to
-               ? g_.apply_with_attr(node.op, a, node.attr, node.span)
-               : g_.apply(node.op, a, node.span);
-  }
-  const NodeId b = mapped_[node[1]];
-  if (a == node[0] && b == node[1]) return id;
-  return g_.apply(node.op, a, b, node.span);
+  if (head.arity == 2) return g_.apply(node.op, a, b, node.span);
+  return node.op == Op::onehot || node.op == Op::sum_to
+             ? g_.apply_with_attr(node.op, a, node.attr, node.span)
+             : g_.apply(node.op, a, node.span);
 }
 
 NodeId Rewriter::rewrite_node(NodeId id) {
@@ -185,6 +183,12 @@ bool Rewriter::unshared(NodeId id) {
   return result;
 }
 
+bool Rewriter::shaped_like(NodeId id, const Shape& shape) const {
+  const std::uint8_t rank = g_.head(id).rank;
+  if (rank != shape.rank) return false;
+  return rank == 0 || n(id).shape == shape;  // scalars are equal whatever their dims
+}
+
 bool Rewriter::finite(NodeId id) {
   while (finite_.size() < g_.size()) {
     const NodeId k = static_cast<NodeId>(finite_.size());
@@ -211,7 +215,7 @@ bool Rewriter::finite(NodeId id) {
 // ---- products ----
 
 bool Rewriter::flattenable_product(NodeId id) {
-  if (!is_product(n(id).op)) return false;
+  if (!is_product(op(id))) return false;
   if (unshared(id)) return true;
   std::size_t budget = kSmallShared;
   return count_factors_shallow(id, /*top=*/false, budget) <= kSmallShared;
@@ -220,7 +224,7 @@ bool Rewriter::flattenable_product(NodeId id) {
 // How many factors gather_product(id, ..., top, shallow = true) would collect (a shallow gather
 // opens products by budget alone and reads no uses).
 std::size_t Rewriter::count_factors_shallow(NodeId id, bool top, std::size_t& budget) const {
-  const Node& node = n(id);
+  const NodeHead node = g_.head(id);
   bool descend = top;
   if (!descend && is_product(node.op) && budget > 0) {
     descend = true;
@@ -228,10 +232,11 @@ std::size_t Rewriter::count_factors_shallow(NodeId id, bool top, std::size_t& bu
   }
   if (node.op == Op::constant) return 0;
   if (descend && (node.op == Op::mul || node.op == Op::div)) {
-    const std::size_t left = count_factors_shallow(node[0], false, budget);  // left first, as
-    return left + count_factors_shallow(node[1], false, budget);             // gathering does
+    // Left first, as gathering does.
+    const std::size_t left = count_factors_shallow(node.child[0], false, budget);
+    return left + count_factors_shallow(node.child[1], false, budget);
   }
-  if (descend && node.op == Op::neg) return count_factors_shallow(node[0], false, budget);
+  if (descend && node.op == Op::neg) return count_factors_shallow(node.child[0], false, budget);
   return 1;
 }
 
@@ -244,25 +249,26 @@ void Rewriter::gather_product(NodeId id, double power, double& coefficient,
 void Rewriter::gather_product_within(NodeId id, double power, double& coefficient,
                                      std::vector<Factor>& out, bool top, bool shallow,
                                      std::size_t& budget) {
-  const Node& node = n(id);
+  const NodeHead node = g_.head(id);
   bool descend = top;
   if (!descend && is_product(node.op) && budget > 0 && (shallow || flattenable_product(id))) {
     descend = true;
     --budget;
   }
+  const NodeId a = node.child[0], b = node.child[1];
   if (node.op == Op::constant) {
-    coefficient *= std::pow(node.value, power);
+    coefficient *= std::pow(n(id).value, power);
   } else if (descend && node.op == Op::mul) {
-    gather_product_within(node[0], power, coefficient, out, false, shallow, budget);
-    gather_product_within(node[1], power, coefficient, out, false, shallow, budget);
+    gather_product_within(a, power, coefficient, out, false, shallow, budget);
+    gather_product_within(b, power, coefficient, out, false, shallow, budget);
   } else if (descend && node.op == Op::div) {
-    gather_product_within(node[0], power, coefficient, out, false, shallow, budget);
-    gather_product_within(node[1], -power, coefficient, out, false, shallow, budget);
+    gather_product_within(a, power, coefficient, out, false, shallow, budget);
+    gather_product_within(b, -power, coefficient, out, false, shallow, budget);
   } else if (descend && node.op == Op::neg) {
     coefficient = -coefficient;
-    gather_product_within(node[0], power, coefficient, out, false, shallow, budget);
-  } else if (node.op == Op::pow && n(node[1]).op == Op::constant && n(node[1]).shape.is_scalar()) {
-    out.push_back({node[0], n(node[1]).value * power});
+    gather_product_within(a, power, coefficient, out, false, shallow, budget);
+  } else if (node.op == Op::pow && g_.head(b).op == Op::constant && g_.head(b).rank == 0) {
+    out.push_back({a, n(b).value * power});
   } else {
     out.push_back({id, power});
   }
@@ -281,8 +287,9 @@ NodeId Rewriter::build_product_of(double coefficient, std::vector<Factor>& facto
     chain = chain == kNoNode ? term : g_.mul(chain, term);
   }
   if (chain == kNoNode) return g_.constant(coefficient, shape);
-  if (coefficient != 1.0 || !(n(chain).shape == shape)) {
-    const Shape coefficient_shape = n(chain).shape == shape ? Shape{} : shape;
+  const bool same_shape = shaped_like(chain, shape);
+  if (coefficient != 1.0 || !same_shape) {
+    const Shape coefficient_shape = same_shape ? Shape{} : shape;
     chain = g_.mul(g_.constant(coefficient, coefficient_shape), chain);
   }
   return chain;
@@ -305,19 +312,23 @@ std::vector<Factor> Rewriter::factors_of(NodeId rest, double& coefficient) {
 // ---- sums ----
 
 bool Rewriter::flattenable_sum(NodeId id) {
-  if (!is_sum(n(id).op)) return false;
-  return unshared(id) || n(id).shape.is_scalar();
+  const NodeHead head = g_.head(id);
+  if (!is_sum(head.op)) return false;
+  return unshared(id) || head.rank == 0;
 }
 
 Term Rewriter::split_term(NodeId id) {
-  const Node& node = n(id);
-  if (node.op == Op::constant) return {node.value, kNoNode};
+  const NodeHead node = g_.head(id);
+  if (node.op == Op::constant) return {n(id).value, kNoNode};
   if (node.op == Op::mul) {
-    if (g_.is_constant(node[0]) && n(node[0]).shape.is_scalar()) return {n(node[0]).value, node[1]};
-    if (g_.is_constant(node[1]) && n(node[1]).shape.is_scalar()) return {n(node[1]).value, node[0]};
+    for (int i = 0; i < 2; ++i) {
+      const NodeHead factor = g_.head(node.child[i]);
+      if (factor.op == Op::constant && factor.rank == 0)
+        return {n(node.child[i]).value, node.child[1 - i]};
+    }
   }
   if (node.op == Op::neg) {
-    Term t = split_term(node[0]);
+    Term t = split_term(node.child[0]);
     t.coefficient = -t.coefficient;
     return t;
   }
@@ -335,7 +346,7 @@ void Rewriter::gather_sum(NodeId id, double sign, std::vector<Term>& out, bool t
   while (!stack.empty()) {
     const auto [at, s] = stack.back();
     stack.pop_back();
-    const Node& node = n(at);
+    const NodeHead node = g_.head(at);
     bool descend = first;
     first = false;
     if (!descend && is_sum(node.op) && flattenable_sum(at)) {
@@ -347,8 +358,8 @@ void Rewriter::gather_sum(NodeId id, double sign, std::vector<Term>& out, bool t
       }
     }
     if (descend && is_sum(node.op)) {
-      stack.push_back({node[1], node.op == Op::sub ? -s : s});
-      stack.push_back({node[0], s});
+      stack.push_back({node.child[1], node.op == Op::sub ? -s : s});
+      stack.push_back({node.child[0], s});
     } else {
       Term t = split_term(at);
       t.coefficient *= s;
@@ -365,8 +376,9 @@ NodeId Rewriter::build_sum(std::vector<Term> terms, double constant, Shape shape
     chain = chain == kNoNode ? term : g_.add(chain, term);
   }
   if (chain == kNoNode) return g_.constant(constant, shape);
-  if (constant != 0.0 || !(n(chain).shape == shape)) {
-    const Shape constant_shape = n(chain).shape == shape ? Shape{} : shape;
+  const bool same_shape = shaped_like(chain, shape);
+  if (constant != 0.0 || !same_shape) {
+    const Shape constant_shape = same_shape ? Shape{} : shape;
     chain = g_.add(chain, g_.constant(constant, constant_shape));
   }
   return chain;

@@ -68,6 +68,9 @@ class Rewriter {
 
   Graph& g() { return g_; }
   const Node& n(NodeId id) const { return g_[id]; }
+  Op op(NodeId id) const { return g_.head(id).op; }
+  // n(id).shape == shape, reading the node only when both are tensors.
+  bool shaped_like(NodeId id, const Shape& shape) const;
   // The graph's batch_size variable, or kNoNode (in `derive EXPR` graphs).
   NodeId batch_size() const { return batch_size_; }
   // True when the node's value is finite whenever the graph's variables are finite (the

@@ -20,16 +20,17 @@ constexpr Opt kNo = std::nullopt;
 // Up to this many distinct terms, like terms are found by a scan (no map to build).
 constexpr std::size_t kFewTerms = 16;
 
-bool all_constant_children(const Graph& g, const Node& node) {
-  for (int i = 0; i < node.arity; ++i)
-    if (!g.is_constant(node[i])) return false;
-  return node.arity > 0;
+bool all_constant_children(const Graph& g, NodeId id) {
+  const NodeHead head = g.head(id);
+  for (int i = 0; i < head.arity; ++i)
+    if (!g.is_constant(head.child[i])) return false;
+  return head.arity > 0;
 }
 
 // f(c1, c2) → the number, for elementwise f over constants (shape kept).
 Opt fold_constants(Rewriter& r, NodeId id) {
+  if (!all_constant_children(r.g(), id)) return kNo;
   const Node& node = r.n(id);
-  if (!all_constant_children(r.g(), node)) return kNo;
   const Op op = node.op;
   const Shape shape = node.shape;
   const ElementwiseFn& fn = elementwise_fn(op);
@@ -71,8 +72,8 @@ Opt canonical_difference_negation_quotient(Rewriter& r, NodeId id) {
 // Products: c1*x*c2*x^2 → (c1*c2)*x^3; x^0 → 1; 0*x → 0 when x is provably finite;
 // c*(c1*a + c2*b) → (c*c1)*a + (c*c2)*b when every term already carries a number.
 Opt normalize_product(Rewriter& r, NodeId id) {
+  if (r.op(id) != Op::mul) return kNo;
   const Node& node = r.n(id);
-  if (node.op != Op::mul) return kNo;
   const Shape shape = node.shape;
   double coefficient = 1.0;
   std::vector<Factor> gathered;
@@ -100,7 +101,7 @@ Opt normalize_product(Rewriter& r, NodeId id) {
     int sums = 0;
     std::size_t at = 0;
     for (std::size_t i = 0; i < factors.size(); ++i)
-      if (r.n(factors[i].base).op == Op::add && factors[i].exponent == 1.0) {
+      if (r.op(factors[i].base) == Op::add && factors[i].exponent == 1.0) {
         ++sums;
         at = i;
       }
@@ -131,8 +132,8 @@ Opt normalize_product(Rewriter& r, NodeId id) {
 // Sums: 3*x + 2*x → 5*x; x - x → 0; x + 0 → x; c1 + c2 → c;
 // A*t1 + A*t2 → A*(t1 + t2) when every term shares the factor A (never the reverse).
 Opt normalize_sum(Rewriter& r, NodeId id) {
+  if (r.op(id) != Op::add) return kNo;
   const Node& node = r.n(id);
-  if (node.op != Op::add) return kNo;
   const Shape shape = node.shape;
   std::vector<Term> gathered;
   r.gather_sum(id, 1.0, gathered, true);
@@ -203,7 +204,7 @@ Opt normalize_sum(Rewriter& r, NodeId id) {
       std::vector<Factor> outer = common;
       outer.push_back({inner, 1.0});
       const NodeId result = r.build_product(1.0, outer, shape);
-      if (r.n(result).shape == shape) return result;
+      if (r.shaped_like(result, shape)) return result;
     }
   }
   return r.build_sum(std::move(terms), constant, shape);
@@ -211,12 +212,12 @@ Opt normalize_sum(Rewriter& r, NodeId id) {
 
 // x^1 → x;  x^0 → 1;  1^x → 1;  (x^a)^k → x^(a*k) for whole k
 Opt simplify_power(Rewriter& r, NodeId id) {
+  if (r.op(id) != Op::pow) return kNo;
   const Node& node = r.n(id);
-  if (node.op != Op::pow) return kNo;
   Graph& g = r.g();
   const NodeId base = node[0], exponent = node[1];
   const Shape shape = node.shape;
-  if (g.is_constant(exponent, 1.0) && g[base].shape == shape) return base;
+  if (g.is_constant(exponent, 1.0) && r.shaped_like(base, shape)) return base;
   if (g.is_constant(exponent, 0.0)) return g.constant(1.0, shape);
   if (g.is_constant(base, 1.0)) return g.constant(1.0, shape);
   if (g[base].op == Op::pow && g.is_constant(g[base][1]) && g.is_constant(exponent)) {
@@ -243,7 +244,7 @@ NodeId product_chain(Graph& g, const std::vector<Factor>& factors) {
 // -1/batch_size, and the gradient reads batch_mean(outer(softmax(z) - onehot(y, k), x)).
 Opt scalar_factor_out_of_sum(Rewriter& r, NodeId id) {
   Graph& g = r.g();
-  const Op node_op = g[id].op;
+  const Op node_op = r.op(id);
   if (node_op != Op::sum && node_op != Op::mean) return kNo;
   const NodeId inner = g[id][0];
   if (node_op == Op::sum && g[inner].op == Op::onehot) return g.constant(1.0, Shape::scalar());
@@ -269,16 +270,16 @@ Opt scalar_factor_out_of_sum(Rewriter& r, NodeId id) {
 // formula and costs one product per sample fewer.
 Opt uniform_factor_out_of_total(Rewriter& r, NodeId id) {
   Graph& g = r.g();
-  const Op node_op = g[id].op;
-  const Shape shape = g[id].shape;
+  const Op node_op = r.op(id);
   const bool total = node_op == Op::batch_sum || node_op == Op::batch_mean;
   // A product can only hold batch_size^-1 in a graph that has the variable (not `derive EXPR`).
   if (!total && (node_op != Op::mul || r.batch_size() == kNoNode)) return kNo;
+  const Shape shape = g[id].shape;
   // The rewrite must keep the node's shape: gather_product folds a filled constant (the ones
   // that broadcasting's derivative leaves) into the scalar coefficient, and what remains can
   // be smaller than the node.
   const auto same_shape = [&](NodeId out) -> Opt {
-    if (!(g[out].shape == shape)) return kNo;
+    if (!r.shaped_like(out, shape)) return kNo;
     return out;
   };
   const NodeId inner = total ? g[id][0] : id;
@@ -343,6 +344,18 @@ Opt uniform_factor_out_of_total(Rewriter& r, NodeId id) {
 // min(x, x) → x;  max(x, x) → x;  batch_mean(u) → u and batch_sum(u) → u*batch_size for u
 // the same for every sample.
 Opt simplify_identities(Rewriter& r, NodeId id) {
+  switch (r.op(id)) {
+    case Op::log:
+    case Op::transpose:
+    case Op::sum_to:
+    case Op::min:
+    case Op::max:
+    case Op::batch_mean:
+    case Op::batch_sum:
+      break;
+    default:
+      return kNo;
+  }
   const Node& node = r.n(id);
   Graph& g = r.g();
   if (node.op == Op::log && g[node[0]].op == Op::exp) return g[node[0]][0];

@@ -18,8 +18,8 @@ constexpr Opt kNo = std::nullopt;
 
 // If `id` is c + rest (a two-term sum with a constant), sets c and rest.
 bool split_constant_plus(const Graph& g, NodeId id, double& c, NodeId& rest) {
+  if (g.head(id).op != Op::add) return false;
   const Node& node = g[id];
-  if (node.op != Op::add) return false;
   for (int i = 0; i < 2; ++i)
     if (g.is_constant(node[i]) && g[node[i]].shape.is_scalar()) {
       c = g[node[i]].value;
@@ -31,8 +31,8 @@ bool split_constant_plus(const Graph& g, NodeId id, double& c, NodeId& rest) {
 
 // If `id` is -1*x (canonical negation), sets x.
 bool split_negation(const Graph& g, NodeId id, NodeId& x) {
+  if (g.head(id).op != Op::mul) return false;
   const Node& node = g[id];
-  if (node.op != Op::mul) return false;
   for (int i = 0; i < 2; ++i)
     if (g.is_constant(node[i], -1.0) && g[node[i]].shape.is_scalar()) {
       x = node[1 - i];
@@ -44,6 +44,7 @@ bool split_negation(const Graph& g, NodeId id, NodeId& x) {
 // log(sigmoid(z)) → -softplus(-z): log(1/(1+e^-z)) = -log(1+e^-z), finite for every z.
 Opt stable_log_sigmoid(Rewriter& r, NodeId id) {
   Graph& g = r.g();
+  if (g.head(id).op != Op::log) return kNo;
   const Node& node = g[id];
   if (node.op != Op::log || g[node[0]].op != Op::sigmoid) return kNo;
   const NodeId z = g[node[0]][0];
@@ -65,10 +66,11 @@ Opt stable_sigmoid_complement(Rewriter& r, NodeId id) {
 // log(1 + x) → log1p(x): accurate when |x| is tiny.
 Opt stable_log1p(Rewriter& r, NodeId id) {
   Graph& g = r.g();
+  if (g.head(id).op != Op::log) return kNo;
   const Node& node = g[id];
   double c = 0;
   NodeId rest = kNoNode;
-  if (node.op != Op::log || !split_constant_plus(g, node[0], c, rest) || c != 1.0) return kNo;
+  if (!split_constant_plus(g, node[0], c, rest) || c != 1.0) return kNo;
   if (!(g[rest].shape == g[node[0]].shape)) return kNo;
   return g.apply(Op::log1p, rest);
 }
@@ -76,6 +78,7 @@ Opt stable_log1p(Rewriter& r, NodeId id) {
 // log(sum(exp(v))) → logsumexp(v): max(v) + log Σ e^(v - max v) never overflows.
 Opt stable_logsumexp(Rewriter& r, NodeId id) {
   Graph& g = r.g();
+  if (g.head(id).op != Op::log) return kNo;
   const Node& node = g[id];
   if (node.op != Op::log || g[node[0]].op != Op::sum || g[g[node[0]][0]].op != Op::exp) return kNo;
   return g.apply(Op::logsumexp, g[g[node[0]][0]][0]);
@@ -84,6 +87,7 @@ Opt stable_logsumexp(Rewriter& r, NodeId id) {
 // log(softmax(v)) → v - logsumexp(v): log-softmax without log(0).
 Opt stable_log_softmax(Rewriter& r, NodeId id) {
   Graph& g = r.g();
+  if (g.head(id).op != Op::log) return kNo;
   const Node& node = g[id];
   if (node.op != Op::log || g[node[0]].op != Op::softmax) return kNo;
   const NodeId v = g[node[0]][0];
@@ -101,8 +105,8 @@ Opt stable_expm1(Rewriter& r, NodeId id) {
 
 // If `id` is A*softplus(arg) (either order), sets A and the softplus node.
 bool split_scaled_softplus(const Graph& g, NodeId id, NodeId& scale, NodeId& softplus) {
+  if (g.head(id).op != Op::mul) return false;
   const Node& node = g[id];
-  if (node.op != Op::mul) return false;
   for (int i = 0; i < 2; ++i)
     if (g[node[i]].op == Op::softplus) {
       softplus = node[i];
@@ -126,7 +130,7 @@ bool is_complement(const Graph& g, NodeId b, NodeId a) {
 // sigmoid(z) - a instead of a sum of two sigmoids.
 Opt stable_cross_entropy_with_logits(Rewriter& r, NodeId id) {
   Graph& g = r.g();
-  if (g[id].op != Op::add) return kNo;
+  if (g.head(id).op != Op::add) return kNo;
   // Copies, read before the first attempt builds nodes.
   const NodeId terms[2] = {g[id][0], g[id][1]};
   const Shape shape = g[id].shape;
