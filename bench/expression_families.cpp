@@ -54,21 +54,33 @@ constexpr std::array<const char*, 4> kBinaryOperators = {" + ", " - ", " * ", " 
 std::string scalar_leaf(Rng& rng) {
   const double pick = rng.unit();
   if (pick < 0.7) return scalar_variable(rng);
-  if (pick < 0.85) return "(" + constant_text(rng) + "*" + scalar_variable(rng) + ")";
-  return "(" + scalar_variable(rng) + " + " + constant_text(rng) + ")";
+  // Operands that draw numbers are drawn one statement at a time (the order of evaluating
+  // operands is the compiler's choice); right to left, as the first version of this file drew
+  // them when built with GCC, so that the texts stay as they were.
+  if (pick < 0.85) {
+    const std::string variable = scalar_variable(rng);
+    return "(" + constant_text(rng) + "*" + variable + ")";
+  }
+  const std::string c = constant_text(rng);
+  return "(" + scalar_variable(rng) + " + " + c + ")";
 }
 
 std::string scalar_tree(Rng& rng, int depth) {
   if (depth == 0 || rng.chance(0.2)) return scalar_leaf(rng);
   const double pick = rng.unit();
-  if (pick < 0.35)
-    return std::string(kUnaryFunctions[rng.below(kUnaryFunctions.size())]) + "(" +
-           scalar_tree(rng, depth - 1) + ")";
-  if (pick < 0.80)
-    return "(" + scalar_tree(rng, depth - 1) +
-           kBinaryOperators[rng.below(kBinaryOperators.size())] + scalar_tree(rng, depth - 1) + ")";
-  if (pick < 0.90)
-    return "(" + scalar_tree(rng, depth - 1) + ")^" + std::to_string(2 + rng.below(2));
+  if (pick < 0.35) {
+    const std::string inner = scalar_tree(rng, depth - 1);
+    return std::string(kUnaryFunctions[rng.below(kUnaryFunctions.size())]) + "(" + inner + ")";
+  }
+  if (pick < 0.80) {
+    const std::string right = scalar_tree(rng, depth - 1);
+    const char* op = kBinaryOperators[rng.below(kBinaryOperators.size())];
+    return "(" + scalar_tree(rng, depth - 1) + op + right + ")";
+  }
+  if (pick < 0.90) {
+    const std::string exponent = std::to_string(2 + rng.below(2));
+    return "(" + scalar_tree(rng, depth - 1) + ")^" + exponent;
+  }
   // The patterns that stabilize() rewrites.
   const std::string inner = scalar_tree(rng, depth - 1);
   switch (rng.below(4)) {
@@ -87,8 +99,8 @@ std::string scalar_mix_text(std::size_t terms, Rng& rng) {
   std::string text;
   for (std::size_t t = 0; t < terms; ++t) {
     if (t > 0) text += rng.chance(0.7) ? " + " : " - ";
-    text += constant_text(rng) + "*" +
-            scalar_tree(rng, 1 + static_cast<int>(rng.below(kScalarTreeDepth)));
+    const std::string tree = scalar_tree(rng, 1 + static_cast<int>(rng.below(kScalarTreeDepth)));
+    text += constant_text(rng) + "*" + tree;
   }
   return text;
 }
@@ -110,12 +122,19 @@ std::string polynomial_text(std::size_t terms, Rng& rng) {
   std::string text;
   for (std::size_t t = 0; t < terms; ++t) {
     if (t > 0) text += rng.chance(0.7) ? " + " : " - ";
-    text += constant_text(rng) + monomial_factors(rng);
+    const std::string factors = monomial_factors(rng);
+    text += constant_text(rng) + factors;
     if (rng.chance(0.25)) {
-      const std::string second =
-          rng.chance(0.5) ? constant_text(rng) + "*" + scalar_variable(rng) : constant_text(rng);
-      text += "*(" + scalar_variable(rng) + (rng.chance(0.5) ? " + " : " - ") + second + ")^" +
-              std::to_string(2 + rng.below(3));
+      std::string second;
+      if (rng.chance(0.5)) {
+        const std::string variable = scalar_variable(rng);
+        second = constant_text(rng) + "*" + variable;
+      } else {
+        second = constant_text(rng);
+      }
+      const std::string exponent = std::to_string(2 + rng.below(3));
+      const char* sign = rng.chance(0.5) ? " + " : " - ";
+      text += "*(" + scalar_variable(rng) + sign + second + ")^" + exponent;
     }
   }
   return text;
