@@ -4,17 +4,16 @@
 // order and every child is created before its parent, so increasing id order is a
 // topological order, and the same sequence of calls always gives the same numbering.
 // A node never moves once created: `const Node&` taken from a graph stays valid while the
-// graph grows (nodes live in segments that are never reallocated), so code that holds a node
-// across a call that builds nodes reads what it read before, not freed memory. Interning
-// looks nodes up by a fixed-size key (op, shape, children, value, attribute, variable) in an
-// open-addressing table of ids; no key is ever spelled out as a string.
+// graph grows (node_store.hpp), so code that holds a node across a call that builds nodes reads
+// what it read before, not freed memory. Interning looks nodes up by a fixed-size key (op,
+// shape, children, value, attribute, variable) in an index of ids (intern_table.hpp); no key is
+// ever spelled out as a string. Beside each node the graph keeps its head (NodeHead), the few
+// fields that traversals read, packed so that a pass over a large graph stays in the cache.
 // This file does not simplify or differentiate; see simplify.hpp, stabilize.hpp and host/ad/.
 #pragma once
 
-#include <bit>
 #include <cstdint>
 #include <limits>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -30,6 +29,7 @@ namespace descent {
 
 using NodeId = std::uint32_t;
 inline constexpr NodeId kNoNode = std::numeric_limits<NodeId>::max();
+static_assert(kNoNode == InternTable::kAbsent);
 
 enum class VarKind : std::uint8_t {
   free,         // a variable of `descent derive EXPR`

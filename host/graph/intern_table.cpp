@@ -8,10 +8,10 @@ namespace descent {
 
 namespace {
 
-// Young keys before they are moved to `main`: 16k entries in 32k slots (512 KiB), which stay
-// in a core's cache while a rewrite adds them.
+// Young keys before they are moved to `main`: at most 16k entries in 32k slots (512 KiB), which
+// stay in a core's cache while a rewrite adds them. A small graph starts with a small table.
 constexpr std::size_t kYoungSlots = std::size_t{1} << 15;
-constexpr std::size_t kRecentSlots = std::size_t{1} << 14;
+constexpr std::size_t kFirstSlots = 64;
 
 void prefetch(const void* address) {
 #if defined(__GNUC__)
@@ -23,7 +23,7 @@ void prefetch(const void* address) {
 
 }  // namespace
 
-InternTable::InternTable() : young_(kYoungSlots), recent_(kRecentSlots) {}
+InternTable::InternTable() : young_(kFirstSlots), recent_(kFirstSlots / 2) {}
 
 std::uint64_t InternTable::hash(const InternKey& key) {
   // SplitMix64's finalizer over (op, kind) and the payload.
@@ -37,7 +37,7 @@ std::uint64_t InternTable::hash(const InternKey& key) {
 void InternTable::place(std::vector<Slot>& table, std::uint64_t h, const Slot& slot) {
   const std::size_t mask = table.size() - 1;
   std::size_t i = h & mask;
-  while (table[i].id != 0xffffffffu) i = (i + 1) & mask;
+  while (table[i].id != kAbsent) i = (i + 1) & mask;
   table[i] = slot;
 }
 
@@ -46,7 +46,18 @@ void InternTable::insert(const InternKey& key, std::uint32_t id) {
   const Slot slot{id, key.op, key.short_key, key.payload};
   place(young_, h, slot);
   if (key.short_key) recent_[(h >> 40) & (recent_.size() - 1)] = slot;
-  if (++young_count_ == kYoungSlots / 2) flush_young();
+  if (++young_count_ < young_.size() / 2) return;
+  if (young_.size() < kYoungSlots)
+    grow_young();
+  else
+    flush_young();
+}
+
+void InternTable::grow_young() {
+  std::vector<Slot> old = std::exchange(young_, std::vector<Slot>(2 * young_.size()));
+  for (const Slot& s : old)
+    if (s.id != kAbsent) place(young_, hash({s.op, s.short_key, s.payload, 0}), s);
+  recent_.assign(young_.size() / 2, Slot{});
 }
 
 void InternTable::flush_young() {
@@ -56,14 +67,14 @@ void InternTable::flush_young() {
     while (2 * entries > size) size *= 2;
     std::vector<Slot> old = std::exchange(main_, std::vector<Slot>(size));
     for (const Slot& s : old)
-      if (s.id != 0xffffffffu) place(main_, hash({s.op, s.short_key, s.payload, 0}), s);
+      if (s.id != kAbsent) place(main_, hash({s.op, s.short_key, s.payload, 0}), s);
   }
   // In the order of their slots in `main`, so that `main` is written from front to back.
   std::vector<std::pair<std::uint64_t, Slot>> moving;
   moving.reserve(young_count_);
   std::uint32_t last = young_start_;
   for (const Slot& s : young_)
-    if (s.id != 0xffffffffu) {
+    if (s.id != kAbsent) {
       moving.emplace_back(hash({s.op, s.short_key, s.payload, 0}), s);
       last = std::max(last, s.id);
     }

@@ -15,6 +15,7 @@
 // This file knows nothing of nodes' fields; graph.cpp makes the keys.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -22,20 +23,21 @@
 
 namespace descent {
 
-using NodeId = std::uint32_t;
-
 struct InternKey {
   Op op = Op::constant;
   bool short_key = false;
-  std::uint64_t payload = 0;  // children or value bits (short keys); the key's hash otherwise
-  NodeId newest_child = 0;    // the largest id among the node's children (0: none)
+  std::uint64_t payload = 0;       // children or value bits (short keys); the key's hash otherwise
+  std::uint32_t newest_child = 0;  // the largest id among the node's children (0: none)
 };
 
+// Ids are the graph's node ids; kAbsent (the graph's kNoNode) stands for none.
 class InternTable {
  public:
+  static constexpr std::uint32_t kAbsent = 0xffffffffu;
+
   InternTable();
 
-  // The id entered under `key`, or kNoNode. For a long key, `same(id)` tells whether the node
+  // The id entered under `key`, or kAbsent. For a long key, `same(id)` tells whether the node
   // with that id has the key.
   template <class Same>
   std::uint32_t find(const InternKey& key, Same same) const;
@@ -45,7 +47,7 @@ class InternTable {
 
  private:
   struct Slot {
-    std::uint32_t id = 0xffffffffu;  // empty
+    std::uint32_t id = kAbsent;  // empty
     Op op = Op::constant;
     bool short_key = false;
     std::uint64_t payload = 0;
@@ -58,6 +60,7 @@ class InternTable {
   static std::uint32_t probe(const std::vector<Slot>& table, std::uint64_t h, const InternKey& key,
                              Same same);
   static void place(std::vector<Slot>& table, std::uint64_t h, const Slot& slot);
+  void grow_young();
   void flush_young();
 
   std::vector<Slot> main_;   // ids below young_start_; a power of two, at most half full
@@ -71,9 +74,9 @@ template <class Same>
 std::uint32_t InternTable::probe(const std::vector<Slot>& table, std::uint64_t h,
                                  const InternKey& key, Same same) {
   const std::size_t mask = table.size() - 1;
-  for (std::size_t i = h & mask; table[i].id != 0xffffffffu; i = (i + 1) & mask)
+  for (std::size_t i = h & mask; table[i].id != kAbsent; i = (i + 1) & mask)
     if (same_slot_key(table[i], key) && (key.short_key || same(table[i].id))) return table[i].id;
-  return 0xffffffffu;
+  return kAbsent;
 }
 
 template <class Same>
@@ -82,12 +85,12 @@ std::uint32_t InternTable::find(const InternKey& key, Same same) const {
   Slot* recent = nullptr;
   if (key.short_key) {
     recent = &recent_[(h >> 40) & (recent_.size() - 1)];
-    if (recent->id != 0xffffffffu && same_slot_key(*recent, key)) return recent->id;
+    if (recent->id != kAbsent && same_slot_key(*recent, key)) return recent->id;
   }
   std::uint32_t id = probe(young_, h, key, same);
-  if (id == 0xffffffffu && key.newest_child < young_start_ && !main_.empty())
+  if (id == kAbsent && key.newest_child < young_start_ && !main_.empty())
     id = probe(main_, h, key, same);
-  if (id != 0xffffffffu && recent) *recent = {id, key.op, true, key.payload};
+  if (id != kAbsent && recent) *recent = {id, key.op, true, key.payload};
   return id;
 }
 

@@ -1,5 +1,6 @@
 // The rewriting engine: passes to a fixed point, use counts, what it remembers of nodes the rules
 // left alone, and the gathering and building of canonical products and sums (see rewriter.hpp).
+// No rule lives here (simplify.cpp, stabilize.cpp).
 #include "graph/rewriter.hpp"
 
 #include <algorithm>

@@ -1,6 +1,8 @@
-// The simplifier's rule list (see simplify.hpp for the canonical form it reaches). Each rule
-// reads one node and returns its replacement; the engine (rewriter.cpp) decides where and how
-// often they run. Rules copy what they read from a node before they build nodes.
+// The simplifier's rule list (see simplify.hpp for the canonical form it reaches), each rule with
+// its algebra in a comment. A rule reads one node and returns its replacement, copying what it
+// reads from a node before it builds nodes. This file does not decide where or how often rules
+// run, nor gather or rebuild products and sums itself (the engine, rewriter.cpp, does), and has
+// no stabilizing rule (stabilize.cpp).
 #include "graph/simplify.hpp"
 
 #include <algorithm>

@@ -1,6 +1,8 @@
-// The stabilizer's rule list and its schedule (see stabilize.hpp). The patterns are written
-// against the simplifier's canonical forms (a - b is a + -1*b, 1 - s is 1 + -1*s); each rule
-// reads one node and returns its replacement, and copies what it reads before building nodes.
+// The stabilizer's rule list and its schedule (see stabilize.hpp), each rule with its algebra in
+// a comment. The patterns are written against the simplifier's canonical forms (a - b is
+// a + -1*b, 1 - s is 1 + -1*s); each rule reads one node and returns its replacement, and copies
+// what it reads before building nodes. This file has no simplifying rule of its own (it runs
+// simplify.cpp's list between its rounds) and leaves the walking of the graph to rewriter.cpp.
 #include "graph/stabilize.hpp"
 
 #include <array>
