@@ -16,6 +16,7 @@
 #include "graph/lower.hpp"
 #include "graph/printer.hpp"
 #include "graph/simplify.hpp"
+#include "graph/stabilize.hpp"
 #include "test_support.hpp"
 
 namespace descent {
