@@ -1,6 +1,8 @@
 // Reverse-mode accumulation: one visit per node in decreasing id (= reverse topological)
 // order; each node's adjoint is the sum of the contributions its parents sent it.
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 
 #include "ad/derive.hpp"
 #include "ad/rules.hpp"
@@ -57,18 +59,30 @@ std::vector<NodeId> derive_gradients(Graph& g, NodeId output, const std::vector<
       if (needed[n[i]]) needed[id] = 1;
   }
 
-  std::vector<std::vector<NodeId>> contributions(g.size());
-  contributions[output].push_back(g.num(1));
+  // What each node's parents sent it, in the order they sent it: one list per node, threaded
+  // through a single pool (most nodes receive one or two contributions).
+  constexpr std::uint32_t kEnd = std::numeric_limits<std::uint32_t>::max();
+  struct Contribution {
+    NodeId value;
+    std::uint32_t next;
+  };
+  std::vector<Contribution> pool;
+  std::vector<std::uint32_t> first(g.size(), kEnd), last(g.size(), kEnd);
+  const auto contribute = [&](NodeId to, NodeId value) {
+    const auto k = static_cast<std::uint32_t>(pool.size());
+    pool.push_back({value, kEnd});
+    (first[to] == kEnd ? first[to] : pool[last[to]].next) = k;
+    last[to] = k;
+  };
+  contribute(output, g.num(1));
   std::vector<NodeId> adjoint(g.size(), kNoNode);
 
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const NodeId id = *it;
-    if (!needed[id] || contributions[id].empty()) continue;
-    NodeId total = contributions[id][0];
-    for (std::size_t k = 1; k < contributions[id].size(); ++k)
-      total = g.add(total, contributions[id][k]);
-    contributions[id].clear();
-    contributions[id].shrink_to_fit();
+    if (!needed[id] || first[id] == kEnd) continue;
+    NodeId total = pool[first[id]].value;
+    for (std::uint32_t k = pool[first[id]].next; k != kEnd; k = pool[k].next)
+      total = g.add(total, pool[k].value);
     adjoint[id] = total;
 
     // Copies, not references: the rules and fit_to_child add nodes, which can move the
@@ -85,7 +99,7 @@ std::vector<NodeId> derive_gradients(Graph& g, NodeId output, const std::vector<
       const NodeId child = children[i];
       if (partials[i] == kNoNode || !needed[child]) continue;
       const NodeId fitted = fit_to_child(g, partials[i], child, parent_varying);
-      contributions[child].push_back(fitted);
+      contribute(child, fitted);
       if (options.explain) step.contributions.emplace_back(child, fitted);
     }
     if (options.explain) {
