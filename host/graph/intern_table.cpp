@@ -34,7 +34,8 @@ std::uint64_t InternTable::hash(const InternKey& key) {
   return h ^ (h >> 31);
 }
 
-void InternTable::place(std::vector<Slot>& table, std::uint64_t h, const Slot& slot) {
+template <class Table>
+void InternTable::place(Table& table, std::uint64_t h, const Slot& slot) {
   const std::size_t mask = table.size() - 1;
   std::size_t i = h & mask;
   while (table[i].id != kAbsent) i = (i + 1) & mask;
@@ -65,7 +66,7 @@ void InternTable::flush_young() {
   if (2 * entries > main_.size()) {
     std::size_t size = std::max<std::size_t>(main_.size(), kYoungSlots);
     while (2 * entries > size) size *= 2;
-    std::vector<Slot> old = std::exchange(main_, std::vector<Slot>(size));
+    auto old = std::exchange(main_, decltype(main_)(size));
     for (const Slot& s : old)
       if (s.id != kAbsent) place(main_, hash({s.op, s.short_key, s.payload, 0}), s);
   }

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/large_buffer.hpp"
 #include "graph/ops.hpp"
 
 namespace descent {
@@ -56,23 +57,25 @@ class InternTable {
   static bool same_slot_key(const Slot& slot, const InternKey& key) {
     return slot.op == key.op && slot.short_key == key.short_key && slot.payload == key.payload;
   }
-  template <class Same>
-  static std::uint32_t probe(const std::vector<Slot>& table, std::uint64_t h, const InternKey& key,
-                             Same same);
-  static void place(std::vector<Slot>& table, std::uint64_t h, const Slot& slot);
+  template <class Table, class Same>
+  static std::uint32_t probe(const Table& table, std::uint64_t h, const InternKey& key, Same same);
+  template <class Table>
+  static void place(Table& table, std::uint64_t h, const Slot& slot);
   void grow_young();
   void flush_young();
 
-  std::vector<Slot> main_;   // ids below young_start_; a power of two, at most half full
-  std::vector<Slot> young_;  // ids from young_start_ on; fixed size, at most half full
+  // Ids below young_start_; a power of two, at most half full, on huge pages (large_buffer.hpp)
+  // when large: its reads are at random.
+  std::vector<Slot, HugePageAllocator<Slot>> main_;
+  std::vector<Slot> young_;  // ids from young_start_ on; at most half full
   std::size_t young_count_ = 0;
   std::uint32_t young_start_ = 0;
   mutable std::vector<Slot> recent_;  // direct-mapped by hash; short keys only
 };
 
-template <class Same>
-std::uint32_t InternTable::probe(const std::vector<Slot>& table, std::uint64_t h,
-                                 const InternKey& key, Same same) {
+template <class Table, class Same>
+std::uint32_t InternTable::probe(const Table& table, std::uint64_t h, const InternKey& key,
+                                 Same same) {
   const std::size_t mask = table.size() - 1;
   for (std::size_t i = h & mask; table[i].id != kAbsent; i = (i + 1) & mask)
     if (same_slot_key(table[i], key) && (key.short_key || same(table[i].id))) return table[i].id;

@@ -12,6 +12,8 @@
 #include <new>
 #include <vector>
 
+#include "common/large_buffer.hpp"
+
 namespace descent {
 
 template <class T>
@@ -43,9 +45,10 @@ class SegmentedStore {
   // A value-initialised element at the end.
   T& emplace_back() {
     const std::size_t segment = segment_of(size_);
-    if (segment == segments_.size())
-      segments_.emplace_back(static_cast<T*>(
-          ::operator new (sizeof(T) * (kFirst << segment), std::align_val_t{alignof(T)})));
+    if (segment == segments_.size()) {
+      const std::size_t n = kFirst << segment;
+      segments_.emplace_back(allocate(n), Release{n});
+    }
     T* item = new (slot(size_)) T();
     ++size_;
     return *item;
@@ -69,8 +72,21 @@ class SegmentedStore {
     size_ = 0;
   }
 
+  // A large segment is asked for huge pages (large_buffer.hpp): nodes are read at random
+  // across the whole graph, and with 4 KiB pages nearly every such read misses the TLB.
+  static bool large(std::size_t n) { return n * sizeof(T) >= HugePageAllocator<T>::kThreshold; }
+  static T* allocate(std::size_t n) {
+    if (large(n)) return HugePageAllocator<T>{}.allocate(n);
+    return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{alignof(T)}));
+  }
   struct Release {
-    void operator()(T* p) const { ::operator delete (p, std::align_val_t{alignof(T)}); }
+    std::size_t n = 0;
+    void operator()(T* p) const {
+      if (large(n))
+        HugePageAllocator<T>{}.deallocate(p, n);
+      else
+        ::operator delete (p, std::align_val_t{alignof(T)});
+    }
   };
   std::vector<std::unique_ptr<T, Release>> segments_;
   std::size_t size_ = 0;
