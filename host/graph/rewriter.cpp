@@ -19,6 +19,7 @@ constexpr std::size_t kSmallShared = 3;
 constexpr int kMaxRoundsPerNode = 8;
 
 bool is_sum(Op op) { return op == Op::add || op == Op::sub; }
+bool is_product(Op op) { return op == Op::mul || op == Op::div || op == Op::neg; }
 
 // std::stable_sort by key, without its buffer for the few elements a product usually has.
 template <class T, class Key>
@@ -35,7 +36,6 @@ void stable_sort_by(std::vector<T>& items, Key key) {
     items[j] = item;
   }
 }
-bool is_product(Op op) { return op == Op::mul || op == Op::div || op == Op::neg; }
 
 }  // namespace
 
@@ -193,20 +193,20 @@ bool Rewriter::shaped_like(NodeId id, const Shape& shape) const {
 bool Rewriter::finite(NodeId id) {
   while (finite_.size() < g_.size()) {
     const NodeId k = static_cast<NodeId>(finite_.size());
-    const Node& node = g_[k];
+    const NodeHead node = g_.head(k);
     bool ok;
     if (node.op == Op::constant) {
-      ok = std::isfinite(node.value);
+      ok = std::isfinite(n(k).value);
     } else if (node.op == Op::variable) {
       ok = true;
     } else if (node.op == Op::pow) {
       // x^k with k a non-negative whole number stays finite.
-      const Node& e = g_[node[1]];
-      ok = finite_[node[0]] && e.op == Op::constant && e.value >= 0 &&
-           std::floor(e.value) == e.value;
+      const NodeId e = node.child[1];
+      ok = finite_[node.child[0]] && g_.is_constant(e) && n(e).value >= 0 &&
+           std::floor(n(e).value) == n(e).value;
     } else {
       ok = op_info(node.op).finite_preserving;
-      for (int i = 0; i < node.arity; ++i) ok = ok && finite_[node[i]];
+      for (int i = 0; i < node.arity; ++i) ok = ok && finite_[node.child[i]];
     }
     finite_.push_back(ok ? 1 : 0);
   }
