@@ -13,13 +13,13 @@ namespace descent {
 namespace {
 
 using R = DerivativeRule;
-#define RULE(...)                                        \
-  [](Graph& G, NodeId y, NodeId g, NodeId out[2]) {      \
-    const NodeId a = G[y][0];                            \
-    const NodeId b = G[y].arity > 1 ? G[y][1] : kNoNode; \
-    (void)a;                                             \
-    (void)b;                                             \
-    __VA_ARGS__;                                         \
+#define RULE(...)                                   \
+  [](Graph& G, NodeId y, NodeId g, NodeId out[2]) { \
+    const NodeId a = G.head(y).child[0];            \
+    const NodeId b = G.head(y).child[1];            \
+    (void)a;                                        \
+    (void)b;                                        \
+    __VA_ARGS__;                                    \
   }
 
 NodeId one(Graph& G) { return G.num(1); }

@@ -301,7 +301,7 @@ NodeId Rewriter::build_scaled(double c, NodeId rest) {
   std::vector<Factor>& factors = scaled_factors_;  // nothing below calls back here
   factors.clear();
   gather_product(rest, 1.0, coefficient, factors, true);
-  return build_product_of(coefficient, factors, n(rest).shape);
+  return build_product_of(coefficient, factors, shape_of(rest));
 }
 
 std::vector<Factor> Rewriter::factors_of(NodeId rest, double& coefficient) {

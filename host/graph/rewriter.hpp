@@ -71,6 +71,8 @@ class Rewriter {
   Op op(NodeId id) const { return g_.head(id).op; }
   // n(id).shape == shape, reading the node only when both are tensors.
   bool shaped_like(NodeId id, const Shape& shape) const;
+  // n(id).shape, reading the node only when it is not a plain scalar.
+  Shape shape_of(NodeId id) const { return g_.head(id).plain_scalar() ? Shape{} : n(id).shape; }
   // The graph's batch_size variable, or kNoNode (in `derive EXPR` graphs).
   NodeId batch_size() const { return batch_size_; }
   // True when the node's value is finite whenever the graph's variables are finite (the

@@ -63,8 +63,9 @@ Opt fold_constants(Rewriter& r, NodeId id) {
 // a - b → a + (-1)*b;  -a → (-1)*a;  a/b → a*b^-1  (canonical sums and products)
 Opt canonical_difference_negation_quotient(Rewriter& r, NodeId id) {
   Graph& g = r.g();
-  const Op op = g[id].op;
-  const NodeId a = g[id][0], b = g[id][1];  // copies, read before any node is built
+  const NodeHead node = g.head(id);  // a copy, read before any node is built
+  const Op op = node.op;
+  const NodeId a = node.child[0], b = node.child[1];
   if (op == Op::sub) return g.add(a, g.mul(g.num(-1), b));
   if (op == Op::neg) return g.mul(g.num(-1), a);
   if (op == Op::div) return g.mul(a, g.pow(b, g.num(-1)));
@@ -75,8 +76,7 @@ Opt canonical_difference_negation_quotient(Rewriter& r, NodeId id) {
 // c*(c1*a + c2*b) → (c*c1)*a + (c*c2)*b when every term already carries a number.
 Opt normalize_product(Rewriter& r, NodeId id) {
   if (r.op(id) != Op::mul) return kNo;
-  const Node& node = r.n(id);
-  const Shape shape = node.shape;
+  const Shape shape = r.shape_of(id);
   double coefficient = 1.0;
   std::vector<Factor> gathered;
   r.gather_product(id, 1.0, coefficient, gathered, true);
@@ -123,7 +123,7 @@ Opt normalize_product(Rewriter& r, NodeId id) {
           else
             scaled.push_back({coefficient * t.coefficient, t.rest});
         }
-        factors[at].base = r.build_sum(std::move(scaled), constant, r.n(factors[at].base).shape);
+        factors[at].base = r.build_sum(std::move(scaled), constant, r.shape_of(factors[at].base));
         coefficient = 1.0;
       }
     }
@@ -135,8 +135,7 @@ Opt normalize_product(Rewriter& r, NodeId id) {
 // A*t1 + A*t2 → A*(t1 + t2) when every term shares the factor A (never the reverse).
 Opt normalize_sum(Rewriter& r, NodeId id) {
   if (r.op(id) != Op::add) return kNo;
-  const Node& node = r.n(id);
-  const Shape shape = node.shape;
+  const Shape shape = r.shape_of(id);
   std::vector<Term> gathered;
   r.gather_sum(id, 1.0, gathered, true);
   double constant = 0.0;
@@ -196,7 +195,7 @@ Opt normalize_sum(Rewriter& r, NodeId id) {
           });
           rest.erase(it);
         }
-        const NodeId rest_node = r.build_product(1.0, rest, r.n(terms[i].rest).shape);
+        const NodeId rest_node = r.build_product(1.0, rest, r.shape_of(terms[i].rest));
         reduced.push_back({coefficients[i], rest_node});
       }
       Shape inner_shape = r.n(reduced[0].rest).shape;
@@ -215,17 +214,17 @@ Opt normalize_sum(Rewriter& r, NodeId id) {
 // x^1 → x;  x^0 → 1;  1^x → 1;  (x^a)^k → x^(a*k) for whole k
 Opt simplify_power(Rewriter& r, NodeId id) {
   if (r.op(id) != Op::pow) return kNo;
-  const Node& node = r.n(id);
   Graph& g = r.g();
-  const NodeId base = node[0], exponent = node[1];
-  const Shape shape = node.shape;
+  const NodeId base = g.head(id).child[0], exponent = g.head(id).child[1];
+  const Shape shape = r.shape_of(id);
   if (g.is_constant(exponent, 1.0) && r.shaped_like(base, shape)) return base;
   if (g.is_constant(exponent, 0.0)) return g.constant(1.0, shape);
   if (g.is_constant(base, 1.0)) return g.constant(1.0, shape);
-  if (g[base].op == Op::pow && g.is_constant(g[base][1]) && g.is_constant(exponent)) {
+  const NodeHead inner = g.head(base);
+  if (inner.op == Op::pow && g.is_constant(inner.child[1]) && g.is_constant(exponent)) {
     const double k = g[exponent].value;
-    if (std::floor(k) == k && g[exponent].shape.is_scalar() && g[g[base][1]].shape.is_scalar())
-      return g.pow(g[base][0], g.num(g[g[base][1]].value * k));
+    if (std::floor(k) == k && g.head(exponent).rank == 0 && g.head(inner.child[1]).rank == 0)
+      return g.pow(inner.child[0], g.num(g[inner.child[1]].value * k));
   }
   return kNo;
 }

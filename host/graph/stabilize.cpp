@@ -20,12 +20,12 @@ constexpr Opt kNo = std::nullopt;
 
 // If `id` is c + rest (a two-term sum with a constant), sets c and rest.
 bool split_constant_plus(const Graph& g, NodeId id, double& c, NodeId& rest) {
-  if (g.head(id).op != Op::add) return false;
-  const Node& node = g[id];
+  const NodeHead node = g.head(id);
+  if (node.op != Op::add) return false;
   for (int i = 0; i < 2; ++i)
-    if (g.is_constant(node[i]) && g[node[i]].shape.is_scalar()) {
-      c = g[node[i]].value;
-      rest = node[1 - i];
+    if (g.is_constant(node.child[i]) && g.head(node.child[i]).rank == 0) {
+      c = g[node.child[i]].value;
+      rest = node.child[1 - i];
       return true;
     }
   return false;
@@ -33,11 +33,11 @@ bool split_constant_plus(const Graph& g, NodeId id, double& c, NodeId& rest) {
 
 // If `id` is -1*x (canonical negation), sets x.
 bool split_negation(const Graph& g, NodeId id, NodeId& x) {
-  if (g.head(id).op != Op::mul) return false;
-  const Node& node = g[id];
+  const NodeHead node = g.head(id);
+  if (node.op != Op::mul) return false;
   for (int i = 0; i < 2; ++i)
-    if (g.is_constant(node[i], -1.0) && g[node[i]].shape.is_scalar()) {
-      x = node[1 - i];
+    if (g.is_constant(node.child[i], -1.0) && g.head(node.child[i]).rank == 0) {
+      x = node.child[1 - i];
       return true;
     }
   return false;
@@ -46,10 +46,9 @@ bool split_negation(const Graph& g, NodeId id, NodeId& x) {
 // log(sigmoid(z)) → -softplus(-z): log(1/(1+e^-z)) = -log(1+e^-z), finite for every z.
 Opt stable_log_sigmoid(Rewriter& r, NodeId id) {
   Graph& g = r.g();
-  if (g.head(id).op != Op::log) return kNo;
-  const Node& node = g[id];
-  if (node.op != Op::log || g[node[0]].op != Op::sigmoid) return kNo;
-  const NodeId z = g[node[0]][0];
+  const NodeHead node = g.head(id);
+  if (node.op != Op::log || g.head(node.child[0]).op != Op::sigmoid) return kNo;
+  const NodeId z = g.head(node.child[0]).child[0];
   return g.neg(g.apply(Op::softplus, g.neg(z)));
 }
 
@@ -107,12 +106,12 @@ Opt stable_expm1(Rewriter& r, NodeId id) {
 
 // If `id` is A*softplus(arg) (either order), sets A and the softplus node.
 bool split_scaled_softplus(const Graph& g, NodeId id, NodeId& scale, NodeId& softplus) {
-  if (g.head(id).op != Op::mul) return false;
-  const Node& node = g[id];
+  const NodeHead node = g.head(id);
+  if (node.op != Op::mul) return false;
   for (int i = 0; i < 2; ++i)
-    if (g[node[i]].op == Op::softplus) {
-      softplus = node[i];
-      scale = node[1 - i];
+    if (g.head(node.child[i]).op == Op::softplus) {
+      softplus = node.child[i];
+      scale = node.child[1 - i];
       return true;
     }
   return false;
@@ -134,17 +133,16 @@ Opt stable_cross_entropy_with_logits(Rewriter& r, NodeId id) {
   Graph& g = r.g();
   if (g.head(id).op != Op::add) return kNo;
   // Copies, read before the first attempt builds nodes.
-  const NodeId terms[2] = {g[id][0], g[id][1]};
-  const Shape shape = g[id].shape;
+  const NodeId terms[2] = {g.head(id).child[0], g.head(id).child[1]};
   for (int i = 0; i < 2; ++i) {
     NodeId a = kNoNode, s_neg = kNoNode, b = kNoNode, s_pos = kNoNode, z = kNoNode;
     if (!split_scaled_softplus(g, terms[i], a, s_neg) ||
-        !split_scaled_softplus(g, terms[1 - i], b, s_pos) || !split_negation(g, g[s_neg][0], z) ||
-        g[s_pos][0] != z)
+        !split_scaled_softplus(g, terms[1 - i], b, s_pos) ||
+        !split_negation(g, g.head(s_neg).child[0], z) || g.head(s_pos).child[0] != z)
       continue;
     if (!is_complement(g, b, a) && !is_complement(g, a, b)) continue;
     const NodeId result = g.sub(s_pos, g.mul(a, z));
-    if (g[result].shape == shape) return result;
+    if (r.shaped_like(result, r.shape_of(id))) return result;
   }
   return kNo;
 }
