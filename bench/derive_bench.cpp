@@ -8,7 +8,11 @@
 // a warm-up and is discarded unless it is the only one.
 //
 // Prints a table, the 10x-size scaling exponent of each phase (≈1 linear, ≈2 quadratic), and
-// with --json FILE writes the same figures. Exits 2 on a bad flag, 1 when a phase throws.
+// with --json FILE writes the same figures. --digests also prints a digest of each case's whole
+// graph, every node in id order: a change to the engine that keeps every digest builds the same
+// graphs node for node. --write-config FILE writes a config whose cost is one case's expression,
+// for timing `descent derive` end to end (scripts/bench_derive_config.sh). Exits 2 on a bad
+// flag, 1 when a phase throws.
 #include <algorithm>
 #include <charconv>
 #include <chrono>
