@@ -63,7 +63,7 @@ std::vector<NodeId> Rewriter::run(const std::vector<NodeId>& roots, RewriteStats
       // that was rewritten stays shared (is not flattened into each parent) in this pass.
       if (to != id) {
         if (to >= uses_.size()) uses_.resize(g_.size(), 0);
-        uses_[to] += uses(id);
+        add_uses(to, uses(id));
       }
     }
     std::vector<NodeId> next;
@@ -84,12 +84,11 @@ void Rewriter::count_uses(const std::vector<NodeId>& roots) {
   // Children have smaller ids than their parents, so one sweep down from the largest root
   // reaches every node below the roots after all of its parents: it counts each reachable
   // parent's uses of its children and notes the children used outside a sum.
-  enum : char { kReached = 1, kOutsideSum = 2 };
   flags_.assign(g_.size(), 0);
   uses_.assign(g_.size(), 0);
   NodeId top = 0;
   for (NodeId r : roots) {
-    ++uses_[r];
+    add_uses(r, 1);
     flags_[r] |= kReached | kOutsideSum;
     top = std::max(top, r);
   }
@@ -100,17 +99,17 @@ void Rewriter::count_uses(const std::vector<NodeId>& roots) {
     const NodeHead node = g_.head(id);
     const char outside = is_sum(node.op) ? 0 : kOutsideSum;
     for (int i = 0; i < node.arity; ++i) {
-      ++uses_[node.child[i]];
+      add_uses(node.child[i], 1);
       flags_[node.child[i]] |= kReached | outside;
     }
   }
   order_.clear();
   order_.reserve(reached);
-  interior_.assign(g_.size(), 0);
   for (NodeId id = 0; id < flags_.size(); ++id) {
     if (!(flags_[id] & kReached)) continue;
     order_.push_back(id);
-    if (!(flags_[id] & kOutsideSum) && is_sum(g_.head(id).op) && uses(id) <= 1) interior_[id] = 1;
+    if (!(flags_[id] & kOutsideSum) && is_sum(g_.head(id).op) && uses(id) <= 1)
+      flags_[id] |= kInterior;
   }
 }
 
@@ -131,7 +130,7 @@ NodeId Rewriter::rewrite_node(NodeId id) {
   NodeId current = rebuild(id);
   // An unshared sum whose only user is a sum: that parent gathers it whole, so normalizing
   // it here too would redo the same work at every level of a chain (O(n^2) for n terms).
-  if (id < interior_.size() && interior_[id]) return current;
+  if (id < flags_.size() && (flags_[id] & kInterior)) return current;
   // Apply the first matching rule until none matches (capped against cycles).
   for (int round = 0; round < kMaxRoundsPerNode; ++round) {
     if (known_fixed(current)) break;
@@ -336,7 +335,7 @@ Term Rewriter::split_term(NodeId id) {
   return {1.0, id};
 }
 
-// Unshared sums are opened whole: only the top of a cluster is normalized (see interior_),
+// Unshared sums are opened whole: only the top of a cluster is normalized (see kInterior),
 // so every node is gathered once a pass. Shared scalar sums are still copied in, at most
 // kMaxFlatten of them.
 void Rewriter::gather_sum(NodeId id, double sign, std::vector<Term>& out, bool top) {

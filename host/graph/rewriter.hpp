@@ -19,6 +19,7 @@
 // builds exactly the nodes a rerun would have built (none), so the numbering is unchanged.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -118,9 +119,13 @@ class Rewriter {
   std::uint32_t uses(NodeId id) const {
     return id < uses_.size() && uses_[id] != 0 ? uses_[id] : 1;
   }
+  // Counts up to 255 and stays there: decisions only ask whether a node is used at most once.
+  void add_uses(NodeId id, std::uint32_t n) {
+    uses_[id] = static_cast<std::uint8_t>(std::min<std::uint32_t>(255, uses_[id] + n));
+  }
   // uses(id) <= 1, recorded as a fact that the decision being made rests on.
   bool unshared(NodeId id);
-  // Sets order_, uses_ and interior_ for a pass from `roots`.
+  // Sets order_, uses_ and flags_ for a pass from `roots`.
   void count_uses(const std::vector<NodeId>& roots);
   NodeId rebuild(NodeId id);
   NodeId rewrite_node(NodeId id);
@@ -133,10 +138,12 @@ class Rewriter {
 
   // Per pass: the reachable nodes in id order, and by node id:
   std::vector<NodeId> order_;
-  std::vector<std::uint32_t> uses_;  // 0 = not counted (read as 1)
-  std::vector<char> interior_;       // unshared sums used only by a sum (not normalized)
-  std::vector<NodeId> mapped_;       // what each reachable node was rewritten to
-  std::vector<char> flags_;          // count_uses' marks
+  std::vector<std::uint8_t> uses_;  // 0 = not counted (read as 1); saturates at 255
+  std::vector<NodeId> mapped_;      // what each reachable node was rewritten to
+  // count_uses' marks: reached from the roots, used outside a sum, and interior (an unshared
+  // sum used only by a sum, which is not normalized itself: its parent gathers it whole).
+  enum : char { kReached = 1, kOutsideSum = 2, kInterior = 4 };
+  std::vector<char> flags_;
 
   // Nodes the rules left alone, with the facts they read: fixed_[id] is a range of reads_,
   // each entry a node id with kUnsharedBit set when it was used at most once.
