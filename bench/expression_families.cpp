@@ -54,21 +54,33 @@ constexpr std::array<const char*, 4> kBinaryOperators = {" + ", " - ", " * ", " 
 std::string scalar_leaf(Rng& rng) {
   const double pick = rng.unit();
   if (pick < 0.7) return scalar_variable(rng);
-  if (pick < 0.85) return "(" + constant_text(rng) + "*" + scalar_variable(rng) + ")";
-  return "(" + scalar_variable(rng) + " + " + constant_text(rng) + ")";
+  // Operands that draw numbers are drawn one statement at a time (the order of evaluating
+  // operands is the compiler's choice); right to left, as the first version of this file drew
+  // them when built with GCC, so that the texts stay as they were.
+  if (pick < 0.85) {
+    const std::string variable = scalar_variable(rng);
+    return "(" + constant_text(rng) + "*" + variable + ")";
+  }
+  const std::string c = constant_text(rng);
+  return "(" + scalar_variable(rng) + " + " + c + ")";
 }
 
 std::string scalar_tree(Rng& rng, int depth) {
   if (depth == 0 || rng.chance(0.2)) return scalar_leaf(rng);
   const double pick = rng.unit();
-  if (pick < 0.35)
-    return std::string(kUnaryFunctions[rng.below(kUnaryFunctions.size())]) + "(" +
-           scalar_tree(rng, depth - 1) + ")";
-  if (pick < 0.80)
-    return "(" + scalar_tree(rng, depth - 1) +
-           kBinaryOperators[rng.below(kBinaryOperators.size())] + scalar_tree(rng, depth - 1) + ")";
-  if (pick < 0.90)
-    return "(" + scalar_tree(rng, depth - 1) + ")^" + std::to_string(2 + rng.below(2));
+  if (pick < 0.35) {
+    const std::string inner = scalar_tree(rng, depth - 1);
+    return std::string(kUnaryFunctions[rng.below(kUnaryFunctions.size())]) + "(" + inner + ")";
+  }
+  if (pick < 0.80) {
+    const std::string right = scalar_tree(rng, depth - 1);
+    const char* op = kBinaryOperators[rng.below(kBinaryOperators.size())];
+    return "(" + scalar_tree(rng, depth - 1) + op + right + ")";
+  }
+  if (pick < 0.90) {
+    const std::string exponent = std::to_string(2 + rng.below(2));
+    return "(" + scalar_tree(rng, depth - 1) + ")^" + exponent;
+  }
   // The patterns that stabilize() rewrites.
   const std::string inner = scalar_tree(rng, depth - 1);
   switch (rng.below(4)) {
@@ -87,8 +99,8 @@ std::string scalar_mix_text(std::size_t terms, Rng& rng) {
   std::string text;
   for (std::size_t t = 0; t < terms; ++t) {
     if (t > 0) text += rng.chance(0.7) ? " + " : " - ";
-    text += constant_text(rng) + "*" +
-            scalar_tree(rng, 1 + static_cast<int>(rng.below(kScalarTreeDepth)));
+    const std::string tree = scalar_tree(rng, 1 + static_cast<int>(rng.below(kScalarTreeDepth)));
+    text += constant_text(rng) + "*" + tree;
   }
   return text;
 }
@@ -110,12 +122,19 @@ std::string polynomial_text(std::size_t terms, Rng& rng) {
   std::string text;
   for (std::size_t t = 0; t < terms; ++t) {
     if (t > 0) text += rng.chance(0.7) ? " + " : " - ";
-    text += constant_text(rng) + monomial_factors(rng);
+    const std::string factors = monomial_factors(rng);
+    text += constant_text(rng) + factors;
     if (rng.chance(0.25)) {
-      const std::string second =
-          rng.chance(0.5) ? constant_text(rng) + "*" + scalar_variable(rng) : constant_text(rng);
-      text += "*(" + scalar_variable(rng) + (rng.chance(0.5) ? " + " : " - ") + second + ")^" +
-              std::to_string(2 + rng.below(3));
+      std::string second;
+      if (rng.chance(0.5)) {
+        const std::string variable = scalar_variable(rng);
+        second = constant_text(rng) + "*" + variable;
+      } else {
+        second = constant_text(rng);
+      }
+      const std::string exponent = std::to_string(2 + rng.below(3));
+      const char* sign = rng.chance(0.5) ? " + " : " - ";
+      text += "*(" + scalar_variable(rng) + sign + second + ")^" + exponent;
     }
   }
   return text;
@@ -150,6 +169,72 @@ std::string mlp_text(std::size_t samples, Rng& rng) {
   return text;
 }
 
+// ---- random_tree ----
+
+// Beyond this depth a tree only splits evenly and takes no unary node, so that the text stays
+// within the parser's nesting limit (each level costs at most two of its 200 levels).
+inline constexpr int kRandomTreeMaxDepth = 80;
+// Subtrees of at most this many operators draw from every op; larger ones are combined only
+// linearly (+, -, negation, scaling by a number). A product or a function of two large subtrees
+// would make the printed derivative grow quadratically: `descent derive` prints the gradient's
+// DAG as a tree, so d(u*v) prints all of v for every variable in u (a fully random tree of 1k
+// operators prints 4.4 MB of derivatives, of 10k 443 MB).
+inline constexpr std::size_t kRandomTreeSmall = 12;
+
+constexpr std::array<const char*, 11> kTreeFunctions = {
+    "exp", "log", "sin", "cos", "tanh", "sigmoid", "softplus", "sqrt", "abs", "relu", "log1p"};
+
+void random_tree_text(std::size_t operators, int depth, Rng& rng, std::string& out) {
+  if (operators == 0) {
+    out += scalar_variable(rng);
+    return;
+  }
+  const bool deep = depth >= kRandomTreeMaxDepth;
+  const bool small = operators <= kRandomTreeSmall;
+  const double unary = rng.unit();
+  if (!deep && unary < (small ? 0.3 : 0.15)) {
+    const std::size_t pick =
+        small ? rng.below(kTreeFunctions.size() + 3) : kTreeFunctions.size() + 3 * rng.below(2);
+    if (pick < kTreeFunctions.size()) {  // f(e)
+      out += kTreeFunctions[pick];
+      out += "(";
+      random_tree_text(operators - 1, depth + 1, rng, out);
+      out += ")";
+    } else if (pick == kTreeFunctions.size()) {  // -e
+      out += "(-";
+      random_tree_text(operators - 1, depth + 1, rng, out);
+      out += ")";
+    } else if (pick < kTreeFunctions.size() + 3) {  // e^2, e^3
+      out += "(";
+      random_tree_text(operators - 1, depth + 1, rng, out);
+      out += pick == kTreeFunctions.size() + 1 ? ")^2" : ")^3";
+    } else {  // c*e
+      out += "(" + constant_text(rng) + "*";
+      random_tree_text(operators - 1, depth + 1, rng, out);
+      out += ")";
+    }
+    return;
+  }
+  // Operand counts split anywhere in the middle half: the depth stays O(log n).
+  const std::size_t below = operators - 1;
+  const std::size_t quarter = below / 4;
+  const std::size_t left = deep ? below / 2 : quarter + rng.below(below - 2 * quarter + 1);
+  const double pick = small ? rng.unit() : 0.5 * rng.unit();
+  if (pick >= 0.9) {
+    out += pick < 0.95 ? "min(" : "max(";
+    random_tree_text(left, depth + 1, rng, out);
+    out += ", ";
+    random_tree_text(below - left, depth + 1, rng, out);
+    out += ")";
+    return;
+  }
+  out += "(";
+  random_tree_text(left, depth + 1, rng, out);
+  out += pick < 0.3 ? " + " : pick < 0.5 ? " - " : pick < 0.8 ? " * " : " / ";
+  random_tree_text(below - left, depth + 1, rng, out);
+  out += ")";
+}
+
 bool is_numbered(const std::string& name, char prefix) {
   if (name.size() < 2 || name[0] != prefix) return false;
   for (std::size_t i = 1; i < name.size(); ++i)
@@ -167,6 +252,8 @@ std::string_view family_name(Family family) {
       return "polynomial";
     case Family::mlp:
       return "mlp";
+    case Family::random_tree:
+      return "random_tree";
   }
   return "?";
 }
@@ -180,6 +267,11 @@ std::string generate_expression(Family family, std::size_t units, std::uint64_t 
       return polynomial_text(units, rng);
     case Family::mlp:
       return mlp_text(units, rng);
+    case Family::random_tree: {
+      std::string text;
+      random_tree_text(units, 0, rng, text);
+      return text;
+    }
   }
   return {};
 }

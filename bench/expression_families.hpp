@@ -27,9 +27,17 @@ enum class Family {
   // activations drawn per sample, plus weight decay; W*, b* are params, xk (8) and yk (4) free
   // vectors. Gradients are taken with respect to the params only.
   mlp,
+  // One random operator tree over the same 20 scalars, `units` operator nodes in all, operand
+  // counts split at random (depth O(log units)); every leaf is a variable. Subtrees of up to
+  // 12 operators draw from unary exp, log, sin, cos, tanh, sigmoid, softplus, sqrt, abs, relu,
+  // log1p, -e, e^2, e^3 and binary +, -, *, /, min, max; larger subtrees are combined by +, -,
+  // negation and scaling by a number (see expression_families.cpp for why). Unlike the flat
+  // sums above, the sums nest at every depth, scaled sums among them.
+  random_tree,
 };
 
-inline constexpr Family kAllFamilies[] = {Family::scalar_mix, Family::polynomial, Family::mlp};
+inline constexpr Family kAllFamilies[] = {Family::scalar_mix, Family::polynomial, Family::mlp,
+                                          Family::random_tree};
 
 std::string_view family_name(Family family);
 

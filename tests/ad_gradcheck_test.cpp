@@ -1,9 +1,9 @@
 // Covers host/ad/rules.cpp and host/ad/reverse.cpp against central finite differences (DESIGN
 // §6, STYLE habit 2): every derivative rule of host/graph/ops.hpp that the language can reach,
 // through a seeded corpus of random expressions over scalar, vector and matrix variables, with
-// the raw, the simplified (host/graph/simplify.cpp) and the stabilized gradients all compared
-// with the same differences, evaluated by host/cpu (interpreter.cpp, kernels.cpp). Also the
-// edge points: the conventions at 0 for sqrt, abs and pow, and softplus, log-sigmoid and
+// the raw, the simplified (host/graph/simplify.cpp) and the stabilized (stabilize.cpp) gradients
+// all compared with the same differences, evaluated by host/cpu (interpreter.cpp, kernels.cpp).
+// Also the edge points: the conventions at 0 for sqrt, abs and pow, and softplus, log-sigmoid and
 // softmax cross-entropy at ±100 and ±800. Needs no GPU.
 #include <gtest/gtest.h>
 
@@ -24,6 +24,7 @@
 #include "graph/lower.hpp"
 #include "graph/printer.hpp"
 #include "graph/simplify.hpp"
+#include "graph/stabilize.hpp"
 
 namespace descent {
 namespace {

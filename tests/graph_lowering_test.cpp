@@ -24,7 +24,7 @@
 #include "graph/graph.hpp"
 #include "graph/lower.hpp"
 #include "graph/printer.hpp"
-#include "graph/simplify.hpp"
+#include "graph/stabilize.hpp"
 
 namespace descent {
 namespace {

@@ -25,18 +25,26 @@ std::string explain_derivative(Graph& g, NodeId output, NodeId variable) {
       "its parents passed it.\n";
   int number = 0;
   for (const DerivationStep& step : steps) {
-    const Node& n = g[step.node];
+    // Copies: shown() simplifies, which builds nodes. Each shown() has a statement of its own
+    // (right to left, as GCC evaluated the expressions they were written in), so that the nodes
+    // it builds are numbered the same whatever the compiler.
+    const bool product = g[step.node].op == Op::mul;
+    const NodeId u = g[step.node][0], v = g[step.node][1];
     out += "\n[" + std::to_string(++number) + "] " + shown(g, step.node) + "\n";
     out += "    rule:    " + step.rule + "\n";
     out += "    adjoint: " + shown(g, step.adjoint) + "\n";
-    if (n.op == Op::mul && n.arity == 2) {
-      out += "    with u = " + shown(g, n[0]) + ", v = " + shown(g, n[1]) +
+    if (product) {
+      const std::string v_text = shown(g, v);
+      const std::string u_text = shown(g, u);
+      out += "    with u = " + u_text + ", v = " + v_text +
              ": u receives adjoint*v and v receives adjoint*u; both terms reach " + name +
              "\n    and are added ((u*v)' = u'*v + u*v'). Multiplying the two derivatives, "
              "u'*v', is the classic mistake.\n";
     }
-    for (const auto& [child, contribution] : step.contributions)
-      out += "    -> " + shown(g, child) + " receives " + shown(g, contribution) + "\n";
+    for (const auto& [child, contribution] : step.contributions) {
+      const std::string received = shown(g, contribution);
+      out += "    -> " + shown(g, child) + " receives " + received + "\n";
+    }
   }
   out += "\nSumming what reached " + name + " and simplifying:\n  d/d" + name + " = " +
          print_expression(g, gradient) + "\n";

@@ -1,6 +1,8 @@
 // Reverse-mode accumulation: one visit per node in decreasing id (= reverse topological)
 // order; each node's adjoint is the sum of the contributions its parents sent it.
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 
 #include "ad/derive.hpp"
 #include "ad/rules.hpp"
@@ -17,12 +19,15 @@ namespace {
 // itself the same for every sample (a parameter-only term inside the per-sample loss, whose
 // adjoint is 1/batch_size from batch_mean) sums to contribution*batch_size.
 NodeId fit_to_child(Graph& g, NodeId contribution, NodeId child, bool parent_varying) {
-  const Shape child_shape = g[child].shape;
-  const bool child_varying = g[child].varying;
-  if (!(g[contribution].shape == child_shape))
+  const NodeHead child_head = g.head(child);
+  // Two scalars have the same shape (Shape's == compares the dims of its rank only).
+  const bool scalars = child_head.rank == 0 && g.head(contribution).rank == 0;
+  if (!scalars && !(g[contribution].shape == g[child].shape)) {
+    const Shape child_shape = g[child].shape;
     contribution = g.apply_with_attr(Op::sum_to, contribution, child_shape);
-  if (parent_varying && !child_varying) {
-    contribution = g[contribution].varying
+  }
+  if (parent_varying && !child_head.varying()) {
+    contribution = g.head(contribution).varying()
                        ? g.apply(Op::batch_sum, contribution)
                        : g.mul(contribution, g.variable("batch_size", VarKind::batch_size));
   }
@@ -52,31 +57,43 @@ std::vector<NodeId> derive_gradients(Graph& g, NodeId output, const std::vector<
   std::vector<char> needed(g.size(), 0);
   for (NodeId v : wrt) needed[v] = 1;
   for (NodeId id : order) {
-    const Node& n = g[id];
+    const NodeHead n = g.head(id);
     for (int i = 0; i < n.arity; ++i)
-      if (needed[n[i]]) needed[id] = 1;
+      if (needed[n.child[i]]) needed[id] = 1;
   }
 
-  std::vector<std::vector<NodeId>> contributions(g.size());
-  contributions[output].push_back(g.num(1));
+  // What each node's parents sent it, in the order they sent it: one list per node, threaded
+  // through a single pool (most nodes receive one or two contributions).
+  constexpr std::uint32_t kEnd = std::numeric_limits<std::uint32_t>::max();
+  struct Contribution {
+    NodeId value;
+    std::uint32_t next;
+  };
+  std::vector<Contribution> pool;
+  std::vector<std::uint32_t> first(g.size(), kEnd), last(g.size(), kEnd);
+  const auto contribute = [&](NodeId to, NodeId value) {
+    const auto k = static_cast<std::uint32_t>(pool.size());
+    pool.push_back({value, kEnd});
+    (first[to] == kEnd ? first[to] : pool[last[to]].next) = k;
+    last[to] = k;
+  };
+  contribute(output, g.num(1));
   std::vector<NodeId> adjoint(g.size(), kNoNode);
 
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const NodeId id = *it;
-    if (!needed[id] || contributions[id].empty()) continue;
-    NodeId total = contributions[id][0];
-    for (std::size_t k = 1; k < contributions[id].size(); ++k)
-      total = g.add(total, contributions[id][k]);
-    contributions[id].clear();
-    contributions[id].shrink_to_fit();
+    if (!needed[id] || first[id] == kEnd) continue;
+    NodeId total = pool[first[id]].value;
+    for (std::uint32_t k = pool[first[id]].next; k != kEnd; k = pool[k].next)
+      total = g.add(total, pool[k].value);
     adjoint[id] = total;
 
-    // Copies, not references: the rules and fit_to_child add nodes, which can move the
-    // graph's node storage.
-    const Op op = g[id].op;
-    const int arity = g[id].arity;
-    const bool parent_varying = g[id].varying;
-    const NodeId children[2] = {g[id][0], g[id][1]};
+    // Copies of what the loop needs, read before the rules and fit_to_child add nodes.
+    const NodeHead head = g.head(id);
+    const Op op = head.op;
+    const int arity = head.arity;
+    const bool parent_varying = head.varying();
+    const NodeId children[2] = {head.child[0], head.child[1]};
     if (arity == 0) continue;
     DerivationStep step;
     NodeId partials[2] = {kNoNode, kNoNode};
@@ -85,7 +102,7 @@ std::vector<NodeId> derive_gradients(Graph& g, NodeId output, const std::vector<
       const NodeId child = children[i];
       if (partials[i] == kNoNode || !needed[child]) continue;
       const NodeId fitted = fit_to_child(g, partials[i], child, parent_varying);
-      contributions[child].push_back(fitted);
+      contribute(child, fitted);
       if (options.explain) step.contributions.emplace_back(child, fitted);
     }
     if (options.explain) {

@@ -1,4 +1,6 @@
 // Derivative rules, one row per op. y is the node, a and b its children, g its adjoint.
+// Where two operands of one call build nodes, they are built in statements of their own, so
+// that the numbering does not depend on the order in which a compiler evaluates arguments.
 // Rules reuse the node's own value where they can (d exp = g*y, d sqrt = g/(2y),
 // d sigmoid = g*y*(1-y), d tanh = g*(1-y^2)). Kink conventions: abs'(0) = sign(0) = 0,
 // relu'(0) = step(0) = 0, and at a tie of min/max each side gets half: (1 ± sign(a-b))/2.
@@ -11,13 +13,13 @@ namespace descent {
 namespace {
 
 using R = DerivativeRule;
-#define RULE(...)                                        \
-  [](Graph& G, NodeId y, NodeId g, NodeId out[2]) {      \
-    const NodeId a = G[y][0];                            \
-    const NodeId b = G[y].arity > 1 ? G[y][1] : kNoNode; \
-    (void)a;                                             \
-    (void)b;                                             \
-    __VA_ARGS__;                                         \
+#define RULE(...)                                   \
+  [](Graph& G, NodeId y, NodeId g, NodeId out[2]) { \
+    const NodeId a = G.head(y).child[0];            \
+    const NodeId b = G.head(y).child[1];            \
+    (void)a;                                        \
+    (void)b;                                        \
+    __VA_ARGS__;                                    \
   }
 
 NodeId one(Graph& G) { return G.num(1); }
@@ -46,11 +48,11 @@ constexpr std::array<R, kOpCount> kDerivativeRules = {{
   // d cos(a) = -g*sin(a)
   {Op::cos,      "chain rule: cos' = -sin",          RULE(out[0] = G.neg(G.mul(g, G.apply(Op::sin, a))))},
   // d tan(a) = g*(1 + tan(a)^2) = g*(1 + y^2)
-  {Op::tan,      "chain rule: tan' = 1 + tan^2",     RULE(out[0] = G.mul(g, G.add(one(G), G.pow(y, G.num(2)))))},
+  {Op::tan,      "chain rule: tan' = 1 + tan^2",     RULE(const NodeId y2 = G.pow(y, G.num(2)); out[0] = G.mul(g, G.add(one(G), y2)))},
   // d tanh(a) = g*(1 - y^2)
-  {Op::tanh,     "chain rule: tanh' = 1 - tanh^2",   RULE(out[0] = G.mul(g, G.sub(one(G), G.pow(y, G.num(2)))))},
+  {Op::tanh,     "chain rule: tanh' = 1 - tanh^2",   RULE(const NodeId y2 = G.pow(y, G.num(2)); out[0] = G.mul(g, G.sub(one(G), y2)))},
   // d sigmoid(a) = g*y*(1 - y)
-  {Op::sigmoid,  "chain rule: sigmoid' = sigmoid*(1 - sigmoid)", RULE(out[0] = G.mul(G.mul(g, y), G.sub(one(G), y)))},
+  {Op::sigmoid,  "chain rule: sigmoid' = sigmoid*(1 - sigmoid)", RULE(const NodeId rest = G.sub(one(G), y); out[0] = G.mul(G.mul(g, y), rest))},
   // d softplus(a) = g*sigmoid(a)
   {Op::softplus, "chain rule: softplus' = sigmoid",  RULE(out[0] = G.mul(g, G.apply(Op::sigmoid, a)))},
   // d relu(a) = g*step(a), with step(0) = 0
@@ -68,7 +70,8 @@ constexpr std::array<R, kOpCount> kDerivativeRules = {{
   {Op::div,      "quotient rule",                    RULE(out[0] = G.div(g, b); out[1] = G.neg(G.div(G.mul(g, y), b)))},
   // d(a^b) = g*b*a^(b-1), g*a^b*log(a) (the latter as xlogy(y, a): 0 where y = 0)
   {Op::pow,      "power rule",                       RULE(
-      out[0] = G.mul(G.mul(g, b), G.pow(a, G.sub(b, one(G))));
+      const NodeId lowered = G.pow(a, G.sub(b, one(G)));
+      out[0] = G.mul(G.mul(g, b), lowered);
       out[1] = G.is_constant(b) ? kNoNode : G.mul(g, G.apply(Op::xlogy, y, a)))},
   // d min(a, b) = g*(1 - sign(a-b))/2, g*(1 + sign(a-b))/2: ties split evenly
   {Op::min,      "min rule (ties split evenly)",     RULE(

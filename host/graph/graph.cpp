@@ -1,7 +1,8 @@
-// Interning, canonical child order and the shape-rule column of the op table.
+// Node storage, interning, canonical child order and the shape-rule column of the op table.
 #include "graph/graph.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "common/error.hpp"
@@ -9,10 +10,6 @@
 namespace descent {
 
 namespace {
-
-void append_bytes(std::string& key, const void* data, std::size_t n) {
-  key.append(static_cast<const char*>(data), n);
-}
 
 [[noreturn]] void shape_error(const std::string& message, const Span& span) {
   throw input_error(message, span);
@@ -115,45 +112,122 @@ Shape infer_shape(Op op, const Shape& a, const Shape* b, const Shape& attr, cons
 
 }  // namespace
 
-std::string Graph::key_of(const Node& node) const {
-  std::string key;
-  key.reserve(48);
-  key.push_back(static_cast<char>(node.op));
-  append_bytes(key, &node.shape.rank, sizeof(int));
-  append_bytes(key, node.shape.dims, sizeof(node.shape.dims));
-  append_bytes(key, node.child, sizeof(node.child));
-  append_bytes(key, &node.value, sizeof(double));
-  append_bytes(key, &node.attr.rank, sizeof(int));
-  append_bytes(key, node.attr.dims, sizeof(node.attr.dims));
-  key.push_back(static_cast<char>(node.var_kind));
-  key += node.name;
-  return key;
+namespace {
+
+// The interning key is every field that makes a node what it is: op, shape, children, value
+// (by its bits: +0 and -0 are made one when constants are built, and a NaN is equal to itself),
+// attribute, variable kind and name. The span and the derived fields (arity, varying) are not.
+// An op's shape follows from its op, children and attribute (the shape rule), so an op without
+// attribute is named by (op, children) alone, and a scalar constant by its value.
+std::uint64_t mix(std::uint64_t h, std::uint64_t word) {
+  h ^= word;
+  h *= 0xbf58476d1ce4e5b9ULL;  // SplitMix64's finalizer steps
+  return h ^ (h >> 31);
 }
 
-NodeId Graph::intern(Node node) {
-  std::string key = key_of(node);
-  auto it = interned_.find(key);
-  if (it != interned_.end()) return it->second;
+std::uint64_t mix_shape(std::uint64_t h, const Shape& shape) {
+  for (int i = 0; i < shape.rank; ++i) h = mix(h, static_cast<std::uint64_t>(shape.dims[i]));
+  return h;
+}
+
+bool is_default(const Shape& s) { return s.rank == 0 && s.dims[0] == 1 && s.dims[1] == 1; }
+
+bool same_shape_bits(const Shape& a, const Shape& b) {
+  return a.rank == b.rank && a.dims[0] == b.dims[0] && a.dims[1] == b.dims[1];
+}
+
+bool same_key(const Node& a, const Node& b) {
+  return a.op == b.op && a.child[0] == b.child[0] && a.child[1] == b.child[1] &&
+         std::bit_cast<std::uint64_t>(a.value) == std::bit_cast<std::uint64_t>(b.value) &&
+         a.var_kind == b.var_kind && same_shape_bits(a.shape, b.shape) &&
+         same_shape_bits(a.attr, b.attr) && a.name == b.name;
+}
+
+}  // namespace
+
+InternKey Graph::key_of(const Node& node) {
+  const NodeId newest = std::max(node.child[0] == kNoNode ? 0 : node.child[0],
+                                 node.child[1] == kNoNode ? 0 : node.child[1]);
+  if (node.op == Op::constant && is_default(node.shape) && is_default(node.attr))
+    return {node.op, true, std::bit_cast<std::uint64_t>(node.value), 0};
+  if (node.op != Op::constant && node.op != Op::variable && is_default(node.attr))
+    return op_key(node.op, node.child[0], node.child[1]);
+  std::uint64_t h =
+      mix(0x9e3779b97f4a7c15ULL, static_cast<std::uint64_t>(node.op) |
+                                     static_cast<std::uint64_t>(node.shape.rank) << 8 |
+                                     static_cast<std::uint64_t>(node.attr.rank) << 16 |
+                                     static_cast<std::uint64_t>(node.var_kind) << 24 |
+                                     static_cast<std::uint64_t>(node.child[0]) << 32);
+  h = mix(h, static_cast<std::uint64_t>(node.child[1]) ^ std::bit_cast<std::uint64_t>(node.value));
+  h = mix_shape(h, node.shape);
+  h = mix_shape(h, node.attr);
+  if (!node.name.empty()) h = mix(h, std::hash<std::string>{}(node.name));
+  return {node.op, false, h, newest};
+}
+
+InternKey Graph::op_key(Op op, NodeId a, NodeId b) {
+  return {op, true, static_cast<std::uint64_t>(a) | static_cast<std::uint64_t>(b) << 32,
+          std::max(a, b == kNoNode ? 0 : b)};
+}
+
+NodeId Graph::find(const InternKey& key, const Node* node) const {
+  return index_.find(key, [&](NodeId id) { return same_key(at(id), *node); });
+}
+
+NodeId Graph::intern(Node&& node, const Span& span) {
+  const InternKey key = key_of(node);
+  const NodeId found = find(key, &node);
+  if (found != kNoNode) return found;
+  Node& fresh = append(key);
+  fresh = std::move(node);
+  fresh.span = span;
+  return added(fresh);
+}
+
+NodeId Graph::added(const Node& node) {
+  const std::uint8_t flags = (node.varying ? NodeHead::kVarying : 0) |
+                             (is_default(node.shape) ? NodeHead::kPlainScalar : 0);
+  heads_.push_back({node.op,
+                    node.arity,
+                    static_cast<std::uint8_t>(node.shape.rank),
+                    flags,
+                    {node.child[0], node.child[1]}});
+  return static_cast<NodeId>(size() - 1);
+}
+
+Node& Graph::append(const InternKey& key) {
   const auto id = static_cast<NodeId>(nodes_.size());
-  nodes_.push_back(std::move(node));
-  interned_.emplace(std::move(key), id);
-  return id;
+  if (id == kNoNode) throw Error(ExitCode::failure, "internal: the graph is full");
+  index_.insert(key, id);
+  return nodes_.emplace_back();
 }
 
 NodeId Graph::constant(double value, Shape shape) {
-  Node node;
-  node.op = Op::constant;
   // +0 and -0 are the same constant for interning; NaN stays as written.
-  node.value = value == 0.0 ? 0.0 : value;
-  node.shape = shape;
-  node.attr = shape;
-  return intern(std::move(node));
+  if (value == 0.0) value = 0.0;
+  if (!is_default(shape)) {
+    Node node;
+    node.op = Op::constant;
+    node.value = value;
+    node.shape = shape;
+    node.attr = shape;
+    return intern(std::move(node), Span{});
+  }
+  const InternKey key{Op::constant, true, std::bit_cast<std::uint64_t>(value), 0};
+  const NodeId found = find(key, nullptr);
+  if (found != kNoNode) return found;
+  Node& fresh = append(key);
+  fresh.op = Op::constant;
+  fresh.value = value;
+  fresh.shape = shape;
+  fresh.attr = shape;
+  return added(fresh);
 }
 
-NodeId Graph::variable(std::string_view name, VarKind kind, Shape shape, Span span) {
-  auto found = variables_.find(std::string(name));
+NodeId Graph::variable(std::string_view name, VarKind kind, Shape shape, const Span& span) {
+  auto found = variables_.find(name);
   if (found != variables_.end()) {
-    const Node& existing = nodes_[found->second];
+    const Node& existing = at(found->second);
     if (existing.var_kind != kind || !(existing.shape == shape))
       throw input_error(
           "'" + std::string(name) + "' is declared twice with different kinds or shapes", span);
@@ -166,68 +240,101 @@ NodeId Graph::variable(std::string_view name, VarKind kind, Shape shape, Span sp
   node.shape = shape;
   node.attr = shape;
   node.varying = kind == VarKind::input || kind == VarKind::start_param;
-  node.span = std::move(span);
-  const NodeId id = intern(std::move(node));
+  const NodeId id = intern(std::move(node), span);
   variables_.emplace(std::string(name), id);
   return id;
 }
 
-NodeId Graph::apply(Op op, NodeId a, Span span) { return apply_with_attr(op, a, Shape{}, span); }
+NodeId Graph::apply(Op op, NodeId a, const Span& span) {
+  return apply_with_attr(op, a, Shape{}, span);
+}
 
-NodeId Graph::apply_with_attr(Op op, NodeId a, Shape attr, Span span) {
+NodeId Graph::apply_with_attr(Op op, NodeId a, Shape attr, const Span& span) {
   const OpInfo& info = op_info(op);
   if (info.arity != 1)
     throw Error(ExitCode::failure, "internal: op " + std::string(info.name) + " is not unary",
                 span);
-  Node node;
-  node.op = op;
-  node.arity = 1;
-  node.child[0] = a;
-  node.attr = attr;
-  node.shape = infer_shape(op, nodes_[a].shape, nullptr, attr, span);
-  node.varying = info.kind == OpKind::batch ? false : nodes_[a].varying;
-  node.span = std::move(span);
-  return intern(std::move(node));
+  return apply_interned(op, 1, a, kNoNode, attr, span);
 }
 
-NodeId Graph::apply(Op op, NodeId a, NodeId b, Span span) {
+NodeId Graph::apply(Op op, NodeId a, NodeId b, const Span& span) {
   const OpInfo& info = op_info(op);
   if (info.arity != 2)
     throw Error(ExitCode::failure, "internal: op " + std::string(info.name) + " is not binary",
                 span);
   if (info.commutative && b < a) std::swap(a, b);
-  Node node;
-  node.op = op;
-  node.arity = 2;
-  node.child[0] = a;
-  node.child[1] = b;
-  node.shape = infer_shape(op, nodes_[a].shape, &nodes_[b].shape, Shape{}, span);
-  node.varying = nodes_[a].varying || nodes_[b].varying;
-  node.span = std::move(span);
-  return intern(std::move(node));
+  return apply_interned(op, 2, a, b, Shape{}, span);
+}
+
+NodeId Graph::apply_interned(Op op, std::uint8_t arity, NodeId a, NodeId b, const Shape& attr,
+                             const Span& span) {
+  // An op without attribute is found by (op, children) before its shape is worked out: a node
+  // that exists passed the shape rule when it was built, and finding it reads no child.
+  const bool short_key = is_default(attr);
+  const InternKey key = op_key(op, a, b);
+  if (short_key) {
+    const NodeId found = find(key, nullptr);
+    if (found != kNoNode) return found;
+  }
+  // The shape rule, by the heads alone for elementwise ops on plain scalars (the common case
+  // in rewrites, whose operands need not be read then).
+  const OpKind kind = op_info(op).kind;
+  const NodeHead left_head = heads_[a];
+  const NodeHead right_head = arity == 2 ? heads_[b] : left_head;
+  Shape shape;
+  if (!((kind == OpKind::unary || kind == OpKind::binary || kind == OpKind::batch) &&
+        left_head.plain_scalar() && right_head.plain_scalar())) {
+    const Node& left = at(a);
+    shape = infer_shape(op, left.shape, arity == 2 ? &at(b).shape : nullptr, attr, span);
+  }
+  const bool varying =
+      kind == OpKind::batch ? false : left_head.varying() || (arity == 2 && right_head.varying());
+  if (!short_key) {
+    Node node;
+    node.op = op;
+    node.arity = arity;
+    node.child[0] = a;
+    node.child[1] = b;
+    node.attr = attr;
+    node.shape = shape;
+    node.varying = varying;
+    return intern(std::move(node), span);
+  }
+  Node& fresh = append(key);
+  fresh.op = op;
+  fresh.arity = arity;
+  fresh.child[0] = a;
+  fresh.child[1] = b;
+  fresh.attr = attr;
+  fresh.shape = shape;
+  fresh.varying = varying;
+  fresh.span = span;
+  return added(fresh);
 }
 
 std::vector<NodeId> Graph::reachable(const std::vector<NodeId>& roots) const {
-  std::vector<char> seen(nodes_.size(), 0);
-  std::vector<NodeId> stack;
+  // Children have smaller ids than their parents: one sweep from the largest root down marks
+  // everything below the roots, reading each reached node once, in order.
+  std::vector<char> seen(size(), 0);
+  NodeId top = 0;
+  bool any = false;
   for (NodeId r : roots)
-    if (r != kNoNode && !seen[r]) {
+    if (r != kNoNode) {
       seen[r] = 1;
-      stack.push_back(r);
+      top = std::max(top, r);
+      any = true;
     }
-  while (!stack.empty()) {
-    const NodeId id = stack.back();
-    stack.pop_back();
-    for (int i = 0; i < nodes_[id].arity; ++i) {
-      const NodeId c = nodes_[id].child[i];
-      if (!seen[c]) {
-        seen[c] = 1;
-        stack.push_back(c);
-      }
+  std::size_t count = 0;
+  if (any)
+    for (NodeId id = top + 1; id-- > 0;) {
+      if (!seen[id]) continue;
+      ++count;
+      const NodeHead& h = heads_[id];
+      for (int i = 0; i < h.arity; ++i) seen[h.child[i]] = 1;
     }
-  }
   std::vector<NodeId> out;
-  for (NodeId id = 0; id < nodes_.size(); ++id)
+  out.reserve(count);
+  for (NodeId id = 0; id < size(); ++id)
     if (seen[id]) out.push_back(id);
   return out;
 }
@@ -235,12 +342,12 @@ std::vector<NodeId> Graph::reachable(const std::vector<NodeId>& roots) const {
 std::vector<NodeId> Graph::variables_of(const std::vector<NodeId>& roots) const {
   std::vector<NodeId> vars;
   for (NodeId id : reachable(roots))
-    if (nodes_[id].op == Op::variable) vars.push_back(id);
+    if (heads_[id].op == Op::variable) vars.push_back(id);
   return vars;
 }
 
 NodeId Graph::find_variable(std::string_view name) const {
-  auto it = variables_.find(std::string(name));
+  auto it = variables_.find(name);
   return it == variables_.end() ? kNoNode : it->second;
 }
 

@@ -3,7 +3,13 @@
 // the same NodeId, so common subexpressions merge for free. Ids are handed out in creation
 // order and every child is created before its parent, so increasing id order is a
 // topological order, and the same sequence of calls always gives the same numbering.
-// This file does not simplify or differentiate; see simplify.hpp and host/ad/.
+// A node never moves once created: `const Node&` taken from a graph stays valid while the
+// graph grows (node_store.hpp), so code that holds a node across a call that builds nodes reads
+// what it read before, not freed memory. Interning looks nodes up by a fixed-size key (op,
+// shape, children, value, attribute, variable) in an index of ids (intern_table.hpp); no key is
+// ever spelled out as a string. Beside each node the graph keeps its head (NodeHead), the few
+// fields that traversals read, packed so that a pass over a large graph stays in the cache.
+// This file does not simplify or differentiate; see simplify.hpp, stabilize.hpp and host/ad/.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +20,8 @@
 #include <vector>
 
 #include "common/source.hpp"
+#include "graph/intern_table.hpp"
+#include "graph/node_store.hpp"
 #include "graph/ops.hpp"
 #include "graph/shape.hpp"
 
@@ -21,6 +29,7 @@ namespace descent {
 
 using NodeId = std::uint32_t;
 inline constexpr NodeId kNoNode = std::numeric_limits<NodeId>::max();
+static_assert(kNoNode == InternTable::kAbsent);
 
 enum class VarKind : std::uint8_t {
   free,         // a variable of `descent derive EXPR`
@@ -30,19 +39,37 @@ enum class VarKind : std::uint8_t {
   batch_size,   // the number of samples in the current batch (a scalar)
 };
 
-struct Node {
+// Fields in the order that packs them into two cache lines, what rewrites read in the first.
+struct alignas(64) Node {
   Op op = Op::constant;
-  Shape shape;
-  bool varying = false;  // depends on per-sample data (has the implicit batch axis)
   std::uint8_t arity = 0;
-  NodeId child[2] = {kNoNode, kNoNode};
-  double value = 0.0;  // Op::constant
-  std::string name;    // Op::variable
+  bool varying = false;  // depends on per-sample data (has the implicit batch axis)
   VarKind var_kind = VarKind::free;
-  Shape attr;  // Op::sum_to: target shape; Op::onehot: (k)
-  Span span;   // where the user wrote it (first occurrence), if anywhere
+  NodeId child[2] = {kNoNode, kNoNode};
+  Shape shape;
+  double value = 0.0;  // Op::constant
+  Shape attr;          // Op::sum_to: target shape; Op::onehot: (k)
+  std::string name;    // Op::variable
+  Span span;           // where the user wrote it (first occurrence), if anywhere
 
   NodeId operator[](int i) const { return child[i]; }
+};
+
+// The fields of a node that traversals and rewrites read most, 12 bytes, kept beside the nodes
+// in an array of their own: a pass over a large graph reads five of them a cache line instead
+// of one node (a node spans two lines).
+struct NodeHead {
+  static constexpr std::uint8_t kVarying = 1;      // Node::varying
+  static constexpr std::uint8_t kPlainScalar = 2;  // the shape is exactly Shape::scalar()
+
+  Op op = Op::constant;
+  std::uint8_t arity = 0;
+  std::uint8_t rank = 0;  // of the node's shape (0: a scalar)
+  std::uint8_t flags = 0;
+  NodeId child[2] = {kNoNode, kNoNode};
+
+  bool varying() const { return (flags & kVarying) != 0; }
+  bool plain_scalar() const { return (flags & kPlainScalar) != 0; }
 };
 
 class Graph {
@@ -56,16 +83,20 @@ class Graph {
   // A constant filled into `shape` (scalar by default).
   NodeId constant(double value, Shape shape = {});
   // A variable; declaring the same name twice with another kind or shape is an error.
-  NodeId variable(std::string_view name, VarKind kind, Shape shape = {}, Span span = {});
+  NodeId variable(std::string_view name, VarKind kind, Shape shape = {}, const Span& span = {});
   // Applies an op. Checks arity and shapes (input_error at `span` when they do not fit),
-  // orders the children of commutative ops canonically, and interns the result.
-  NodeId apply(Op op, NodeId a, Span span = {});
-  NodeId apply(Op op, NodeId a, NodeId b, Span span = {});
-  NodeId apply_with_attr(Op op, NodeId a, Shape attr, Span span = {});
+  // orders the children of commutative ops canonically, and interns the result. A node that
+  // exists already keeps the span it was first built with.
+  NodeId apply(Op op, NodeId a, const Span& span = {});
+  NodeId apply(Op op, NodeId a, NodeId b, const Span& span = {});
+  NodeId apply_with_attr(Op op, NodeId a, Shape attr, const Span& span = {});
 
-  const Node& node(NodeId id) const { return nodes_[id]; }
-  const Node& operator[](NodeId id) const { return nodes_[id]; }
+  // The node's storage never moves: the reference stays valid as the graph grows.
+  const Node& node(NodeId id) const { return at(id); }
+  const Node& operator[](NodeId id) const { return at(id); }
   std::size_t size() const { return nodes_.size(); }
+  // A copy of the node's head (see NodeHead).
+  NodeHead head(NodeId id) const { return heads_[id]; }
 
   // Convenience builders used by derivative rules and rewrites.
   NodeId add(NodeId a, NodeId b) { return apply(Op::add, a, b); }
@@ -76,9 +107,9 @@ class Graph {
   NodeId pow(NodeId a, NodeId b) { return apply(Op::pow, a, b); }
   NodeId num(double v) { return constant(v); }
 
-  bool is_constant(NodeId id) const { return nodes_[id].op == Op::constant; }
+  bool is_constant(NodeId id) const { return heads_[id].op == Op::constant; }
   bool is_constant(NodeId id, double v) const {
-    return nodes_[id].op == Op::constant && nodes_[id].value == v;
+    return heads_[id].op == Op::constant && at(id).value == v;
   }
   // Every node reachable from `roots`, in increasing id (= topological) order.
   std::vector<NodeId> reachable(const std::vector<NodeId>& roots) const;
@@ -92,12 +123,34 @@ class Graph {
   NodeId find_variable(std::string_view name) const;
 
  private:
-  NodeId intern(Node node);
-  std::string key_of(const Node& node) const;
+  const Node& at(NodeId id) const { return nodes_[id]; }
 
-  std::vector<Node> nodes_;
-  std::unordered_map<std::string, NodeId> interned_;
-  std::unordered_map<std::string, NodeId> variables_;
+  static InternKey key_of(const Node& node);
+  static InternKey op_key(Op op, NodeId a, NodeId b);
+  // The id of the node with this key (`node` is read only for a long key), or kNoNode.
+  NodeId find(const InternKey& key, const Node* node) const;
+  // Returns the id of the node with `node`'s key, creating it (with `span`) when there is none.
+  NodeId intern(Node&& node, const Span& span);
+  // apply()'s interning: finds the op node by its short key, or works out its shape (checking
+  // it) and appends it.
+  NodeId apply_interned(Op op, std::uint8_t arity, NodeId a, NodeId b, const Shape& attr,
+                        const Span& span);
+  // A new node (default fields) for a key that find() did not find; the caller fills in its
+  // fields, then calls added(node).
+  Node& append(const InternKey& key);
+  NodeId added(const Node& node);
+
+  SegmentedStore<Node> nodes_;   // never moved (see node_store.hpp)
+  std::vector<NodeHead> heads_;  // by id
+  InternTable index_;            // key → id (see intern_table.hpp)
+
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view name) const {
+      return std::hash<std::string_view>{}(name);
+    }
+  };
+  std::unordered_map<std::string, NodeId, NameHash, std::equal_to<>> variables_;
 };
 
 }  // namespace descent

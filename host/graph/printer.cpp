@@ -5,7 +5,9 @@
 #include <array>
 #include <charconv>
 #include <cmath>
-#include <unordered_map>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace descent {
 
@@ -42,186 +44,271 @@ constexpr std::array<Spelling, kOpCount> kSpellings = {{
 // clang-format on
 static_assert(rows_follow_op_order(kSpellings), "kSpellings rows must follow the order of enum Op");
 
+// Writes into one string as it walks the expression: no text is built and then copied into
+// its parent's, so printing costs O(printed length) however deep the expression. Sums and
+// products are flattened with explicit stacks, so a long chain of them does not recurse.
 class Printer {
  public:
-  explicit Printer(const Graph& graph) : g_(graph) {}
+  Printer(const Graph& graph, std::string& out) : g_(graph), out_(out) {}
 
-  std::string print(NodeId id, int need) {
-    int level = kAtom;
-    std::string text = print_bare(id, level);
-    return level < need ? "(" + text + ")" : text;
+  void print(NodeId id, int need) {
+    const Node& n = g_[id];
+    switch (form_of(n)) {
+      case Form::leaf: {
+        // "-inf" binds like a negation: (-inf)^2, not -inf^2.
+        const int level = n.op == Op::constant && n.value < 0 ? kUnary : kAtom;
+        open(level, need);
+        if (n.op == Op::constant)
+          out_ += format_number(n.value);
+        else
+          out_ += n.name;
+        close(level, need);
+        return;
+      }
+      case Form::call:
+        print_call(n);  // an atom: never parenthesized
+        return;
+      case Form::sum:
+        open(kSum, need);
+        print_sum(id);
+        close(kSum, need);
+        return;
+      case Form::product: {
+        Factors f;
+        collect_factors(id, f);
+        const bool negative = f.coefficient < 0;
+        const int level = negative ? kUnary : kProduct;
+        open(level, need);
+        if (negative) out_ += '-';  // "-x^2" reads as -(x^2); a bare "-2" is a number.
+        print_unsigned_product(f);
+        close(level, need);
+        return;
+      }
+      case Form::power:
+        open(kPower, need);
+        // The base binds tighter than '^'; the exponent may itself be a power (right assoc).
+        print(n[0], kAtom);
+        out_ += '^';
+        print_exponent(n[1]);
+        close(kPower, need);
+        return;
+      case Form::matmul:
+        open(kProduct, need);
+        print(n[0], kProduct);
+        out_ += " @ ";
+        print(n[1], kUnary);
+        close(kProduct, need);
+        return;
+    }
   }
 
  private:
+  void open(int level, int need) {
+    if (level < need) out_ += '(';
+  }
+  void close(int level, int need) {
+    if (level < need) out_ += ')';
+  }
+
   bool is_negative_power(const Node& n) const {
     return n.op == Op::pow && g_.is_constant(n[1]) && g_[n[1]].value < 0;
   }
 
+  // A negative number prints as a signed product ("-3*x" gathers its sign); a non-finite
+  // constant is always a leaf: -inf is no product of a sign and a number, and treating it as
+  // one sent the printer back to the same node without end.
   Form form_of(const Node& n) const {
-    if (n.op == Op::constant) return n.value < 0 ? Form::product : Form::leaf;
+    if (n.op == Op::constant)
+      return n.value < 0 && std::isfinite(n.value) ? Form::product : Form::leaf;
     if (is_negative_power(n)) return Form::product;
     return kSpellings[op_index(n.op)].form;
   }
 
-  std::string print_bare(NodeId id, int& level) {
-    const Node& n = g_[id];
-    switch (form_of(n)) {
-      case Form::leaf:
-        level = kAtom;
-        return n.op == Op::constant ? format_number(n.value) : n.name;
-      case Form::call:
-        level = kAtom;
-        return print_call(n);
-      case Form::sum:
-        level = kSum;
-        return print_sum(id);
-      case Form::product: {
-        bool negative = false;
-        std::string text = print_unsigned_product(id, negative);
-        level = negative ? kUnary : kProduct;
-        if (negative) {
-          // "-x^2" reads as -(x^2); a bare "-2" is a number.
-          return "-" + text;
-        }
-        return text;
-      }
-      case Form::power:
-        level = kPower;
-        // The base binds tighter than '^'; the exponent may itself be a power (right assoc).
-        return print(n[0], kAtom) + "^" + print_exponent(n[1]);
-      case Form::matmul:
-        level = kProduct;
-        return print(n[0], kProduct) + " @ " + print(n[1], kUnary);
-    }
-    return {};
-  }
-
-  std::string print_exponent(NodeId id) {
+  void print_exponent(NodeId id) {
     const Node& e = g_[id];
-    if (e.op == Op::constant) return format_number(e.value);  // "x^-2" parses as x^(-2)
-    return print(id, kPower);
+    if (e.op == Op::constant)
+      out_ += format_number(e.value);  // "x^-2" parses as x^(-2)
+    else
+      print(id, kPower);
   }
 
-  std::string print_call(const Node& n) {
+  void print_call(const Node& n) {
     // Summing down to a scalar is a plain sum.
-    if (n.op == Op::sum_to && n.attr.rank == 0) return "sum(" + print(n[0], kSum) + ")";
-    std::string text(op_name(n.op));
-    text += "(" + print(n[0], kSum);
+    if (n.op == Op::sum_to && n.attr.rank == 0) {
+      out_ += "sum(";
+      print(n[0], kSum);
+      out_ += ')';
+      return;
+    }
+    out_ += op_name(n.op);
+    out_ += '(';
+    print(n[0], kSum);
     if (n.op == Op::onehot) {
-      text += ", " + std::to_string(n.shape.dims[0]);
+      out_ += ", " + std::to_string(n.shape.dims[0]);
     } else if (n.op == Op::sum_to) {
-      for (int i = 0; i < n.attr.rank; ++i) text += ", " + std::to_string(n.attr.dims[i]);
+      for (int i = 0; i < n.attr.rank; ++i) out_ += ", " + std::to_string(n.attr.dims[i]);
     } else if (n.arity == 2) {
-      text += ", " + print(n[1], kSum);
+      out_ += ", ";
+      print(n[1], kSum);
     }
-    return text + ")";
+    out_ += ')';
   }
 
-  // Terms of a sum with their signs, flattening nested sums and differences.
-  void collect_terms(NodeId id, bool negative, std::vector<std::pair<NodeId, bool>>& terms) {
-    const Node& n = g_[id];
-    if (n.op == Op::add) {
-      collect_terms(n[0], negative, terms);
-      collect_terms(n[1], negative, terms);
-    } else if (n.op == Op::sub) {
-      collect_terms(n[0], negative, terms);
-      collect_terms(n[1], !negative, terms);
-    } else {
-      terms.emplace_back(id, negative);
-    }
-  }
-
-  std::string print_sum(NodeId id) {
-    std::vector<std::pair<NodeId, bool>> terms;
-    collect_terms(id, false, terms);
-    struct Term {
-      bool negative;
-      std::string text;
-    };
-    std::vector<Term> printed;
-    for (auto [term, negated] : terms) {
-      bool negative = false;
-      std::string text;
-      if (form_of(g_[term]) == Form::product) {
-        text = print_unsigned_product(term, negative);
-      } else {
-        text = print(term, kProduct);
-      }
-      printed.push_back({negative != negated, std::move(text)});
-    }
-    // Lead with a positive term when there is one: "1 - y" rather than "-y + 1".
-    std::stable_partition(printed.begin(), printed.end(),
-                          [](const Term& t) { return !t.negative; });
-    std::string out;
-    for (std::size_t i = 0; i < printed.size(); ++i) {
-      if (i == 0)
-        out += printed[i].negative ? "-" + printed[i].text : printed[i].text;
-      else
-        out += (printed[i].negative ? " - " : " + ") + printed[i].text;
-    }
-    return out;
-  }
-
-  // Factors of a product: coefficient, numerator factors and denominator texts.
+  // What a denominator factor prints as: a number, a node where at least a power is needed,
+  // or a node (printed as an atom) raised to a number.
+  struct Denominator {
+    enum Kind { number, at_power, raised } kind;
+    NodeId node;
+    double value;  // the number, or the exponent
+  };
+  // Factors of a product: coefficient, numerator factors and denominator factors.
   struct Factors {
     double coefficient = 1.0;
     std::vector<NodeId> numerator;
-    std::vector<std::string> denominator;
+    std::vector<Denominator> denominator;
   };
 
-  void collect_factors(NodeId id, bool in_denominator, Factors& f) {
-    const Node& n = g_[id];
-    if (n.op == Op::mul) {
-      collect_factors(n[0], in_denominator, f);
-      collect_factors(n[1], in_denominator, f);
-    } else if (n.op == Op::div) {
-      collect_factors(n[0], in_denominator, f);
-      collect_factors(n[1], !in_denominator, f);
-    } else if (n.op == Op::neg) {
-      f.coefficient = -f.coefficient;
-      collect_factors(n[0], in_denominator, f);
-    } else if (n.op == Op::constant && n.value != 0.0 && std::isfinite(n.value)) {
-      if (!in_denominator) {
-        f.coefficient *= n.value;
-        return;
+  // Walks products, quotients and negations from the left, as the written order.
+  void collect_factors(NodeId root, Factors& f) {
+    std::vector<std::pair<NodeId, bool>> stack{{root, false}};  // (node, in the denominator)
+    while (!stack.empty()) {
+      const auto [id, in_denominator] = stack.back();
+      stack.pop_back();
+      const Node& n = g_[id];
+      if (n.op == Op::mul) {
+        stack.emplace_back(n[1], in_denominator);
+        stack.emplace_back(n[0], in_denominator);
+      } else if (n.op == Op::div) {
+        stack.emplace_back(n[1], !in_denominator);
+        stack.emplace_back(n[0], in_denominator);
+      } else if (n.op == Op::neg) {
+        f.coefficient = -f.coefficient;
+        stack.emplace_back(n[0], in_denominator);
+      } else if (n.op == Op::constant && n.value != 0.0 && std::isfinite(n.value)) {
+        if (!in_denominator) {
+          f.coefficient *= n.value;
+          continue;
+        }
+        if (n.value < 0) f.coefficient = -f.coefficient;
+        if (std::fabs(n.value) != 1.0)
+          f.denominator.push_back({Denominator::number, kNoNode, std::fabs(n.value)});
+      } else if (is_negative_power(n) && !in_denominator) {
+        const double e = -g_[n[1]].value;
+        f.denominator.push_back(e == 1.0 ? Denominator{Denominator::at_power, n[0], 0.0}
+                                         : Denominator{Denominator::raised, n[0], e});
+      } else if (in_denominator) {
+        f.denominator.push_back({Denominator::at_power, id, 0.0});
+      } else {
+        f.numerator.push_back(id);
       }
-      if (n.value < 0) f.coefficient = -f.coefficient;
-      if (std::fabs(n.value) != 1.0) f.denominator.push_back(format_number(std::fabs(n.value)));
-    } else if (is_negative_power(n) && !in_denominator) {
-      const double e = -g_[n[1]].value;
-      f.denominator.push_back(e == 1.0 ? print(n[0], kPower)
-                                       : print(n[0], kAtom) + "^" + format_number(e));
-    } else if (in_denominator) {
-      f.denominator.push_back(print(id, kPower));
-    } else {
-      f.numerator.push_back(id);
     }
   }
 
-  std::string factor_text(NodeId id) {
-    if (g_[id].op == Op::matmul) return print(id, kAtom);  // a product inside a product: (A @ x)
-    return print(id, kUnary);
+  void print_denominator(const Denominator& d) {
+    switch (d.kind) {
+      case Denominator::number:
+        out_ += format_number(d.value);
+        return;
+      case Denominator::at_power:
+        print(d.node, kPower);
+        return;
+      case Denominator::raised:
+        print(d.node, kAtom);
+        out_ += '^';
+        out_ += format_number(d.value);
+        return;
+    }
   }
 
-  std::string print_unsigned_product(NodeId id, bool& negative) {
-    Factors f;
-    collect_factors(id, false, f);
-    negative = f.coefficient < 0;
+  void print_factor(NodeId id) {
+    if (g_[id].op == Op::matmul)
+      print(id, kAtom);  // a product inside a product: (A @ x)
+    else
+      print(id, kUnary);
+  }
+
+  void print_unsigned_product(const Factors& f) {
     const double magnitude = std::fabs(f.coefficient);
-    std::string text;
-    if (magnitude != 1.0 || f.numerator.empty()) text = format_number(magnitude);
-    for (NodeId factor : f.numerator) {
-      if (!text.empty()) text += "*";
-      text += factor_text(factor);
+    bool first = true;
+    if (magnitude != 1.0 || f.numerator.empty()) {
+      out_ += format_number(magnitude);
+      first = false;
     }
-    if (f.denominator.empty()) return text;
-    if (f.denominator.size() == 1) return text + "/" + f.denominator[0];
-    std::string den;
-    for (std::size_t i = 0; i < f.denominator.size(); ++i) den += (i ? "*" : "") + f.denominator[i];
-    return text + "/(" + den + ")";
+    for (NodeId factor : f.numerator) {
+      if (!first) out_ += '*';
+      first = false;
+      print_factor(factor);
+    }
+    if (f.denominator.empty()) return;
+    out_ += '/';
+    if (f.denominator.size() == 1) {
+      print_denominator(f.denominator[0]);
+      return;
+    }
+    out_ += '(';
+    for (std::size_t i = 0; i < f.denominator.size(); ++i) {
+      if (i) out_ += '*';
+      print_denominator(f.denominator[i]);
+    }
+    out_ += ')';
+  }
+
+  // One term of a sum: its sign as printed, and what follows the sign.
+  struct Term {
+    NodeId node;
+    bool negative;
+    enum Kind { product, infinity, other } kind;
+    Factors factors;  // a product's
+  };
+
+  void print_sum(NodeId root) {
+    // Terms with their signs, flattening nested sums and differences from the left.
+    std::vector<Term> terms;
+    std::vector<std::pair<NodeId, bool>> stack{{root, false}};  // (node, negated)
+    while (!stack.empty()) {
+      const auto [id, negated] = stack.back();
+      stack.pop_back();
+      const Node& n = g_[id];
+      if (n.op == Op::add || n.op == Op::sub) {
+        stack.emplace_back(n[1], n.op == Op::sub ? !negated : negated);
+        stack.emplace_back(n[0], negated);
+        continue;
+      }
+      Term t{id, negated, Term::other, {}};
+      if (form_of(n) == Form::product) {
+        t.kind = Term::product;
+        collect_factors(id, t.factors);
+        t.negative = (t.factors.coefficient < 0) != negated;
+      } else if (n.op == Op::constant && n.value < 0) {  // -inf: "x - inf", not "x + -inf"
+        t.kind = Term::infinity;
+        t.negative = !negated;
+      }
+      terms.push_back(std::move(t));
+    }
+    // Lead with a positive term when there is one: "1 - y" rather than "-y + 1".
+    std::stable_partition(terms.begin(), terms.end(), [](const Term& t) { return !t.negative; });
+    for (std::size_t i = 0; i < terms.size(); ++i) {
+      const Term& t = terms[i];
+      if (i == 0)
+        out_ += t.negative ? "-" : "";
+      else
+        out_ += t.negative ? " - " : " + ";
+      switch (t.kind) {
+        case Term::product:
+          print_unsigned_product(t.factors);
+          break;
+        case Term::infinity:
+          out_ += format_number(-g_[t.node].value);
+          break;
+        case Term::other:
+          print(t.node, kProduct);
+          break;
+      }
+    }
   }
 
   const Graph& g_;
+  std::string& out_;
 };
 
 }  // namespace
@@ -238,11 +325,13 @@ std::string format_number(double value) {
 }
 
 std::string print_expression(const Graph& graph, NodeId id) {
-  return Printer(graph).print(id, kSum);
+  std::string out;
+  Printer(graph, out).print(id, kSum);
+  return out;
 }
 
 std::size_t printed_size_estimate(const Graph& graph, NodeId root, std::size_t limit) {
-  std::unordered_map<NodeId, std::size_t> size;
+  std::vector<std::size_t> size(graph.size(), 0);
   for (NodeId id : graph.reachable({root})) {
     const Node& n = graph[id];
     std::size_t s = n.op == Op::variable ? n.name.size() : 8;

@@ -1,0 +1,100 @@
+// The index behind hash-consing (graph.hpp): from a node's key to its id.
+//
+// A key is short when it holds the whole key of the node: an op without attribute is (op,
+// children), a scalar constant (op, value bits); such keys are compared in the table without
+// reading a node. Other keys carry a hash of the node's key, and the caller compares the node.
+//
+// Large graphs do not fit in the cache, and a hash table is read at random, so the index is
+// kept in two parts: `young` holds the nodes added since the last flush, small enough to stay
+// in the cache, and `main` all older ones. A node is younger than its children, so a key whose
+// newest child is young cannot be in `main`: adding a node built on nodes just built (most of
+// what a rewrite adds) never reads `main`. A full `young` is moved into `main` in the order of
+// `main`'s slots, which writes it from front to back. A small direct-mapped cache of the keys
+// found last answers repeated lookups of older nodes.
+//
+// This file knows nothing of nodes' fields; graph.cpp makes the keys.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "common/large_buffer.hpp"
+#include "graph/ops.hpp"
+
+namespace descent {
+
+struct InternKey {
+  Op op = Op::constant;
+  bool short_key = false;
+  std::uint64_t payload = 0;       // children or value bits (short keys); the key's hash otherwise
+  std::uint32_t newest_child = 0;  // the largest id among the node's children (0: none)
+};
+
+// Ids are the graph's node ids; kAbsent (the graph's kNoNode) stands for none.
+class InternTable {
+ public:
+  static constexpr std::uint32_t kAbsent = 0xffffffffu;
+
+  InternTable();
+
+  // The id entered under `key`, or kAbsent. For a long key, `same(id)` tells whether the node
+  // with that id has the key.
+  template <class Same>
+  std::uint32_t find(const InternKey& key, Same same) const;
+  // Enters `id` (the next id, larger than every id entered before) under `key`, which find()
+  // did not find.
+  void insert(const InternKey& key, std::uint32_t id);
+
+ private:
+  struct Slot {
+    std::uint32_t id = kAbsent;  // empty
+    Op op = Op::constant;
+    bool short_key = false;
+    std::uint64_t payload = 0;
+  };
+  static std::uint64_t hash(const InternKey& key);
+  static bool same_slot_key(const Slot& slot, const InternKey& key) {
+    return slot.op == key.op && slot.short_key == key.short_key && slot.payload == key.payload;
+  }
+  template <class Table, class Same>
+  static std::uint32_t probe(const Table& table, std::uint64_t h, const InternKey& key, Same same);
+  template <class Table>
+  static void place(Table& table, std::uint64_t h, const Slot& slot);
+  void grow_young();
+  void flush_young();
+
+  // Ids below young_start_; a power of two, at most half full, on huge pages (large_buffer.hpp)
+  // when large: its reads are at random.
+  std::vector<Slot, HugePageAllocator<Slot>> main_;
+  std::vector<Slot> young_;  // ids from young_start_ on; at most half full
+  std::size_t young_count_ = 0;
+  std::uint32_t young_start_ = 0;
+  mutable std::vector<Slot> recent_;  // direct-mapped by hash; short keys only
+};
+
+template <class Table, class Same>
+std::uint32_t InternTable::probe(const Table& table, std::uint64_t h, const InternKey& key,
+                                 Same same) {
+  const std::size_t mask = table.size() - 1;
+  for (std::size_t i = h & mask; table[i].id != kAbsent; i = (i + 1) & mask)
+    if (same_slot_key(table[i], key) && (key.short_key || same(table[i].id))) return table[i].id;
+  return kAbsent;
+}
+
+template <class Same>
+std::uint32_t InternTable::find(const InternKey& key, Same same) const {
+  const std::uint64_t h = hash(key);
+  Slot* recent = nullptr;
+  if (key.short_key) {
+    recent = &recent_[(h >> 40) & (recent_.size() - 1)];
+    if (recent->id != kAbsent && same_slot_key(*recent, key)) return recent->id;
+  }
+  std::uint32_t id = probe(young_, h, key, same);
+  if (id == kAbsent && key.newest_child < young_start_ && !main_.empty())
+    id = probe(main_, h, key, same);
+  if (id != kAbsent && recent) *recent = {id, key.op, true, key.payload};
+  return id;
+}
+
+}  // namespace descent

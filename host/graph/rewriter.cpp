@@ -1,0 +1,387 @@
+// The rewriting engine: passes to a fixed point, use counts, what it remembers of nodes the rules
+// left alone, and the gathering and building of canonical products and sums (see rewriter.hpp).
+// No rule lives here (simplify.cpp, stabilize.cpp).
+#include "graph/rewriter.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace descent {
+
+namespace {
+
+// Flattening stops here, so a product or sum of n factors costs O(n) new nodes, not O(n^2).
+constexpr std::size_t kMaxFlatten = 16;
+// A child shared by several parents is flattened into them only when it is this small, so
+// that shared products (adjoints, forward chains) stay shared.
+constexpr std::size_t kSmallShared = 3;
+// Rules rerun on a node's replacement at most this many times (a guard against cycles).
+constexpr int kMaxRoundsPerNode = 8;
+
+bool is_sum(Op op) { return op == Op::add || op == Op::sub; }
+bool is_product(Op op) { return op == Op::mul || op == Op::div || op == Op::neg; }
+
+// std::stable_sort by key, without its buffer for the few elements a product usually has.
+template <class T, class Key>
+void stable_sort_by(std::vector<T>& items, Key key) {
+  if (items.size() > 32) {
+    std::stable_sort(items.begin(), items.end(),
+                     [&](const T& a, const T& b) { return key(a) < key(b); });
+    return;
+  }
+  for (std::size_t i = 1; i < items.size(); ++i) {
+    const T item = items[i];
+    std::size_t j = i;
+    for (; j > 0 && key(item) < key(items[j - 1]); --j) items[j] = items[j - 1];
+    items[j] = item;
+  }
+}
+
+}  // namespace
+
+// ---- passes ----
+
+std::vector<NodeId> Rewriter::run(const std::vector<NodeId>& roots, RewriteStats* stats) {
+  // What was remembered rests on the rules' view of batch_size too; it cannot change while
+  // the rules run (no rule declares a variable), but it may between runs.
+  const NodeId batch_size = g_.find_variable("batch_size");
+  if (batch_size != batch_size_) {
+    fixed_.clear();
+    reads_.clear();
+    batch_size_ = batch_size;
+  }
+  std::vector<NodeId> current = roots;
+  RewriteStats local;
+  for (int pass = 0; pass < kMaxRewritePasses; ++pass) {
+    ++local.passes;
+    count_uses(current);
+    mapped_.assign(g_.size(), kNoNode);
+    for (NodeId id : order_) {
+      const NodeId to = rewrite_node(id);
+      mapped_[id] = to;
+      // The replacement inherits the uses of the node it replaces, so that a shared node
+      // that was rewritten stays shared (is not flattened into each parent) in this pass.
+      if (to != id) {
+        if (to >= uses_.size()) uses_.resize(g_.size(), 0);
+        add_uses(to, uses(id));
+      }
+    }
+    std::vector<NodeId> next;
+    next.reserve(current.size());
+    for (NodeId r : current) next.push_back(mapped_[r]);
+    if (next == current) {
+      if (stats) *stats = local;
+      return next;
+    }
+    current = std::move(next);
+  }
+  local.hit_cap = true;
+  if (stats) *stats = local;
+  return current;
+}
+
+void Rewriter::count_uses(const std::vector<NodeId>& roots) {
+  // Children have smaller ids than their parents, so one sweep down from the largest root
+  // reaches every node below the roots after all of its parents: it counts each reachable
+  // parent's uses of its children and notes the children used outside a sum.
+  flags_.assign(g_.size(), 0);
+  uses_.assign(g_.size(), 0);
+  NodeId top = 0;
+  for (NodeId r : roots) {
+    add_uses(r, 1);
+    flags_[r] |= kReached | kOutsideSum;
+    top = std::max(top, r);
+  }
+  std::size_t reached = 0;
+  for (NodeId id = roots.empty() ? 0 : top + 1; id-- > 0;) {
+    if (!(flags_[id] & kReached)) continue;
+    ++reached;
+    const NodeHead node = g_.head(id);
+    const char outside = is_sum(node.op) ? 0 : kOutsideSum;
+    for (int i = 0; i < node.arity; ++i) {
+      add_uses(node.child[i], 1);
+      flags_[node.child[i]] |= kReached | outside;
+    }
+  }
+  order_.clear();
+  order_.reserve(reached);
+  for (NodeId id = 0; id < flags_.size(); ++id) {
+    if (!(flags_[id] & kReached)) continue;
+    order_.push_back(id);
+    if (!(flags_[id] & kOutsideSum) && is_sum(g_.head(id).op) && uses(id) <= 1)
+      flags_[id] |= kInterior;
+  }
+}
+
+NodeId Rewriter::rebuild(NodeId id) {
+  const NodeHead head = g_.head(id);
+  if (head.arity == 0) return id;
+  const NodeId a = mapped_[head.child[0]];
+  const NodeId b = head.arity == 2 ? mapped_[head.child[1]] : kNoNode;
+  if (a == head.child[0] && b == head.child[1]) return id;
+  const Node& node = g_[id];
+  if (head.arity == 2) return g_.apply(node.op, a, b, node.span);
+  return node.op == Op::onehot || node.op == Op::sum_to
+             ? g_.apply_with_attr(node.op, a, node.attr, node.span)
+             : g_.apply(node.op, a, node.span);
+}
+
+NodeId Rewriter::rewrite_node(NodeId id) {
+  NodeId current = rebuild(id);
+  // An unshared sum whose only user is a sum: that parent gathers it whole, so normalizing
+  // it here too would redo the same work at every level of a chain (O(n^2) for n terms).
+  if (id < flags_.size() && (flags_[id] & kInterior)) return current;
+  // Apply the first matching rule until none matches (capped against cycles).
+  for (int round = 0; round < kMaxRoundsPerNode; ++round) {
+    if (known_fixed(current)) break;
+    const auto begin = static_cast<std::uint32_t>(reads_.size());
+    recording_ = true;
+    bool changed = false;
+    for (const NamedRule& r : rules_) {
+      const std::optional<NodeId> replaced = r.rule(*this, current);
+      if (replaced && *replaced != current) {
+        current = *replaced;
+        changed = true;
+        break;
+      }
+    }
+    const bool recorded = recording_;  // false when a fact could not be recorded
+    recording_ = false;
+    if (changed) {
+      reads_.resize(begin);
+      continue;
+    }
+    if (recorded) {
+      if (current >= fixed_.size()) fixed_.resize(g_.size());
+      fixed_[current] = {begin, static_cast<std::uint32_t>(reads_.size())};
+    } else {
+      reads_.resize(begin);
+    }
+    break;
+  }
+  return current;
+}
+
+bool Rewriter::known_fixed(NodeId id) const {
+  if (id >= fixed_.size() || fixed_[id].begin == kUnknown) return false;
+  for (std::uint32_t k = fixed_[id].begin; k < fixed_[id].end; ++k) {
+    const std::uint32_t read = reads_[k];
+    const bool was_unshared = (read & kUnsharedBit) != 0;
+    if ((uses(read & ~kUnsharedBit) <= 1) != was_unshared) return false;
+  }
+  return true;
+}
+
+bool Rewriter::unshared(NodeId id) {
+  const bool result = uses(id) <= 1;
+  if (recording_) {
+    if ((id & kUnsharedBit) != 0 || reads_.size() >= kUnsharedBit)
+      recording_ = false;  // beyond what an entry can hold: this decision is not remembered
+    else
+      reads_.push_back(result ? (id | kUnsharedBit) : id);
+  }
+  return result;
+}
+
+bool Rewriter::shaped_like(NodeId id, const Shape& shape) const {
+  const std::uint8_t rank = g_.head(id).rank;
+  if (rank != shape.rank) return false;
+  return rank == 0 || n(id).shape == shape;  // scalars are equal whatever their dims
+}
+
+bool Rewriter::finite(NodeId id) {
+  while (finite_.size() < g_.size()) {
+    const NodeId k = static_cast<NodeId>(finite_.size());
+    const NodeHead node = g_.head(k);
+    bool ok;
+    if (node.op == Op::constant) {
+      ok = std::isfinite(n(k).value);
+    } else if (node.op == Op::variable) {
+      ok = true;
+    } else if (node.op == Op::pow) {
+      // x^k with k a non-negative whole number stays finite.
+      const NodeId e = node.child[1];
+      ok = finite_[node.child[0]] && g_.is_constant(e) && n(e).value >= 0 &&
+           std::floor(n(e).value) == n(e).value;
+    } else {
+      ok = op_info(node.op).finite_preserving;
+      for (int i = 0; i < node.arity; ++i) ok = ok && finite_[node.child[i]];
+    }
+    finite_.push_back(ok ? 1 : 0);
+  }
+  return finite_[id] != 0;
+}
+
+// ---- products ----
+
+bool Rewriter::flattenable_product(NodeId id) {
+  if (!is_product(op(id))) return false;
+  if (unshared(id)) return true;
+  std::size_t budget = kSmallShared;
+  return count_factors_shallow(id, /*top=*/false, budget) <= kSmallShared;
+}
+
+// How many factors gather_product(id, ..., top, shallow = true) would collect (a shallow gather
+// opens products by budget alone and reads no uses).
+std::size_t Rewriter::count_factors_shallow(NodeId id, bool top, std::size_t& budget) const {
+  const NodeHead node = g_.head(id);
+  bool descend = top;
+  if (!descend && is_product(node.op) && budget > 0) {
+    descend = true;
+    --budget;
+  }
+  if (node.op == Op::constant) return 0;
+  if (descend && (node.op == Op::mul || node.op == Op::div)) {
+    // Left first, as gathering does.
+    const std::size_t left = count_factors_shallow(node.child[0], false, budget);
+    return left + count_factors_shallow(node.child[1], false, budget);
+  }
+  if (descend && node.op == Op::neg) return count_factors_shallow(node.child[0], false, budget);
+  return 1;
+}
+
+void Rewriter::gather_product(NodeId id, double power, double& coefficient,
+                              std::vector<Factor>& out, bool top, bool shallow) {
+  std::size_t budget = shallow ? kSmallShared : kMaxFlatten;
+  gather_product_within(id, power, coefficient, out, top, shallow, budget);
+}
+
+void Rewriter::gather_product_within(NodeId id, double power, double& coefficient,
+                                     std::vector<Factor>& out, bool top, bool shallow,
+                                     std::size_t& budget) {
+  const NodeHead node = g_.head(id);
+  bool descend = top;
+  if (!descend && is_product(node.op) && budget > 0 && (shallow || flattenable_product(id))) {
+    descend = true;
+    --budget;
+  }
+  const NodeId a = node.child[0], b = node.child[1];
+  if (node.op == Op::constant) {
+    coefficient *= std::pow(n(id).value, power);
+  } else if (descend && node.op == Op::mul) {
+    gather_product_within(a, power, coefficient, out, false, shallow, budget);
+    gather_product_within(b, power, coefficient, out, false, shallow, budget);
+  } else if (descend && node.op == Op::div) {
+    gather_product_within(a, power, coefficient, out, false, shallow, budget);
+    gather_product_within(b, -power, coefficient, out, false, shallow, budget);
+  } else if (descend && node.op == Op::neg) {
+    coefficient = -coefficient;
+    gather_product_within(a, power, coefficient, out, false, shallow, budget);
+  } else if (node.op == Op::pow && g_.head(b).op == Op::constant && g_.head(b).rank == 0) {
+    out.push_back({a, n(b).value * power});
+  } else {
+    out.push_back({id, power});
+  }
+}
+
+NodeId Rewriter::build_product(double coefficient, std::vector<Factor> factors, Shape shape) {
+  return build_product_of(coefficient, factors, shape);
+}
+
+NodeId Rewriter::build_product_of(double coefficient, std::vector<Factor>& factors,
+                                  const Shape& shape) {
+  stable_sort_by(factors, [](const Factor& f) { return f.base; });
+  NodeId chain = kNoNode;
+  for (const Factor& f : factors) {
+    const NodeId term = f.exponent == 1.0 ? f.base : g_.pow(f.base, g_.num(f.exponent));
+    chain = chain == kNoNode ? term : g_.mul(chain, term);
+  }
+  if (chain == kNoNode) return g_.constant(coefficient, shape);
+  const bool same_shape = shaped_like(chain, shape);
+  if (coefficient != 1.0 || !same_shape) {
+    const Shape coefficient_shape = same_shape ? Shape{} : shape;
+    chain = g_.mul(g_.constant(coefficient, coefficient_shape), chain);
+  }
+  return chain;
+}
+
+NodeId Rewriter::build_scaled(double c, NodeId rest) {
+  double coefficient = c;
+  std::vector<Factor>& factors = scaled_factors_;  // nothing below calls back here
+  factors.clear();
+  gather_product(rest, 1.0, coefficient, factors, true);
+  return build_product_of(coefficient, factors, shape_of(rest));
+}
+
+std::vector<Factor> Rewriter::factors_of(NodeId rest, double& coefficient) {
+  std::vector<Factor> f;
+  gather_product(rest, 1.0, coefficient, f, true);
+  return f;
+}
+
+// ---- sums ----
+
+bool Rewriter::flattenable_sum(NodeId id) {
+  const NodeHead head = g_.head(id);
+  if (!is_sum(head.op)) return false;
+  return unshared(id) || head.rank == 0;
+}
+
+Term Rewriter::split_term(NodeId id) {
+  const NodeHead node = g_.head(id);
+  if (node.op == Op::constant) return {n(id).value, kNoNode};
+  if (node.op == Op::mul) {
+    for (int i = 0; i < 2; ++i) {
+      const NodeHead factor = g_.head(node.child[i]);
+      if (factor.op == Op::constant && factor.rank == 0)
+        return {n(node.child[i]).value, node.child[1 - i]};
+    }
+  }
+  if (node.op == Op::neg) {
+    Term t = split_term(node.child[0]);
+    t.coefficient = -t.coefficient;
+    return t;
+  }
+  return {1.0, id};
+}
+
+// Unshared sums are opened whole: only the top of a cluster is normalized (see kInterior),
+// so every node is gathered once a pass. Shared scalar sums are still copied in, at most
+// kMaxFlatten of them.
+void Rewriter::gather_sum(NodeId id, double sign, std::vector<Term>& out, bool top) {
+  std::vector<std::pair<NodeId, double>>& stack = sum_stack_;  // nothing below calls back here
+  stack.assign(1, {id, sign});
+  std::size_t shared_opened = 0;
+  bool first = top;
+  while (!stack.empty()) {
+    const auto [at, s] = stack.back();
+    stack.pop_back();
+    const NodeHead node = g_.head(at);
+    bool descend = first;
+    first = false;
+    if (!descend && is_sum(node.op) && flattenable_sum(at)) {
+      if (unshared(at)) {
+        descend = true;
+      } else if (shared_opened < kMaxFlatten) {
+        descend = true;
+        ++shared_opened;
+      }
+    }
+    if (descend && is_sum(node.op)) {
+      stack.push_back({node.child[1], node.op == Op::sub ? -s : s});
+      stack.push_back({node.child[0], s});
+    } else {
+      Term t = split_term(at);
+      t.coefficient *= s;
+      out.push_back(t);
+    }
+  }
+}
+
+NodeId Rewriter::build_sum(std::vector<Term> terms, double constant, Shape shape) {
+  stable_sort_by(terms, [](const Term& t) { return t.rest; });
+  NodeId chain = kNoNode;
+  for (const Term& t : terms) {
+    const NodeId term = t.coefficient == 1.0 ? t.rest : build_scaled(t.coefficient, t.rest);
+    chain = chain == kNoNode ? term : g_.add(chain, term);
+  }
+  if (chain == kNoNode) return g_.constant(constant, shape);
+  const bool same_shape = shaped_like(chain, shape);
+  if (constant != 0.0 || !same_shape) {
+    const Shape constant_shape = same_shape ? Shape{} : shape;
+    chain = g_.add(chain, g_.constant(constant, constant_shape));
+  }
+  return chain;
+}
+
+}  // namespace descent
