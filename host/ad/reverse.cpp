@@ -27,9 +27,8 @@ NodeId fit_to_child(Graph& g, NodeId contribution, NodeId child, bool parent_var
     contribution = g.apply_with_attr(Op::sum_to, contribution, child_shape);
   }
   if (parent_varying && !child_head.varying()) {
-    contribution = g.head(contribution).varying()
-                       ? g.apply(Op::batch_sum, contribution)
-                       : g.mul(contribution, g.variable("batch_size", VarKind::batch_size));
+    contribution = g.head(contribution).varying() ? g.apply(Op::batch_sum, contribution)
+                                                  : g.mul(contribution, g.batch_size());
   }
   return contribution;
 }

@@ -125,7 +125,7 @@ constexpr std::array<R, kOpCount> kDerivativeRules = {{
   {Op::sum_to,   "broadcast back",                   RULE(out[0] = G.mul(g, G.constant(1, G[a].shape)))},
   // d batch_mean(a) = g/batch_size for every sample
   {Op::batch_mean, "mean over the batch",            RULE(
-      out[0] = G.div(g, G.variable("batch_size", VarKind::batch_size)))},
+      out[0] = G.div(g, G.batch_size()))},
   // d batch_sum(a) = g for every sample
   {Op::batch_sum, "sum over the batch",              RULE((void)G; out[0] = g)},
 }};

@@ -174,7 +174,7 @@ class ProgramWriter {
   void write_first(std::ostream& o) {
     o << "  static DESCENT_HD void first(int tid, int nthreads, "
          "const descent::launch::StepBuffers<Real>& s) {\n"
-         "    DESCENT_USING_MATH;\n    (void)tid;\n    (void)nthreads;\n    (void)s;\n";
+         "    (void)tid;\n    (void)nthreads;\n    (void)s;\n";
     write_uniform_nodes(o, plan_.uniform_first, false);
     o << "  }\n\n";
   }
@@ -198,7 +198,7 @@ class ProgramWriter {
   void write_sample(std::ostream& o) {
     o << "  template <class Sink>\n  static DESCENT_HD void sample(long long r, bool valid, "
          "const descent::launch::StepBuffers<Real>& s, Sink& sink) {\n"
-         "    DESCENT_USING_MATH;\n    constexpr int tid = 0, nthreads = 1;\n"
+         "    constexpr int tid = 0, nthreads = 1;\n"
          "    (void)tid;\n    (void)nthreads;\n    (void)valid;\n    (void)r;\n";
     o << "    const long long row = s.order ? s.order[s.first + r] : s.first + r;\n    "
          "(void)row;\n";
@@ -241,7 +241,7 @@ class ProgramWriter {
   void write_last(std::ostream& o) {
     o << "  static DESCENT_HD void last(int tid, int nthreads, "
          "const descent::launch::StepBuffers<Real>& s) {\n"
-         "    DESCENT_USING_MATH;\n    (void)tid;\n    (void)nthreads;\n";
+         "    (void)tid;\n    (void)nthreads;\n";
     write_uniform_nodes(o, plan_.uniform_last, true);
     o << "  DESCENT_BLOCK_SYNC();\n";
     const NodeId reported = plan_.outputs[ProgramPlan::kReported];

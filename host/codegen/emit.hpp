@@ -66,7 +66,7 @@ struct EmitOptions {
   std::string name = "program";  // a C identifier: the prefix of every emitted symbol
   Precision precision = Precision::f64;
   // Shared memory a block may use for its warps' accumulators (CUDA's static limit is 48 KiB).
-  std::int64_t shared_bytes_limit = 48 * 1024;
+  std::int64_t shared_bytes_limit = std::int64_t{48} * 1024;
 };
 
 EmittedProgram emit_program(const Program& program, const ProgramPlan& plan,

@@ -3,6 +3,8 @@
 
 #include <array>
 #include <cstdio>
+#include <optional>
+#include <string>
 
 #include "common/error.hpp"
 #include "graph/ops.hpp"
@@ -11,35 +13,31 @@ namespace descent::codegen {
 
 namespace {
 
-// The elementwise spelling of each op, "%a" and "%b" standing for the operands; nullptr for
-// the ops written by their own loops (reductions, products, ...) and the leaves.
-struct Spelling {
-  Op op;
-  const char* text;
-};
-// clang-format off
-constexpr std::array<Spelling, kOpCount> kSpellings = {{
-  {Op::constant, nullptr},               {Op::variable, nullptr},
-  {Op::neg, "-(%a)"},                    {Op::exp, "exp(%a)"},
-  {Op::log, "log(%a)"},                  {Op::log1p, "log1p(%a)"},
-  {Op::expm1, "expm1(%a)"},              {Op::sqrt, "sqrt(%a)"},
-  {Op::abs, "fabs(%a)"},                 {Op::sin, "sin(%a)"},
-  {Op::cos, "cos(%a)"},                  {Op::tan, "tan(%a)"},
-  {Op::tanh, "tanh(%a)"},                {Op::sigmoid, "descent::math::sigmoid(%a)"},
-  {Op::softplus, "descent::math::softplus(%a)"}, {Op::relu, "descent::math::relu(%a)"},
-  {Op::sign, "descent::math::sign(%a)"}, {Op::step, "descent::math::step(%a)"},
-  {Op::add, "(%a + %b)"},                {Op::sub, "(%a - %b)"},
-  {Op::mul, "(%a * %b)"},                {Op::div, "(%a / %b)"},
-  {Op::pow, "descent::math::pow(%a, %b)"}, {Op::min, "descent::math::min(%a, %b)"},
-  {Op::max, "descent::math::max(%a, %b)"}, {Op::xlogy, "descent::math::xlogy(%a, %b)"},
-  {Op::sum, nullptr},        {Op::mean, nullptr},      {Op::dot, nullptr},
-  {Op::matmul, nullptr},     {Op::outer, nullptr},     {Op::transpose, nullptr},
-  {Op::softmax, nullptr},    {Op::logsumexp, nullptr}, {Op::norm, nullptr},
-  {Op::onehot, nullptr},     {Op::sum_to, nullptr},    {Op::batch_mean, nullptr},
-  {Op::batch_sum, nullptr},
-}};
-// clang-format on
-static_assert(rows_follow_op_order(kSpellings), "kSpellings rows must follow the order of enum Op");
+// The elementwise spelling of an op, "%a" and "%b" standing for the operands: the arithmetic
+// ops infix, every other unary and binary op as its function in graph/scalar_math.hpp
+// (descent::math::<op name>, which DESCENT_ELEMENTWISE_OPS guarantees exists); nothing for the
+// ops written by their own loops (reductions, products, ...) and the leaves.
+std::optional<std::string> elementwise_spelling(Op op) {
+  switch (op) {
+    case Op::neg:
+      return "-(%a)";
+    case Op::add:
+      return "(%a + %b)";
+    case Op::sub:
+      return "(%a - %b)";
+    case Op::mul:
+      return "(%a * %b)";
+    case Op::div:
+      return "(%a / %b)";
+    default:
+      break;
+  }
+  const OpInfo& info = op_info(op);
+  const std::string call = "descent::math::" + std::string(info.name);
+  if (info.kind == OpKind::unary) return call + "(%a)";
+  if (info.kind == OpKind::binary) return call + "(%a, %b)";
+  return std::nullopt;
+}
 
 std::string substitute(std::string text, const std::string& a, const std::string& b) {
   for (std::size_t at; (at = text.find("%a")) != std::string::npos;) text.replace(at, 2, a);
@@ -123,7 +121,8 @@ void NodeWriter::declare(std::ostream& o, NodeId id) const {
 
 void NodeWriter::write(std::ostream& o, NodeId id) const {
   const Node& n = g_[id];
-  if (const char* text = kSpellings[op_index(n.op)].text) {
+  if (const std::optional<std::string> spelling = elementwise_spelling(n.op)) {
+    const std::string& text = *spelling;
     const std::int64_t size = n.shape.size();
     const auto operand = [&](int k, const std::string& e) {
       return ref(n[k], operand_index(n[k], n.shape, e));
@@ -165,12 +164,12 @@ void NodeWriter::write_reduction(std::ostream& o, NodeId id) const {
     o << "  if (tid == 0) { Real m = " << a("0") << "; for (int i = 1; i < " << na
       << "; ++i) m = " << a("i") << " > m ? " << a("i")
       << " : m; Real lse = m; if (m - m == Real(0)) { Real t = Real(0); for (int i = 0; i < " << na
-      << "; ++i) t += exp(" << a("i") << " - m); lse = m + log(t); }";
+      << "; ++i) t += descent::math::exp(" << a("i") << " - m); lse = m + descent::math::log(t); }";
     if (n.op == Op::logsumexp)
       o << " " << out("0") << " = lse; }\n";
     else
-      o << " for (int i = 0; i < " << n.shape.size() << "; ++i) " << out("i") << " = exp(" << a("i")
-        << " - lse); }\n";
+      o << " for (int i = 0; i < " << n.shape.size() << "; ++i) " << out("i")
+        << " = descent::math::exp(" << a("i") << " - lse); }\n";
     return;
   }
   const std::string term = n.op == Op::dot    ? a("i") + " * " + ref(n[1], "i")
@@ -179,7 +178,7 @@ void NodeWriter::write_reduction(std::ostream& o, NodeId id) const {
   o << "  if (tid == 0) { Real t = Real(0); for (int i = 0; i < " << na << "; ++i) t += " << term
     << "; " << out("0") << " = "
     << (n.op == Op::mean   ? "t * " + real_literal(1.0 / static_cast<double>(na))
-        : n.op == Op::norm ? std::string("sqrt(t)")
+        : n.op == Op::norm ? std::string("descent::math::sqrt(t)")
                            : std::string("t"))
     << "; }\n";
 }
@@ -220,8 +219,8 @@ void NodeWriter::write_other(std::ostream& o, NodeId id) const {
       // guard then names this node), where the CPU path stops with an input error.
       o << "  if (tid == 0) { const Real cls = " << a("0")
         << "; const bool ok = cls >= Real(0) && cls < Real(" << N
-        << ") && floor(cls) == cls; for (int i = 0; i < " << N << "; ++i) " << out("i")
-        << " = ok ? (Real(i) == cls ? Real(1) : Real(0)) : Real(0) / Real(0); }\n";
+        << ") && DESCENT_LIBM(floor)(cls) == cls; for (int i = 0; i < " << N << "; ++i) "
+        << out("i") << " = ok ? (Real(i) == cls ? Real(1) : Real(0)) : Real(0) / Real(0); }\n";
       return;
     case Op::sum_to: {
       const Shape sa = g_[n[0]].shape;

@@ -14,6 +14,7 @@
 
 #include "config/experiment.hpp"
 #include "config/table_reader.hpp"
+#include "graph/graph.hpp"
 
 namespace descent::config {
 
@@ -171,6 +172,6 @@ inline constexpr InitChoice kInitChoices[] = {{InitKind::zeros, "zeros", {}},
                                               {InitKind::he, "he", {}}};
 
 // Names no expression may declare: the batch size that the trainer binds during training.
-inline constexpr std::string_view kReservedNames[] = {"batch_size"};
+inline constexpr std::string_view kReservedNames[] = {kBatchSizeName};
 
 }  // namespace descent::config

@@ -1,54 +1,42 @@
-// Elementwise scalar functions by op, as a table indexed by Op.
+// Elementwise scalar functions by op, as a table indexed by Op, built from scalar_math.hpp's
+// list of elementwise ops (DESCENT_ELEMENTWISE_OPS).
 #include "graph/elementwise.hpp"
 
 #include <array>
-#include <cmath>
 
 #include "graph/scalar_math.hpp"
 
 namespace descent {
 
 namespace {
-namespace m = descent::math;
-// clang-format off
-constexpr std::array<ElementwiseFn, kOpCount> kElementwise = {{
-  {Op::constant, nullptr, nullptr},
-  {Op::variable, nullptr, nullptr},
-  {Op::neg,      [](double x) { return -x; }, nullptr},
-  {Op::exp,      [](double x) { return std::exp(x); }, nullptr},
-  {Op::log,      [](double x) { return std::log(x); }, nullptr},
-  {Op::log1p,    [](double x) { return std::log1p(x); }, nullptr},
-  {Op::expm1,    [](double x) { return std::expm1(x); }, nullptr},
-  {Op::sqrt,     [](double x) { return std::sqrt(x); }, nullptr},
-  {Op::abs,      [](double x) { return std::fabs(x); }, nullptr},
-  {Op::sin,      [](double x) { return std::sin(x); }, nullptr},
-  {Op::cos,      [](double x) { return std::cos(x); }, nullptr},
-  {Op::tan,      [](double x) { return std::tan(x); }, nullptr},
-  {Op::tanh,     [](double x) { return std::tanh(x); }, nullptr},
-  {Op::sigmoid,  [](double x) { return m::sigmoid(x); }, nullptr},
-  {Op::softplus, [](double x) { return m::softplus(x); }, nullptr},
-  {Op::relu,     [](double x) { return m::relu(x); }, nullptr},
-  {Op::sign,     [](double x) { return m::sign(x); }, nullptr},
-  {Op::step,     [](double x) { return m::step(x); }, nullptr},
-  {Op::add,      nullptr, [](double a, double b) { return a + b; }},
-  {Op::sub,      nullptr, [](double a, double b) { return a - b; }},
-  {Op::mul,      nullptr, [](double a, double b) { return a * b; }},
-  {Op::div,      nullptr, [](double a, double b) { return a / b; }},
-  {Op::pow,      nullptr, [](double a, double b) { return m::pow(a, b); }},
-  {Op::min,      nullptr, [](double a, double b) { return m::min(a, b); }},
-  {Op::max,      nullptr, [](double a, double b) { return m::max(a, b); }},
-  {Op::xlogy,    nullptr, [](double a, double b) { return m::xlogy(a, b); }},
-  {Op::sum, nullptr, nullptr},       {Op::mean, nullptr, nullptr},
-  {Op::dot, nullptr, nullptr},       {Op::matmul, nullptr, nullptr},
-  {Op::outer, nullptr, nullptr},     {Op::transpose, nullptr, nullptr},
-  {Op::softmax, nullptr, nullptr},   {Op::logsumexp, nullptr, nullptr},
-  {Op::norm, nullptr, nullptr},      {Op::onehot, nullptr, nullptr},
-  {Op::sum_to, nullptr, nullptr},    {Op::batch_mean, nullptr, nullptr},
-  {Op::batch_sum, nullptr, nullptr},
-}};
-// clang-format on
-static_assert(rows_follow_op_order(kElementwise),
-              "kElementwise rows must follow the order of enum Op");
+
+constexpr std::array<ElementwiseFn, kOpCount> make_elementwise_column() {
+  std::array<ElementwiseFn, kOpCount> rows{};
+  for (std::size_t i = 0; i < kOpCount; ++i) rows[i] = {static_cast<Op>(i), nullptr, nullptr};
+#define DESCENT_UNARY_ROW(op) rows[op_index(Op::op)].unary = [](double x) { return math::op(x); };
+#define DESCENT_BINARY_ROW(op) \
+  rows[op_index(Op::op)].binary = [](double a, double b) { return math::op(a, b); };
+  DESCENT_ELEMENTWISE_OPS(DESCENT_UNARY_ROW, DESCENT_BINARY_ROW)
+#undef DESCENT_UNARY_ROW
+#undef DESCENT_BINARY_ROW
+  return rows;
+}
+constexpr std::array<ElementwiseFn, kOpCount> kElementwise = make_elementwise_column();
+
+// The list names exactly the unary and binary ops of the op table, each with the function of its
+// arity: an op added to the table but not to DESCENT_ELEMENTWISE_OPS (or to it but without its
+// math:: function, which fails to compile above) stops the build here.
+constexpr bool list_covers_the_elementwise_ops() {
+  for (const ElementwiseFn& row : kElementwise) {
+    const OpKind kind = op_info(row.op).kind;
+    if ((kind == OpKind::unary) != (row.unary != nullptr)) return false;
+    if ((kind == OpKind::binary) != (row.binary != nullptr)) return false;
+  }
+  return true;
+}
+static_assert(list_covers_the_elementwise_ops(),
+              "every unary and binary op needs its entry in DESCENT_ELEMENTWISE_OPS "
+              "(graph/scalar_math.hpp) and its function in descent::math");
 }  // namespace
 
 const ElementwiseFn& elementwise_fn(Op op) { return kElementwise[op_index(op)]; }

@@ -2,6 +2,7 @@
 #include "graph/graph.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
 
@@ -34,80 +35,115 @@ std::string spelled(Op op) {
   }
 }
 
-// The shape-rule column: the result shape of `op` applied to children of shapes a (and b).
+// The shape-rule column of the op table: the result shape of `op` applied to children of shapes
+// a (and b, null for a unary op) with attribute `attr`, or an input_error at `span`.
+using ShapeFn = Shape (*)(Op op, const Shape& a, const Shape* b, const Shape& attr,
+                          const Span& span);
+
+Shape attribute_shape(Op, const Shape&, const Shape*, const Shape& attr, const Span&) {
+  return attr;
+}
+Shape same_shape(Op, const Shape& a, const Shape*, const Shape&, const Span&) { return a; }
+Shape scalar_shape(Op, const Shape&, const Shape*, const Shape&, const Span&) {
+  return Shape::scalar();
+}
+Shape broadcast_shape(Op op, const Shape& a, const Shape* b, const Shape&, const Span& span) {
+  auto shape = broadcast_shapes(a, *b);
+  if (!shape)
+    shape_error("cannot broadcast shapes " + a.to_string() + " and " + b->to_string() + " in " +
+                    spelled(op),
+                span);
+  return *shape;
+}
+Shape softmax_shape(Op, const Shape& a, const Shape*, const Shape&, const Span& span) {
+  if (a.rank != 1) shape_error("softmax expects a vector, got shape " + a.to_string(), span);
+  return a;
+}
+Shape transpose_shape(Op, const Shape& a, const Shape*, const Shape&, const Span& span) {
+  if (a.rank != 2) shape_error("transpose expects a matrix, got shape " + a.to_string(), span);
+  return Shape::matrix(a.dims[1], a.dims[0]);
+}
+Shape dot_shape(Op, const Shape& a, const Shape* b, const Shape&, const Span& span) {
+  if (a.rank != 1 || b->rank != 1 || a.dims[0] != b->dims[0])
+    shape_error("dot expects two vectors of the same length, got shapes " + a.to_string() +
+                    " and " + b->to_string(),
+                span);
+  return Shape::scalar();
+}
+Shape outer_shape(Op, const Shape& a, const Shape* b, const Shape&, const Span& span) {
+  if (a.rank != 1 || b->rank != 1)
+    shape_error("outer expects two vectors, got shapes " + a.to_string() + " and " + b->to_string(),
+                span);
+  return Shape::matrix(a.dims[0], b->dims[0]);
+}
+Shape matmul_shape(Op, const Shape& a, const Shape* b, const Shape&, const Span& span) {
+  if (a.rank == 0 || b->rank == 0)
+    shape_error("'@' needs vectors or matrices, got shapes " + a.to_string() + " and " +
+                    b->to_string() + "; use '*' to scale",
+                span);
+  const std::int64_t inner_a = a.dims[a.rank - 1];
+  const std::int64_t inner_b = b->dims[0];
+  if (inner_a != inner_b)
+    shape_error("'@' shapes " + a.to_string() + " and " + b->to_string() +
+                    " do not fit: inner dimensions " + std::to_string(inner_a) + " and " +
+                    std::to_string(inner_b) + " differ",
+                span);
+  if (a.rank == 2 && b->rank == 2) return Shape::matrix(a.dims[0], b->dims[1]);
+  if (a.rank == 2) return Shape::vector(a.dims[0]);
+  if (b->rank == 2) return Shape::vector(b->dims[1]);
+  return Shape::scalar();
+}
+Shape onehot_shape(Op, const Shape& a, const Shape*, const Shape& attr, const Span& span) {
+  if (a.rank != 0) shape_error("onehot expects a scalar index, got shape " + a.to_string(), span);
+  return attr;
+}
+Shape sum_to_shape(Op, const Shape& a, const Shape*, const Shape& attr, const Span& span) {
+  auto back = broadcast_shapes(attr, a);
+  if (!back || !(*back == a))
+    shape_error("cannot sum shape " + a.to_string() + " down to " + attr.to_string(), span);
+  return attr;
+}
+
+struct ShapeRule {
+  Op op;
+  ShapeFn fn;
+};
+// clang-format off
+constexpr std::array<ShapeRule, kOpCount> kShapeRules = {{
+  {Op::constant, attribute_shape}, {Op::variable, attribute_shape},
+  {Op::neg, same_shape},     {Op::exp, same_shape},      {Op::log, same_shape},
+  {Op::log1p, same_shape},   {Op::expm1, same_shape},    {Op::sqrt, same_shape},
+  {Op::abs, same_shape},     {Op::sin, same_shape},      {Op::cos, same_shape},
+  {Op::tan, same_shape},     {Op::tanh, same_shape},     {Op::sigmoid, same_shape},
+  {Op::softplus, same_shape}, {Op::relu, same_shape},    {Op::sign, same_shape},
+  {Op::step, same_shape},
+  {Op::add, broadcast_shape}, {Op::sub, broadcast_shape}, {Op::mul, broadcast_shape},
+  {Op::div, broadcast_shape}, {Op::pow, broadcast_shape}, {Op::min, broadcast_shape},
+  {Op::max, broadcast_shape}, {Op::xlogy, broadcast_shape},
+  {Op::sum, scalar_shape},    {Op::mean, scalar_shape},   {Op::dot, dot_shape},
+  {Op::matmul, matmul_shape}, {Op::outer, outer_shape},   {Op::transpose, transpose_shape},
+  {Op::softmax, softmax_shape}, {Op::logsumexp, scalar_shape}, {Op::norm, scalar_shape},
+  {Op::onehot, onehot_shape}, {Op::sum_to, sum_to_shape},
+  {Op::batch_mean, same_shape}, {Op::batch_sum, same_shape},
+}};
+// clang-format on
+static_assert(rows_follow_op_order(kShapeRules),
+              "kShapeRules rows must follow the order of enum Op");
+
+// The elementwise and batch ops keep or broadcast their operands' shapes: the shape of two
+// plain scalars is a plain scalar, which apply_interned relies on to skip the rule.
+constexpr bool elementwise_rules_are_shape_preserving() {
+  for (const ShapeRule& rule : kShapeRules) {
+    const OpKind kind = op_info(rule.op).kind;
+    if ((kind == OpKind::unary || kind == OpKind::batch) && rule.fn != same_shape) return false;
+    if (kind == OpKind::binary && rule.fn != broadcast_shape) return false;
+  }
+  return true;
+}
+static_assert(elementwise_rules_are_shape_preserving());
+
 Shape infer_shape(Op op, const Shape& a, const Shape* b, const Shape& attr, const Span& span) {
-  switch (op_info(op).kind) {
-    case OpKind::leaf:
-      return attr;
-    case OpKind::unary:
-    case OpKind::batch:
-      return a;
-    case OpKind::binary: {
-      auto shape = broadcast_shapes(a, *b);
-      if (!shape)
-        shape_error("cannot broadcast shapes " + a.to_string() + " and " + b->to_string() + " in " +
-                        spelled(op),
-                    span);
-      return *shape;
-    }
-    case OpKind::tensor:
-      break;
-  }
-  switch (op) {
-    case Op::sum:
-    case Op::mean:
-    case Op::logsumexp:
-    case Op::norm:
-      return Shape::scalar();
-    case Op::softmax:
-      if (a.rank != 1) shape_error("softmax expects a vector, got shape " + a.to_string(), span);
-      return a;
-    case Op::transpose:
-      if (a.rank != 2) shape_error("transpose expects a matrix, got shape " + a.to_string(), span);
-      return Shape::matrix(a.dims[1], a.dims[0]);
-    case Op::dot:
-      if (a.rank != 1 || b->rank != 1 || a.dims[0] != b->dims[0])
-        shape_error("dot expects two vectors of the same length, got shapes " + a.to_string() +
-                        " and " + b->to_string(),
-                    span);
-      return Shape::scalar();
-    case Op::outer:
-      if (a.rank != 1 || b->rank != 1)
-        shape_error(
-            "outer expects two vectors, got shapes " + a.to_string() + " and " + b->to_string(),
-            span);
-      return Shape::matrix(a.dims[0], b->dims[0]);
-    case Op::matmul: {
-      if (a.rank == 0 || b->rank == 0)
-        shape_error("'@' needs vectors or matrices, got shapes " + a.to_string() + " and " +
-                        b->to_string() + "; use '*' to scale",
-                    span);
-      const std::int64_t inner_a = a.dims[a.rank - 1];
-      const std::int64_t inner_b = b->dims[0];
-      if (inner_a != inner_b)
-        shape_error("'@' shapes " + a.to_string() + " and " + b->to_string() +
-                        " do not fit: inner dimensions " + std::to_string(inner_a) + " and " +
-                        std::to_string(inner_b) + " differ",
-                    span);
-      if (a.rank == 2 && b->rank == 2) return Shape::matrix(a.dims[0], b->dims[1]);
-      if (a.rank == 2) return Shape::vector(a.dims[0]);
-      if (b->rank == 2) return Shape::vector(b->dims[1]);
-      return Shape::scalar();
-    }
-    case Op::onehot:
-      if (a.rank != 0)
-        shape_error("onehot expects a scalar index, got shape " + a.to_string(), span);
-      return attr;
-    case Op::sum_to: {
-      auto back = broadcast_shapes(attr, a);
-      if (!back || !(*back == a))
-        shape_error("cannot sum shape " + a.to_string() + " down to " + attr.to_string(), span);
-      return attr;
-    }
-    default:
-      break;
-  }
-  shape_error("internal: no shape rule for op " + std::string(op_name(op)), span);
+  return kShapeRules[op_index(op)].fn(op, a, b, attr, span);
 }
 
 }  // namespace
@@ -246,14 +282,18 @@ NodeId Graph::variable(std::string_view name, VarKind kind, Shape shape, const S
 }
 
 NodeId Graph::apply(Op op, NodeId a, const Span& span) {
-  return apply_with_attr(op, a, Shape{}, span);
+  const OpInfo& info = op_info(op);
+  if (info.arity != 1 || info.attr != OpAttr::none)
+    throw Error(ExitCode::failure,
+                "internal: op " + std::string(info.name) + " is not unary without attribute", span);
+  return apply_interned(op, 1, a, kNoNode, Shape{}, span);
 }
 
 NodeId Graph::apply_with_attr(Op op, NodeId a, Shape attr, const Span& span) {
   const OpInfo& info = op_info(op);
-  if (info.arity != 1)
-    throw Error(ExitCode::failure, "internal: op " + std::string(info.name) + " is not unary",
-                span);
+  if (info.arity != 1 || info.attr == OpAttr::none)
+    throw Error(ExitCode::failure,
+                "internal: op " + std::string(info.name) + " is not unary with an attribute", span);
   return apply_interned(op, 1, a, kNoNode, attr, span);
 }
 

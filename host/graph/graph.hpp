@@ -27,6 +27,9 @@
 
 namespace descent {
 
+// The name of the batch-size variable (Graph::batch_size), reserved in configs.
+inline constexpr std::string_view kBatchSizeName = "batch_size";
+
 using NodeId = std::uint32_t;
 inline constexpr NodeId kNoNode = std::numeric_limits<NodeId>::max();
 static_assert(kNoNode == InternTable::kAbsent);
@@ -121,6 +124,11 @@ class Graph {
   std::vector<NodeId> variables_of(const std::vector<NodeId>& roots) const;
   // The variable with this name, or kNoNode.
   NodeId find_variable(std::string_view name) const;
+  // The number of samples in the current batch: the scalar variable of kind batch_size, named
+  // kBatchSizeName (a name configs may not use). batch_size() declares it on first use;
+  // find_batch_size() is kNoNode in a graph that has none (a `descent derive EXPR` graph).
+  NodeId batch_size() { return variable(kBatchSizeName, VarKind::batch_size); }
+  NodeId find_batch_size() const { return find_variable(kBatchSizeName); }
 
  private:
   const Node& at(NodeId id) const { return nodes_[id]; }

@@ -87,28 +87,37 @@ class Lowerer {
                       call.span);
   }
 
-  NodeId lower_call(const expr::Ast& call) {
-    if (call.name == "onehot") {
+  // An op with an attribute: its operand, then the attribute's whole-number literals (shapes
+  // are static): onehot(y, k), sum_to(v, m) and sum_to(v, m, n).
+  NodeId lower_with_attribute(Op op, const expr::Ast& call) {
+    const OpInfo& info = op_info(op);
+    const std::string name(info.name);
+    Shape attr;
+    if (info.attr == OpAttr::count) {
       expect_arity(call, 2);
-      const std::int64_t k = literal_count(*call.args[1], "onehot's class count");
-      return graph_.apply_with_attr(Op::onehot, lower(*call.args[0]), Shape::vector(k), call.span);
-    }
-    if (call.name == "sum_to") {
+      attr =
+          Shape::vector(literal_count(*call.args[1], name + "'s " + std::string(info.attr_name)));
+    } else {
       if (call.args.size() != 2 && call.args.size() != 3)
-        throw input_error("'sum_to' takes a value and 1 or 2 dimensions, got " +
+        throw input_error("'" + name + "' takes a value and 1 or 2 dimensions, got " +
                               std::to_string(call.args.size()) + " argument" +
                               (call.args.size() == 1 ? "" : "s"),
                           call.span);
-      Shape target = Shape::vector(literal_count(*call.args[1], "a dimension"));
+      const std::string label(info.attr_name);
+      attr = Shape::vector(literal_count(*call.args[1], label));
       if (call.args.size() == 3)
-        target = Shape::matrix(target.dims[0], literal_count(*call.args[2], "a dimension"));
-      return graph_.apply_with_attr(Op::sum_to, lower(*call.args[0]), target, call.span);
+        attr = Shape::matrix(attr.dims[0], literal_count(*call.args[2], label));
     }
+    return graph_.apply_with_attr(op, lower(*call.args[0]), attr, call.span);
+  }
+
+  NodeId lower_call(const expr::Ast& call) {
     const auto op = op_for_function(call.name);
     if (!op)
       throw input_error(
           "unknown function '" + call.name + "'" + did_you_mean(call.name, function_names()),
           call.name_span);
+    if (op_info(*op).attr != OpAttr::none) return lower_with_attribute(*op, call);
     const OpInfo& info = op_info(*op);
     expect_arity(call, static_cast<std::size_t>(info.arity));
     const NodeId a = lower(*call.args[0]);

@@ -1,13 +1,35 @@
-// The op table's first columns: every op's name, arity, kind and algebraic facts.
-// The other columns live beside the code that uses them, each as an array indexed by Op
-// guarded by static_assert(size == kOpCount), so adding a row here without filling every
-// column fails to compile:
-//   shape rule          host/graph/graph.cpp     (infer_shape)
+// The op table: one row per op of the language. Its first columns (name, arity, kind, algebraic
+// facts, attribute) are kOpTable below; the others live beside the code that uses them, each an
+// array indexed by Op whose rows name their op, guarded by static_assert(rows_follow_op_order),
+// so that adding a row here without filling every column fails to compile:
+//   shape rule          host/graph/graph.cpp     (kShapeRules)
 //   derivative rule     host/ad/rules.cpp        (kDerivativeRules)
 //   CPU evaluation      host/cpu/kernels.cpp     (kCpuKernels)
-//   printed spelling    host/graph/printer.cpp   (kSpellings)
+//   printed form        host/graph/printer.cpp   (kSpellings: a call or an infix operator)
+//   elementwise math    host/graph/scalar_math.hpp (DESCENT_ELEMENTWISE_OPS and math::<name>),
+//                       from which graph/elementwise.cpp builds the constant folder's and the
+//                       CPU interpreter's column and codegen/node_writer.cpp spells the op in
+//                       emitted CUDA; elementwise.cpp static_asserts the list is exactly the
+//                       unary and binary ops.
+//
+// Adding an op, step by step (what catches a step left out is in brackets):
+//   1. Its enumerator in Op, in the group of its kind, and its row in kOpTable at the same place
+//      [static_assert below]. An attribute (OpAttr) makes lowering read literals after the
+//      operand and the printer write them back; nothing else to do for it.
+//   2. Its row in each column above [each column's static_assert fails to compile].
+//   3. Elementwise (unary or binary): its function in descent::math and its name in
+//      DESCENT_ELEMENTWISE_OPS [elementwise.cpp's static_assert]; the CPU kernel's row can
+//      point at the generic kernel, which reads math::<name> through the list; a vectorised
+//      form in cpu/kernels.cpp's FastMath is optional (tests/cpu_vector_math_test.cpp bounds it).
+//      Any other kind: its CPU kernel and its emitter case in codegen/node_writer.cpp
+//      [tests/codegen_host_executor_test.cpp and the emitter refuse an op they cannot write].
+//   4. Stabilizer and simplifier rules, if it has identities worth using (graph/stabilize.cpp,
+//      graph/simplify.cpp) [optional].
+//   5. A use in the gradient-check corpus [tests/ad_gradcheck_test.cpp asserts every op is
+//      covered] and the README's list of functions [tests/op_table_test.cpp].
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -48,6 +70,15 @@ inline constexpr std::size_t kOpCount = static_cast<std::size_t>(Op::count_);
 
 enum class OpKind : std::uint8_t { leaf, unary, binary, tensor, batch };
 
+// What an op carries besides its children, fixed when the node is built (Graph::apply_with_attr)
+// and part of its identity: lowering reads it from literal arguments after the operand, the
+// printer writes them back, rewrites copy it.
+enum class OpAttr : std::uint8_t {
+  none,
+  count,  // one whole number n: the result is a vector of n (onehot's class count)
+  dims,   // 1 or 2 whole numbers: a target shape (sum_to); a scalar target prints as sum()
+};
+
 struct OpInfo {
   Op op;
   std::string_view name;  // the function name in the language ("add" etc. for infix ops)
@@ -56,11 +87,58 @@ struct OpInfo {
   bool commutative;
   // The result is finite whenever every input is finite (lets x*0 fold to 0 safely).
   bool finite_preserving;
+  OpAttr attr;
+  std::string_view attr_name;  // what each literal of the attribute is called in errors
 };
 
-const OpInfo& op_info(Op op);
-inline std::string_view op_name(Op op) { return op_info(op).name; }
-inline std::size_t op_index(Op op) { return static_cast<std::size_t>(op); }
+// clang-format off
+inline constexpr std::array<OpInfo, kOpCount> kOpTable = {{
+  //  op              name          arity kind            comm.  finite  attribute
+  {Op::constant,   "constant",   0, OpKind::leaf,   false, true,  OpAttr::none, {}},
+  {Op::variable,   "variable",   0, OpKind::leaf,   false, true,  OpAttr::none, {}},
+  {Op::neg,        "neg",        1, OpKind::unary,  false, true,  OpAttr::none, {}},
+  {Op::exp,        "exp",        1, OpKind::unary,  false, false, OpAttr::none, {}},
+  {Op::log,        "log",        1, OpKind::unary,  false, false, OpAttr::none, {}},
+  {Op::log1p,      "log1p",      1, OpKind::unary,  false, false, OpAttr::none, {}},
+  {Op::expm1,      "expm1",      1, OpKind::unary,  false, false, OpAttr::none, {}},
+  {Op::sqrt,       "sqrt",       1, OpKind::unary,  false, false, OpAttr::none, {}},
+  {Op::abs,        "abs",        1, OpKind::unary,  false, true,  OpAttr::none, {}},
+  {Op::sin,        "sin",        1, OpKind::unary,  false, true,  OpAttr::none, {}},
+  {Op::cos,        "cos",        1, OpKind::unary,  false, true,  OpAttr::none, {}},
+  {Op::tan,        "tan",        1, OpKind::unary,  false, false, OpAttr::none, {}},
+  {Op::tanh,       "tanh",       1, OpKind::unary,  false, true,  OpAttr::none, {}},
+  {Op::sigmoid,    "sigmoid",    1, OpKind::unary,  false, true,  OpAttr::none, {}},
+  {Op::softplus,   "softplus",   1, OpKind::unary,  false, true,  OpAttr::none, {}},
+  {Op::relu,       "relu",       1, OpKind::unary,  false, true,  OpAttr::none, {}},
+  {Op::sign,       "sign",       1, OpKind::unary,  false, true,  OpAttr::none, {}},
+  {Op::step,       "step",       1, OpKind::unary,  false, true,  OpAttr::none, {}},
+  {Op::add,        "add",        2, OpKind::binary, true,  true,  OpAttr::none, {}},
+  {Op::sub,        "sub",        2, OpKind::binary, false, true,  OpAttr::none, {}},
+  {Op::mul,        "mul",        2, OpKind::binary, true,  true,  OpAttr::none, {}},
+  {Op::div,        "div",        2, OpKind::binary, false, false, OpAttr::none, {}},
+  {Op::pow,        "pow",        2, OpKind::binary, false, false, OpAttr::none, {}},
+  {Op::min,        "min",        2, OpKind::binary, true,  true,  OpAttr::none, {}},
+  {Op::max,        "max",        2, OpKind::binary, true,  true,  OpAttr::none, {}},
+  {Op::xlogy,      "xlogy",      2, OpKind::binary, false, false, OpAttr::none, {}},
+  {Op::sum,        "sum",        1, OpKind::tensor, false, true,  OpAttr::none, {}},
+  {Op::mean,       "mean",       1, OpKind::tensor, false, true,  OpAttr::none, {}},
+  {Op::dot,        "dot",        2, OpKind::tensor, true,  true,  OpAttr::none, {}},
+  {Op::matmul,     "matmul",     2, OpKind::tensor, false, true,  OpAttr::none, {}},
+  {Op::outer,      "outer",      2, OpKind::tensor, false, true,  OpAttr::none, {}},
+  {Op::transpose,  "transpose",  1, OpKind::tensor, false, true,  OpAttr::none, {}},
+  {Op::softmax,    "softmax",    1, OpKind::tensor, false, true,  OpAttr::none, {}},
+  {Op::logsumexp,  "logsumexp",  1, OpKind::tensor, false, true,  OpAttr::none, {}},
+  {Op::norm,       "norm",       1, OpKind::tensor, false, true,  OpAttr::none, {}},
+  {Op::onehot,     "onehot",     1, OpKind::tensor, false, true,  OpAttr::count, "class count"},
+  {Op::sum_to,     "sum_to",     1, OpKind::tensor, false, true,  OpAttr::dims, "a dimension"},
+  {Op::batch_mean, "batch_mean", 1, OpKind::batch,  false, true,  OpAttr::none, {}},
+  {Op::batch_sum,  "batch_sum",  1, OpKind::batch,  false, true,  OpAttr::none, {}},
+}};
+// clang-format on
+
+inline constexpr std::size_t op_index(Op op) { return static_cast<std::size_t>(op); }
+inline constexpr const OpInfo& op_info(Op op) { return kOpTable[op_index(op)]; }
+inline constexpr std::string_view op_name(Op op) { return op_info(op).name; }
 
 // True when row i of a column of the op table (an array indexed by Op whose rows name their
 // op: shape rule, derivative rule, CPU kernel, ...) is the row of Op i. Every column
@@ -71,6 +149,18 @@ constexpr bool rows_follow_op_order(const Rows& rows) {
     if (static_cast<std::size_t>(rows[i].op) != i) return false;
   return true;
 }
+static_assert(rows_follow_op_order(kOpTable), "kOpTable rows must follow the order of enum Op");
+
+// Only unary tensor ops carry an attribute (the lowering and the printer read the operand
+// first, then the attribute's literals).
+inline constexpr bool attributes_are_on_unary_tensor_ops() {
+  for (const OpInfo& info : kOpTable)
+    if (info.attr != OpAttr::none &&
+        (info.arity != 1 || info.kind != OpKind::tensor || info.attr_name.empty()))
+      return false;
+  return true;
+}
+static_assert(attributes_are_on_unary_tensor_ops());
 
 // The op that a function call `name(...)` in the language denotes, if any.
 std::optional<Op> op_for_function(std::string_view name);

@@ -134,7 +134,7 @@ class Printer {
 
   void print_call(const Node& n) {
     // Summing down to a scalar is a plain sum.
-    if (n.op == Op::sum_to && n.attr.rank == 0) {
+    if (op_info(n.op).attr == OpAttr::dims && n.attr.rank == 0) {
       out_ += "sum(";
       print(n[0], kSum);
       out_ += ')';
@@ -143,9 +143,7 @@ class Printer {
     out_ += op_name(n.op);
     out_ += '(';
     print(n[0], kSum);
-    if (n.op == Op::onehot) {
-      out_ += ", " + std::to_string(n.shape.dims[0]);
-    } else if (n.op == Op::sum_to) {
+    if (op_info(n.op).attr != OpAttr::none) {  // the attribute's literals after the operand
       for (int i = 0; i < n.attr.rank; ++i) out_ += ", " + std::to_string(n.attr.dims[i]);
     } else if (n.arity == 2) {
       out_ += ", ";

@@ -44,7 +44,7 @@ void stable_sort_by(std::vector<T>& items, Key key) {
 std::vector<NodeId> Rewriter::run(const std::vector<NodeId>& roots, RewriteStats* stats) {
   // What was remembered rests on the rules' view of batch_size too; it cannot change while
   // the rules run (no rule declares a variable), but it may between runs.
-  const NodeId batch_size = g_.find_variable("batch_size");
+  const NodeId batch_size = g_.find_batch_size();
   if (batch_size != batch_size_) {
     fixed_.clear();
     reads_.clear();
@@ -121,7 +121,7 @@ NodeId Rewriter::rebuild(NodeId id) {
   if (a == head.child[0] && b == head.child[1]) return id;
   const Node& node = g_[id];
   if (head.arity == 2) return g_.apply(node.op, a, b, node.span);
-  return node.op == Op::onehot || node.op == Op::sum_to
+  return op_info(node.op).attr != OpAttr::none
              ? g_.apply_with_attr(node.op, a, node.attr, node.span)
              : g_.apply(node.op, a, node.span);
 }
