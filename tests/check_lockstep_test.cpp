@@ -80,11 +80,10 @@ CheckReport check_with(const Experiment& e, Backend& backend, long steps) {
 
 TEST(Check, TheCpuBackendPassesOnEveryExampleConfig) {
   TempDir dir("descent_check");
-  for (const fs::directory_entry& entry : fs::directory_iterator(kSourceDir / "configs")) {
-    if (entry.path().extension() != ".toml") continue;
-    const CliResult r = run_descent(
-        {"check", entry.path().string(), "--device", "cpu", "--steps", "4"}, dir.path());
-    EXPECT_EQ(r.exit_code, 0) << entry.path() << "\n" << r.out << r.err;
+  for (const fs::path& config : program_configs()) {
+    const CliResult r =
+        run_descent({"check", config.string(), "--device", "cpu", "--steps", "4"}, dir.path());
+    EXPECT_EQ(r.exit_code, 0) << config << "\n" << r.out << r.err;
     EXPECT_NE(r.out.find("check passed: cpu (f64) in f64"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("step 4 ("), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(" objective "), std::string::npos) << r.out;

@@ -31,14 +31,6 @@
 namespace descent::test {
 namespace {
 
-std::vector<fs::path> example_configs() {
-  std::vector<fs::path> configs;
-  for (const fs::directory_entry& entry : fs::directory_iterator(kSourceDir / "configs"))
-    if (entry.path().extension() == ".toml") configs.push_back(entry.path());
-  std::sort(configs.begin(), configs.end());
-  return configs;
-}
-
 codegen::EmittedProgram emit(const Experiment& e, codegen::Precision precision) {
   codegen::EmitOptions options;
   options.name = codegen::c_identifier(e.config.name);
@@ -47,7 +39,7 @@ codegen::EmittedProgram emit(const Experiment& e, codegen::Precision precision) 
 }
 
 TEST(EmittedSource, IsTheSameTwice) {
-  for (const fs::path& config : example_configs()) {
+  for (const fs::path& config : program_configs()) {
     const Experiment a = set_up_experiment(config.string(), {});
     const Experiment b = set_up_experiment(config.string(), {});
     for (codegen::Precision p : {codegen::Precision::f32, codegen::Precision::f64})
@@ -57,7 +49,7 @@ TEST(EmittedSource, IsTheSameTwice) {
 
 TEST(EmittedSource, CompilesUnderNvrtcWithinTheBudgetForEveryExampleConfig) {
   if (!gpu::built_with_cuda()) GTEST_SKIP() << "this descent was built without CUDA";
-  for (const fs::path& config : example_configs()) {
+  for (const fs::path& config : program_configs()) {
     const Experiment e = set_up_experiment(config.string(), {});
     for (codegen::Precision precision : {codegen::Precision::f32, codegen::Precision::f64}) {
       const bool f32 = precision == codegen::Precision::f32;

@@ -68,14 +68,9 @@ void PrintTo(const Case& c, std::ostream* out) {
 }
 
 std::vector<Case> example_cases() {
-  std::vector<std::string> configs;
-  for (const fs::directory_entry& entry :
-       fs::directory_iterator(fs::path(DESCENT_SOURCE_DIR) / "configs"))
-    if (entry.path().extension() == ".toml") configs.push_back(entry.path().string());
-  std::sort(configs.begin(), configs.end());
   std::vector<Case> cases;
-  for (const std::string& config : configs)
-    for (bool f32 : {true, false}) cases.push_back({config, f32});
+  for (const fs::path& config : program_configs())
+    for (bool f32 : {true, false}) cases.push_back({config.string(), f32});
   return cases;
 }
 

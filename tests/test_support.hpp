@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -33,7 +34,21 @@ namespace fs = std::filesystem;
 
 inline const std::string kBinary = DESCENT_BINARY;
 inline const fs::path kSourceDir = DESCENT_SOURCE_DIR;
-inline fs::path config_path(const std::string& name) { return kSourceDir / "configs" / name; }
+// The configs every backend test runs: the examples (configs/) and the test-only ones
+// (tests/configs/, e.g. every_op.toml, which holds every op of the language), sorted by path.
+inline std::vector<fs::path> program_configs() {
+  std::vector<fs::path> configs;
+  for (const fs::path& dir : {kSourceDir / "configs", kSourceDir / "tests" / "configs"})
+    for (const fs::directory_entry& entry : fs::directory_iterator(dir))
+      if (entry.path().extension() == ".toml") configs.push_back(entry.path());
+  std::sort(configs.begin(), configs.end());
+  return configs;
+}
+// A config of program_configs() by its file name.
+inline fs::path config_path(const std::string& name) {
+  const fs::path example = kSourceDir / "configs" / name;
+  return fs::exists(example) ? example : kSourceDir / "tests" / "configs" / name;
+}
 
 // A fresh directory (mkdtemp under the system temp folder), removed with everything in it when
 // the object goes out of scope.
