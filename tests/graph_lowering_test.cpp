@@ -401,21 +401,57 @@ TEST_F(DeriveCommand, ConfigGradientsReadAsTextbookFormulas) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.out;
   };
+  // Each config's [model] names stand for their subexpressions; their definitions come first.
   const std::string logistic = derive("logistic.toml");
-  EXPECT_NE(logistic.find("d/dw = batch_mean(x*(sigmoid(dot(w, x) + b) - y))\n"), std::string::npos)
-      << logistic;
-  EXPECT_NE(logistic.find("d/db = batch_mean(sigmoid(dot(w, x) + b) - y)\n"), std::string::npos)
-      << logistic;
+  EXPECT_EQ(logistic,
+            "z = dot(w, x) + b\n"
+            "objective = batch_mean(softplus(z) - z*y)\n"
+            "d/dw = batch_mean(x*(sigmoid(z) - y))\n"
+            "d/db = batch_mean(sigmoid(z) - y)\n");
   const std::string softmax = derive("softmax.toml");
-  EXPECT_NE(softmax.find("d/dW = batch_mean(outer(softmax(W @ x + b) - onehot(y, 3), x))\n"),
+  EXPECT_NE(softmax.find("logits = W @ x + b\n"), std::string::npos) << softmax;
+  EXPECT_NE(softmax.find("d/dW = batch_mean(outer(softmax(logits) - onehot(y, 3), x))\n"),
             std::string::npos)
       << softmax;
-  EXPECT_NE(softmax.find("d/db = batch_mean(softmax(W @ x + b) - onehot(y, 3))\n"),
-            std::string::npos)
+  EXPECT_NE(softmax.find("d/db = batch_mean(softmax(logits) - onehot(y, 3))\n"), std::string::npos)
       << softmax;
   const std::string linear = derive("linear.toml");
-  EXPECT_NE(linear.find("d/dw = 2*batch_mean(x*(dot(w, x) + b - y))\n"), std::string::npos)
-      << linear;
+  EXPECT_NE(linear.find("d/dw = 2*batch_mean(x*(prediction - y))\n"), std::string::npos) << linear;
+  // The multilayer perceptron: hidden is used by z's definition, so it is defined first.
+  const std::string mlp = derive("mlp.toml");
+  EXPECT_EQ(mlp.rfind("hidden = tanh(W1 @ x + b1)\nz = dot(hidden, w2) + b2\nobjective = ", 0), 0)
+      << mlp;
+  EXPECT_NE(
+      mlp.find("d/dW1 = 2e-04*W1 + batch_mean(outer((1 - hidden^2)*w2*(sigmoid(z) - y), x))\n"),
+      std::string::npos)
+      << mlp;
+  EXPECT_NE(mlp.find("d/dw2 = 2e-04*w2 + batch_mean(hidden*(sigmoid(z) - y))\n"), std::string::npos)
+      << mlp;
+}
+
+// Names in minimize mode: a name for a bare parameter is not used (it would hide it), a name
+// used only inside another name's definition is defined too, before it, and --format json
+// lists the definitions.
+TEST_F(DeriveCommand, ConfigNamesChainAndSkipLeaves) {
+  const std::string config =
+      ::testing::TempDir() + "descent_named_" + std::to_string(getpid()) + ".toml";
+  std::ofstream(config) << "[experiment]\nname = \"named\"\n[params]\n"
+                        << "p = { init = \"constant\", value = 0.5 }\n"
+                        << "q = { init = \"constant\", value = 0.5 }\n"
+                        << "[model]\nr = \"p\"\nu = \"sin(r*q)\"\nw = \"u^2 + q\"\n"
+                        << "[cost]\nloss = \"exp(w) + w\"\n"
+                        << "[train]\noptimizer = \"sgd\"\nlr = 0.1\nsteps = 1\n";
+  const CommandResult text = run_descent({"derive", config});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_EQ(text.out.rfind("u = sin(p*q)\nw = q + u^2\nobjective = ", 0), 0) << text.out;
+  EXPECT_EQ(text.out.find("r ="), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("d/dp = "), std::string::npos) << text.out;
+  const CommandResult json = run_descent({"derive", config, "--format", "json"});
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_NE(json.out.find("\"definitions\": {\n    \"u\": \"sin(p*q)\",\n    \"w\": \"q + u^2\""),
+            std::string::npos)
+      << json.out;
+  std::filesystem::remove(config);
 }
 
 TEST_F(DeriveCommand, EvaluatesAtAPoint) {

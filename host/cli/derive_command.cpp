@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <iostream>
+#include <map>
 #include <unordered_map>
 
 #include "ad/derive.hpp"
@@ -58,30 +59,57 @@ bool names_a_config(const std::string& target) {
   return target.size() > 5 && target.compare(target.size() - 5, 5, ".toml") == 0;
 }
 
-// descent derive CONFIG: the gradient of the objective for every parameter.
+// The [model] names that print in place of their subexpressions: the first name of each node
+// that is not a leaf (a name for a bare parameter or input would only hide it).
+NodeNames model_names(const ExperimentConfig& config, Program& program) {
+  const std::vector<NodeId> nodes = lower_model_expressions(config, program);
+  NodeNames names;
+  for (std::size_t i = 0; i < nodes.size(); ++i)
+    if (program.graph[nodes[i]].arity > 0) names.emplace(nodes[i], config.model[i].name);
+  return names;
+}
+
+// descent derive CONFIG: the gradient of the objective for every parameter, in terms of the
+// config's model names, whose definitions (those the printed text uses, and those they use)
+// come first, each once, every name after the names it uses.
 int run_derive_config(const DeriveOptions& options) {
   if (!options.at.empty() || options.explain || !options.wrt.empty())
     throw input_error(
         "derive CONFIG prints the gradient of every parameter; --wrt, --at and "
         "--explain apply to a single expression");
   Experiment e = set_up_experiment(options.target, {});
-  const Program& program = *e.program;
-  const std::string objective = program.minimize ? "cost" : "batch_mean(loss) + penalties";
+  Program& program = *e.program;
+  const NodeNames names = model_names(e.config, program);
+  std::vector<NodeId> used;
+  const std::string objective = print_expression(program.graph, program.objective, names, &used);
+  std::vector<std::string> gradients;
+  for (const ProgramParam& p : program.params)
+    gradients.push_back(print_expression(program.graph, p.gradient, names, &used));
+  std::map<NodeId, std::string> definitions;  // children have smaller ids than their parents
+  while (!used.empty()) {
+    const NodeId id = used.back();
+    used.pop_back();
+    if (!definitions.count(id)) definitions[id] = print_expression(program.graph, id, names, &used);
+  }
   if (options.format == "json") {
+    Json defined = Json::object();
+    for (const auto& [id, text] : definitions) defined.set(names.at(id), text);
     Json derivatives = Json::object();
-    for (const ProgramParam& p : program.params)
-      derivatives.set(p.name, print_expression(program.graph, p.gradient));
+    for (std::size_t i = 0; i < gradients.size(); ++i)
+      derivatives.set(program.params[i].name, gradients[i]);
     std::cout << Json::object()
                      .set("config", options.target)
-                     .set("objective", print_expression(program.graph, program.objective))
+                     .set("definitions", defined)
+                     .set("objective", objective)
                      .set("derivatives", derivatives)
                      .dump(2)
               << "\n";
     return 0;
   }
-  std::cout << "objective = " << print_expression(program.graph, program.objective) << "\n";
-  for (const ProgramParam& p : program.params)
-    std::cout << "d/d" << p.name << " = " << print_expression(program.graph, p.gradient) << "\n";
+  for (const auto& [id, text] : definitions) std::cout << names.at(id) << " = " << text << "\n";
+  std::cout << "objective = " << objective << "\n";
+  for (std::size_t i = 0; i < gradients.size(); ++i)
+    std::cout << "d/d" << program.params[i].name << " = " << gradients[i] << "\n";
   return 0;
 }
 

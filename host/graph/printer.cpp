@@ -50,8 +50,16 @@ static_assert(rows_follow_op_order(kSpellings), "kSpellings rows must follow the
 class Printer {
  public:
   Printer(const Graph& graph, std::string& out) : g_(graph), out_(out) {}
+  Printer(const Graph& graph, std::string& out, const NodeNames& names, NodeId root,
+          std::vector<NodeId>* used)
+      : g_(graph), out_(out), names_(&names), root_(root), used_(used) {}
 
   void print(NodeId id, int need) {
+    if (named(id)) {  // an atom
+      out_ += names_->at(id);
+      if (used_) used_->push_back(id);
+      return;
+    }
     const Node& n = g_[id];
     switch (form_of(n)) {
       case Form::leaf: {
@@ -103,6 +111,9 @@ class Printer {
   }
 
  private:
+  // A node that prints as its name: the flattening of sums and products stops there.
+  bool named(NodeId id) const { return names_ && id != root_ && names_->count(id); }
+
   void open(int level, int need) {
     if (level < need) out_ += '(';
   }
@@ -173,7 +184,12 @@ class Printer {
       const auto [id, in_denominator] = stack.back();
       stack.pop_back();
       const Node& n = g_[id];
-      if (n.op == Op::mul) {
+      if (named(id)) {
+        if (in_denominator)
+          f.denominator.push_back({Denominator::at_power, id, 0.0});
+        else
+          f.numerator.push_back(id);
+      } else if (n.op == Op::mul) {
         stack.emplace_back(n[1], in_denominator);
         stack.emplace_back(n[0], in_denominator);
       } else if (n.op == Op::div) {
@@ -267,6 +283,10 @@ class Printer {
       const auto [id, negated] = stack.back();
       stack.pop_back();
       const Node& n = g_[id];
+      if (named(id)) {
+        terms.push_back(Term{id, negated, Term::other, {}});
+        continue;
+      }
       if (n.op == Op::add || n.op == Op::sub) {
         stack.emplace_back(n[1], n.op == Op::sub ? !negated : negated);
         stack.emplace_back(n[0], negated);
@@ -307,6 +327,9 @@ class Printer {
 
   const Graph& g_;
   std::string& out_;
+  const NodeNames* names_ = nullptr;
+  NodeId root_ = kNoNode;
+  std::vector<NodeId>* used_ = nullptr;
 };
 
 }  // namespace
@@ -325,6 +348,13 @@ std::string format_number(double value) {
 std::string print_expression(const Graph& graph, NodeId id) {
   std::string out;
   Printer(graph, out).print(id, kSum);
+  return out;
+}
+
+std::string print_expression(const Graph& graph, NodeId id, const NodeNames& names,
+                             std::vector<NodeId>* used) {
+  std::string out;
+  Printer(graph, out, names, id, used).print(id, kSum);
   return out;
 }
 

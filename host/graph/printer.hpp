@@ -1,10 +1,13 @@
 // The printer: graph nodes back to infix text in the input language itself, so every
 // printed derivative parses back (descent derive). Minimal parentheses, '^' for powers,
 // products shown as fractions (x*y^-1 prints as x/y), no '*1', '+0', '^1' or '--'.
-// It prints a DAG as a tree: shared subexpressions are printed where they occur.
+// It prints a DAG as a tree: shared subexpressions are printed where they occur, unless they
+// have a name (NodeNames below).
 #pragma once
 
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "graph/graph.hpp"
 
@@ -14,6 +17,14 @@ namespace descent {
 std::string format_number(double value);
 
 std::string print_expression(const Graph& graph, NodeId id);
+
+// Names of subexpressions (a config's [model] entries): below the root, a node that has a name
+// prints as that name wherever it occurs, so `descent derive CONFIG` reads `(1 - hidden^2)`
+// where the tree would repeat `tanh(W1 @ x + b1)`. The root itself prints in full (a name's
+// own definition). `used`, when given, receives every named node that was printed as its name.
+using NodeNames = std::unordered_map<NodeId, std::string>;
+std::string print_expression(const Graph& graph, NodeId id, const NodeNames& names,
+                             std::vector<NodeId>* used = nullptr);
 
 // The length that print_expression would produce, computed without printing (it can grow
 // exponentially with the depth of a shared DAG); saturates at `limit`.

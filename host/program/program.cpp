@@ -247,6 +247,14 @@ NodeId lower_model_expression(const ExperimentConfig& config, Program& program,
   return builder.lower_named(name);
 }
 
+std::vector<NodeId> lower_model_expressions(const ExperimentConfig& config, Program& program) {
+  ProgramBuilder builder(config, input_shapes(program), program);
+  std::vector<NodeId> nodes;
+  nodes.reserve(config.model.size());
+  for (const NamedExpression& m : config.model) nodes.push_back(builder.lower(m.text));
+  return nodes;
+}
+
 std::vector<NodeId> Program::step_outputs() const {
   std::vector<NodeId> outputs{reported};
   for (const ProgramParam& p : params) outputs.push_back(p.gradient);

@@ -62,4 +62,8 @@ Program build_program(const ExperimentConfig& config, const std::vector<InputSha
 NodeId lower_model_expression(const ExperimentConfig& config, Program& program,
                               const std::string& name);
 
+// Every [model] expression's node as written, in the config's order (each lowered once, like
+// lower_model_expression): the names that `descent derive CONFIG` prints subexpressions by.
+std::vector<NodeId> lower_model_expressions(const ExperimentConfig& config, Program& program);
+
 }  // namespace descent
