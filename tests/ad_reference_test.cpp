@@ -251,6 +251,40 @@ const std::vector<std::string>& printer_corpus() {
   return corpus;
 }
 
+// The seed's two examples as printed: the product's derivative collected (shorter than its
+// tree, x*(16*x^3 - 12*x^4) + 24*x^4 - 24*x^5), the chain rule's kept factored (its collected
+// form, a polynomial of degree 13, is longer).
+TEST(AdReference, SeedExamplesPrintInTheirShortestForms) {
+  EXPECT_EQ(derive("2*x^2*(4*x^3 - 3*x^4)", {"x"}).printed("x"), "40*x^4 - 36*x^5");
+  EXPECT_EQ(derive("(x^2 + 4*x^3)^5", {"x"}).printed("x"), "(x^2 + 4*x^3)^4*(10*x + 60*x^2)");
+  const Derived product = derive("2*x^2*(4*x^3 - 3*x^4)", {"x"});
+  EXPECT_EQ(print_tree(product.graph, product.gradient("x")),
+            "x*(16*x^3 - 12*x^4) + 24*x^4 - 24*x^5");
+  // The function itself is a polynomial too; a second variable or another op is not.
+  EXPECT_EQ(print_collected_polynomial(product.graph, product.f), "8*x^5 - 6*x^6");
+  const Derived two = derive("x*y + x^2", {"x"});
+  EXPECT_EQ(print_collected_polynomial(two.graph, two.f), "");
+  const Derived sine = derive("sin(x)*x", {"x"});
+  EXPECT_EQ(print_collected_polynomial(sine.graph, sine.gradient("x")), "");
+}
+
+// No printed derivative of the corpus is longer than its tree (the printer before collection).
+TEST(AdReference, PrintedDerivativesAreNeverLongerThanTheirTrees) {
+  int checked = 0, collected = 0;
+  for (const std::string& text : printer_corpus()) {
+    const Derived d = derive(text);
+    for (std::size_t i = 0; i < d.wrt.size(); ++i) {
+      const std::string printed = print_expression(d.graph, d.gradients[i]);
+      const std::string tree = print_tree(d.graph, d.gradients[i]);
+      EXPECT_LE(printed.size(), tree.size()) << text << ": " << printed << " vs " << tree;
+      collected += printed != tree;
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 80);
+  EXPECT_GE(collected, 1);  // the seed's product at least
+}
+
 TEST(AdReference, PrintedDerivativesAvoidRedundantForms) {
   // "*1", "^1" and "+ 0" are redundant only as whole numbers: "*10", "^12", "+ 0.5" are fine.
   const std::vector<std::pair<std::regex, std::string>> forbidden = {
