@@ -22,9 +22,10 @@ for config in configs/*.toml; do
     cat "$work/$name.log" >&2
     exit 1
   }
-  # Timing columns out: the CSV's last two fields, the JSON's last two keys.
-  cut -d, -f1-6 "$work/$name/metrics.csv" >"$work/$name/metrics.csv.untimed"
-  sed -E 's/,"samples_per_s":[^,]*,"wall_s":[^}]*\}$/}/' "$work/$name/metrics.jsonl" \
+  # Timing columns out: the CSV's fields 7 and 8 (samples_per_s, wall_s; the [metrics] columns
+  # after them stay), the JSON's two keys of the same names.
+  cut -d, -f1-6,9- "$work/$name/metrics.csv" >"$work/$name/metrics.csv.untimed"
+  sed -E 's/,"samples_per_s":[^,}]*,"wall_s":[^,}]*//' "$work/$name/metrics.jsonl" \
     >"$work/$name/metrics.jsonl.untimed"
 done
 

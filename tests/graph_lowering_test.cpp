@@ -370,6 +370,33 @@ double evaluate_printed(const std::string& expression, double x) {
   return evaluate_scalar(g, lower_expression(g, *ast, free_variable_scope(g)), {{"x", x}});
 }
 
+// Comparisons and argmax: lowered to their ops, evaluated as 1 or 0 (argmax: an index), and
+// printed back as written, a comparison operand of a comparison in parentheses.
+TEST(Comparisons, LowerEvaluateAndPrintBack) {
+  const auto lowered = [](Graph& g, const std::string& text) {
+    const auto ast = expr::parse_expression(text, "expr");
+    return lower_expression(g, *ast, free_variable_scope(g));
+  };
+  const std::vector<std::pair<std::string, Op>> cases = {
+      {"x < y", Op::less},           {"x <= y", Op::less_equal}, {"x > y", Op::greater},
+      {"x >= y", Op::greater_equal}, {"x == y", Op::equal},      {"x != y", Op::not_equal}};
+  for (const auto& [text, op] : cases) {
+    Graph g;
+    const NodeId id = lowered(g, text);
+    EXPECT_EQ(g[id].op, op) << text;
+    EXPECT_EQ(print_expression(g, id), text);
+  }
+  Graph g;
+  const NodeId mixed = lowered(g, "(x + 1 < y) == (y >= 2*x)");
+  EXPECT_EQ(print_expression(g, mixed), "(x + 1 < y) == (y >= 2*x)");
+  EXPECT_EQ(evaluate_scalar(g, mixed, {{"x", 1.0}, {"y", 3.0}}), 1.0);  // 1 == 1
+  EXPECT_EQ(evaluate_scalar(g, mixed, {{"x", 0.0}, {"y", 0.5}}), 0.0);  // 0 == 1
+  EXPECT_EQ(evaluate_scalar(g, lowered(g, "x <= y"), {{"x", 2.0}, {"y", 2.0}}), 1.0);
+  EXPECT_EQ(evaluate_scalar(g, lowered(g, "x != y"), {{"x", 2.0}, {"y", 2.0}}), 0.0);
+  // Looser than + and -: "x + 1 < y" is (x + 1) < y.
+  EXPECT_EQ(evaluate_scalar(g, lowered(g, "x + 1 < y"), {{"x", 1.0}, {"y", 1.5}}), 0.0);
+}
+
 TEST_F(DeriveCommand, PrintsTheSimplifiedDerivativeAsText) {
   const CommandResult r = run_descent({"derive", "2*x^2*(4*x^3 - 3*x^4)", "--wrt", "x"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

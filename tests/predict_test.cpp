@@ -15,7 +15,9 @@
 //      an unseen class label, a minimize-mode run, each with its exit code and message.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -132,6 +134,72 @@ void expect_predict_reproduces(TrainedExample& t, const fs::path& run_dir, const
   EXPECT_EQ(got.shape.at(0), static_cast<std::size_t>(expected.rows));
   for (std::size_t k = 0; k < got.values.size(); ++k)
     ASSERT_NEAR(got.values[k], expected.values[k], 1e-12) << model << " element " << k;
+}
+
+// The cells of a metrics.csv column, by step.
+std::map<long, std::string> metrics_column(const fs::path& run, const std::string& column) {
+  const std::vector<std::string> lines = lines_of(run / "metrics.csv");
+  std::vector<std::string> header;
+  std::istringstream head(lines.at(0));
+  for (std::string cell; std::getline(head, cell, ',');) header.push_back(cell);
+  const auto at = std::find(header.begin(), header.end(), column);
+  EXPECT_NE(at, header.end()) << column << " is not a column of metrics.csv: " << lines.at(0);
+  const auto index = static_cast<std::size_t>(at - header.begin());
+  std::map<long, std::string> cells;
+  for (std::size_t k = 1; k < lines.size(); ++k) {
+    std::vector<std::string> row;
+    std::istringstream in(lines[k]);
+    for (std::string cell; std::getline(in, cell, ',');) row.push_back(cell);
+    row.resize(header.size());
+    cells[std::stol(row[0])] = row[index];
+  }
+  return cells;
+}
+
+// The classifiers' logged validation accuracy ([metrics] accuracy) is the share of validation
+// rows that `descent predict` classifies right, exactly: the count over the row count, at the
+// parameters params.json holds (the best step's with early stopping, else the last step's).
+TEST(Predict, LoggedValidationAccuracyIsACountOfPredictions) {
+  for (const std::string config : {"softmax.toml", "mlp.toml"}) {
+    TempDir dir("descent_accuracy");
+    const fs::path run = dir / "run";
+    TrainedExample t = train_example(config, run, dir);
+    const std::map<long, std::string> accuracy = metrics_column(run, "val_accuracy");
+    ASSERT_FALSE(accuracy.empty()) << config;
+    long step = accuracy.rbegin()->first;
+    if (t.experiment.config.train.early_stopping.patience > 0) {
+      const Json manifest = Json::parse(read_file(run / "manifest.json"), "manifest.json");
+      step = static_cast<long>(manifest.find("best_step")->as_integer());
+    }
+    ASSERT_TRUE(accuracy.count(step) && !accuracy.at(step).empty()) << config << " step " << step;
+    const double logged = std::stod(accuracy.at(step));
+
+    const Dataset& data = *t.experiment.dataset;
+    const fs::path csv = dir / "validation.csv";
+    write_file(csv, csv_of_rows(t.raw_lines, split_rows(data, true)));
+    const fs::path out = dir / "predicted.npy";
+    const CliResult predicted = run_descent(
+        {"predict", run.string(), "--data", csv.string(), "--out", out.string()}, dir.path());
+    ASSERT_EQ(predicted.exit_code, 0) << predicted.err;
+    const NpyF8 values = read_npy_f8(out);
+    std::vector<double> labels;
+    for (const DatasetInput& in : data.inputs)
+      if (in.name == "y") labels.assign(in.validation.begin(), in.validation.end());
+    ASSERT_EQ(labels.size(), static_cast<std::size_t>(data.validation_rows)) << config;
+    const std::size_t width = values.values.size() / labels.size();
+    long right = 0;
+    for (std::size_t r = 0; r < labels.size(); ++r) {
+      const double* row = values.values.data() + r * width;
+      // softmax.toml: the largest of the logits; mlp.toml: z > 0.
+      const double chosen = width > 1
+                                ? static_cast<double>(std::max_element(row, row + width) - row)
+                                : (row[0] > 0 ? 1.0 : 0.0);
+      right += chosen == labels[r];
+    }
+    EXPECT_EQ(logged, static_cast<double>(right) / static_cast<double>(labels.size()))
+        << config << ": " << right << " of " << labels.size() << " right, logged " << logged;
+    EXPECT_GT(right, 0) << config;
+  }
 }
 
 TEST(Predict, DataJsonKeepsTheTrainingSplitsMeanAndPopulationStd) {

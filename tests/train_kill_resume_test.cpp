@@ -46,7 +46,9 @@ std::vector<std::string> resume_args(const fs::path& run) {
 std::string results_of(const fs::path& run) {
   std::string text;
   for (const std::vector<std::string>& row : read_csv_rows(run / "metrics.csv")) {
-    for (std::size_t i = 0; i + 2 < row.size(); ++i) text += row[i] + ",";
+    // Every column but the timings (samples_per_s, wall_s: the 7th and 8th; [metrics] follow).
+    for (std::size_t i = 0; i < row.size(); ++i)
+      if (i != 6 && i != 7) text += row[i] + ",";
     text += "\n";
   }
   text += read_file(run / "params.json");

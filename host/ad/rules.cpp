@@ -86,6 +86,14 @@ constexpr std::array<R, kOpCount> kDerivativeRules = {{
   // d xlogy(a, b) = g*log(b), g*a/b
   {Op::xlogy,    "xlogy rule",                       RULE(out[0] = G.mul(g, G.apply(Op::log, b)); out[1] = G.div(G.mul(g, a), b))},
   // d sum(a) = g in every element (broadcast by multiplying with ones of a's shape)
+  // Comparisons and argmax are piecewise constant: no gradient, and a cost may not use them
+  // (build_program refuses it); [metrics] evaluate them without differentiating.
+  {Op::less,          "flat: no gradient", RULE((void)G; (void)g; out[0] = out[1] = kNoNode)},
+  {Op::less_equal,    "flat: no gradient", RULE((void)G; (void)g; out[0] = out[1] = kNoNode)},
+  {Op::greater,       "flat: no gradient", RULE((void)G; (void)g; out[0] = out[1] = kNoNode)},
+  {Op::greater_equal, "flat: no gradient", RULE((void)G; (void)g; out[0] = out[1] = kNoNode)},
+  {Op::equal,         "flat: no gradient", RULE((void)G; (void)g; out[0] = out[1] = kNoNode)},
+  {Op::not_equal,     "flat: no gradient", RULE((void)G; (void)g; out[0] = out[1] = kNoNode)},
   {Op::sum,      "sum over elements",                RULE(out[0] = G.mul(g, G.constant(1, G[a].shape)))},
   // d mean(a) = g/n in every element
   {Op::mean,     "mean over elements",               RULE(out[0] = G.mul(g, G.constant(1.0 / static_cast<double>(G[a].shape.size()), G[a].shape)))},
@@ -119,6 +127,7 @@ constexpr std::array<R, kOpCount> kDerivativeRules = {{
                                              : G.apply(Op::exp, G.sub(a, y))))},
   // d norm(a) = g*a/y
   {Op::norm,     "norm rule: a/norm(a)",             RULE(out[0] = G.mul(g, G.div(a, y)))},
+  {Op::argmax,   "flat: no gradient",                RULE((void)G; (void)g; out[0] = kNoNode)},
   // onehot is flat in its index
   {Op::onehot,   "onehot' = 0",                      RULE((void)G; (void)g; out[0] = kNoNode)},
   // d sum_to(a) = G broadcast back to a's shape

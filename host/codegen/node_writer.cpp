@@ -142,6 +142,7 @@ void NodeWriter::write(std::ostream& o, NodeId id) const {
     case Op::dot:
     case Op::softmax:
     case Op::logsumexp:
+    case Op::argmax:
       return write_reduction(o, id);
     case Op::matmul:
     case Op::outer:
@@ -158,6 +159,13 @@ void NodeWriter::write_reduction(std::ostream& o, NodeId id) const {
   const auto a = [&](const std::string& e) { return ref(n[0], e); };
   const auto out = [&](const std::string& e) { return ref(id, e); };
   const std::int64_t na = g_[n[0]].shape.size();
+  if (n.op == Op::argmax) {  // the first largest; NaN when an element is NaN, as the CPU's
+    o << "  if (tid == 0) { Real r = Real(0); int best = 0; for (int i = 0; i < " << na
+      << "; ++i) { if (" << a("i") << " != " << a("i") << ") { r = Real(0) / Real(0); break; } if ("
+      << a("i") << " > " << a("best") << ") best = i; r = Real(best); } " << out("0")
+      << " = r; }\n";
+    return;
+  }
   if (n.op == Op::softmax || n.op == Op::logsumexp) {
     // max + log Σ exp(v - max), as the CPU kernel: never overflows; an infinite or NaN max is
     // the result itself.

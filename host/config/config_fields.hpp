@@ -18,8 +18,12 @@
 
 namespace descent::config {
 
-inline constexpr std::string_view kSections[] = {"experiment", "data", "params",
-                                                 "model",      "cost", "train"};
+inline constexpr std::string_view kSections[] = {"experiment", "data",    "params", "model",
+                                                 "cost",       "metrics", "train"};
+// metrics.csv's own columns: a metric may not take one of these names, nor start with "val_"
+// (its validation column is val_<name>).
+inline constexpr std::string_view kMetricsColumns[] = {"step",      "epoch",         "loss",  "lr",
+                                                       "grad_norm", "samples_per_s", "wall_s"};
 inline constexpr KeyAlias kSectionAliases[] = {
     {"training", "train"}, {"optimizer", "train"}, {"optim", "train"},    {"parameters", "params"},
     {"param", "params"},   {"loss", "cost"},       {"objective", "cost"}, {"dataset", "data"},

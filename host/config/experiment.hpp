@@ -118,6 +118,9 @@ struct ExperimentConfig {
   std::vector<NamedExpression> model;     // in the order written
   ExpressionText loss;                    // [cost] loss: per sample (fit) or the whole cost
   std::vector<ExpressionText> penalties;  // [cost] penalty: of parameters alone
+  // [metrics]: per-sample scalars averaged over each logged batch and the validation split,
+  // never differentiated (fit mode only), in the order written.
+  std::vector<NamedExpression> metrics;
   TrainConfig train;
 
   bool minimize() const { return !data.present; }

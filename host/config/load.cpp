@@ -138,7 +138,7 @@ void check_sections(const TomlDocument& doc) {
                                     best.empty() ? "" : fmt::format("; did you mean [{}]?", best)),
                         at,
                         best.empty() ? "the sections are [experiment], [data], [params], [model], "
-                                       "[cost] and [train]"
+                                       "[cost], [metrics] and [train]"
                                      : "");
     }
     // A key above the first [section]: say where it belongs when it is a known key.
@@ -158,7 +158,7 @@ void check_sections(const TomlDocument& doc) {
                                   home.empty() ? "" : fmt::format("; it belongs in [{}]", home)),
                       at,
                       home.empty() ? "keys go in sections: [experiment], [data], [params], "
-                                     "[model], [cost] and [train]"
+                                     "[model], [cost], [metrics] and [train]"
                                    : "");
   }
 }
@@ -209,6 +209,38 @@ std::vector<NamedExpression> read_model(const TomlDocument& doc, config::NameTab
     named.name = std::string(entry.key->str());
     names.declare(named.name, "model expression", doc.span_of(*entry.key));
     named.text = read_expression(doc, *entry.value, model.label(named.name));
+    out.push_back(std::move(named));
+  }
+  return out;
+}
+
+// [metrics]: name = "per-sample expression", as [model] entries; fit mode only.
+std::vector<NamedExpression> read_metrics(const TomlDocument& doc, config::NameTable& names,
+                                          bool fit) {
+  std::vector<NamedExpression> out;
+  const toml::table* table = section(doc, "metrics");
+  if (table == nullptr) return out;
+  const TableReader metrics(doc, *table, "metrics");
+  if (!fit && !metrics.entries().empty())
+    throw input_error(
+        "[metrics] needs a [data] section: a metric is averaged over the samples of a batch and "
+        "of the validation split, and minimize mode has none",
+        metrics.span());
+  for (const TomlEntry& entry : metrics.entries()) {
+    NamedExpression named;
+    named.name = std::string(entry.key->str());
+    const Span at = doc.span_of(*entry.key);
+    const bool column =
+        std::find(std::begin(config::kMetricsColumns), std::end(config::kMetricsColumns),
+                  named.name) != std::end(config::kMetricsColumns);
+    if (column || named.name.rfind("val_", 0) == 0)
+      throw input_error("the metric name '" + named.name + "' " +
+                            (column ? "is a column of metrics.csv already"
+                                    : "starts with 'val_', which metrics.csv keeps for the "
+                                      "validation columns"),
+                        at, "rename it, e.g. '" + named.name + "_metric'");
+    names.declare(named.name, "metric", at);
+    named.text = read_expression(doc, *entry.value, metrics.label(named.name));
     out.push_back(std::move(named));
   }
   return out;
@@ -273,6 +305,7 @@ ExperimentConfig read_experiment(const TomlDocument& doc, const std::string& pat
           param.where);
   out.model = read_model(doc, names);
   read_cost(doc, out);
+  out.metrics = read_metrics(doc, names, out.data.present);
 
   const toml::table no_train;
   const toml::table* train = section(doc, "train");

@@ -189,6 +189,12 @@ std::string resolved_config_toml(const ExperimentConfig& config, bool absolute_p
   std::vector<std::string> penalties;
   for (const ExpressionText& penalty : config.penalties) penalties.push_back(penalty.source->text);
   out += "penalty = " + toml_string_array(penalties) + "\n\n";
+  if (!config.metrics.empty()) {
+    out += "[metrics]\n";
+    for (const NamedExpression& named : config.metrics)
+      out += named.name + " = " + quote_toml_string(named.text.source->text) + "\n";
+    out += "\n";
+  }
   write_train(config, out);
   return out;
 }

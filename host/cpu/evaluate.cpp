@@ -42,6 +42,50 @@ std::vector<Tensor> evaluate_program_nodes(const Program& program,
   return values;
 }
 
+std::vector<double> metric_means(const Program& program, const std::vector<ParamState>& params,
+                                 const SplitRows& split, const BatchRows& batch,
+                                 const std::vector<std::int64_t>& order) {
+  constexpr std::int64_t kRowsPerChunk = 8192;
+  const Graph& g = program.graph;
+  std::vector<NodeId> outputs;
+  for (const ProgramMetric& m : program.metrics) outputs.push_back(m.node);
+  std::vector<double> sums(outputs.size(), 0.0);
+  if (outputs.empty() || batch.rows == 0) return sums;
+  const std::vector<NodeId> reached = g.variables_of(outputs);
+  const auto reaches = [&](NodeId v) {
+    return v != kNoNode && std::find(reached.begin(), reached.end(), v) != reached.end();
+  };
+  for (std::int64_t first = 0; first < batch.rows; first += kRowsPerChunk) {
+    const std::int64_t count = std::min(kRowsPerChunk, batch.rows - first);
+    Interpreter interpreter(g, outputs);
+    for (std::size_t k = 0; k < program.inputs.size(); ++k) {
+      const ProgramInput& in = program.inputs[k];
+      const NodeId v = g.find_variable(in.name);  // the step may not use an input a metric does
+      if (!reaches(v)) continue;
+      const std::int64_t size = in.shape.size();
+      std::vector<double> rows;
+      rows.reserve(static_cast<std::size_t>(count * size));
+      for (std::int64_t r = first; r < first + count; ++r) {
+        const double* row = split.row(k, batch.row(r, order), size);
+        rows.insert(rows.end(), row, row + size);
+      }
+      interpreter.set(v, Tensor{in.shape, count, std::move(rows)});
+    }
+    for (std::size_t i = 0; i < program.params.size(); ++i) {
+      const ProgramParam& p = program.params[i];
+      if (reaches(p.node)) interpreter.set(p.node, Tensor{p.shape, 0, params[i].value});
+    }
+    interpreter.run();
+    for (std::size_t m = 0; m < outputs.size(); ++m) {
+      const Tensor& values = interpreter.value(outputs[m]);
+      for (std::int64_t r = 0; r < count; ++r)
+        sums[m] += *(values.batch > 0 ? values.sample(r) : values.values());
+    }
+  }
+  for (double& s : sums) s /= static_cast<double>(batch.rows);
+  return sums;
+}
+
 std::vector<double> start_costs(const Program& program,
                                 const std::vector<std::vector<double>>& params) {
   // A chunk of starts at a time: the Interpreter keeps every node's values for all it runs.

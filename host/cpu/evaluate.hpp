@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/backend.hpp"
 #include "cpu/tensor.hpp"
 #include "program/program.hpp"
 
@@ -27,6 +28,13 @@ std::vector<Tensor> evaluate_program_nodes(const Program& program,
                                            const std::vector<std::vector<double>>& params,
                                            const std::vector<NamedRows>& inputs,
                                            const std::vector<NodeId>& outputs);
+
+// The mean of every [metrics] expression (Program::metrics) over the rows `batch` selects from
+// `split` (through `order` when shuffled), at `params`: each metric's values summed in row
+// order and divided by the row count, the Interpreter taking 8192 rows at a time.
+std::vector<double> metric_means(const Program& program, const std::vector<ParamState>& params,
+                                 const SplitRows& split, const BatchRows& batch,
+                                 const std::vector<std::int64_t>& order);
 
 // Minimize mode: the cost of every start at `params`, its loss plus its penalties (the
 // per-start objective whose mean over starts is the reported loss).

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <functional>
+#include <limits>
 
 #include "common/error.hpp"
 #include "cpu/interpreter.hpp"
@@ -310,6 +311,23 @@ void norm_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>
   });
 }
 
+// The index of the first largest element; NaN when an element is NaN (no class is picked).
+void argmax_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
+                   Tensor& out) {
+  const std::int64_t size = g[n[0]].shape.size();
+  per_sample(n, in, out, [&](const double* a, const double*, double* o) {
+    std::int64_t best = 0;
+    for (std::int64_t i = 0; i < size; ++i) {
+      if (std::isnan(a[i])) {
+        *o = std::numeric_limits<double>::quiet_NaN();
+        return;
+      }
+      if (a[i] > a[best]) best = i;
+    }
+    *o = static_cast<double>(best);
+  });
+}
+
 void onehot_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
   const std::int64_t k = n.shape.dims[0];
   per_sample(n, in, out, [&](const double* a, const double*, double* o) {
@@ -376,11 +394,15 @@ constexpr std::array<CpuKernel, kOpCount> kCpuKernels = {{
   {Op::div, SAME(arithmetic_kernel<std::divides<>>)},
   {Op::pow, SAME(binary_kernel)},           {Op::min, SAME(binary_kernel)},
   {Op::max, SAME(binary_kernel)},           {Op::xlogy, SAME(binary_kernel)},
+  {Op::less, SAME(binary_kernel)},          {Op::less_equal, SAME(binary_kernel)},
+  {Op::greater, SAME(binary_kernel)},       {Op::greater_equal, SAME(binary_kernel)},
+  {Op::equal, SAME(binary_kernel)},         {Op::not_equal, SAME(binary_kernel)},
   {Op::sum, SAME(sum_kernel)},              {Op::mean, SAME(sum_kernel)},
   {Op::dot, SAME(dot_kernel)},              {Op::matmul, SAME(matmul_kernel)},
   {Op::outer, SAME(outer_kernel)},          {Op::transpose, SAME(transpose_kernel)},
   {Op::softmax, BY_MATH(softmax_kernel)},   {Op::logsumexp, BY_MATH(logsumexp_kernel)},
-  {Op::norm, SAME(norm_kernel)},            {Op::onehot, SAME(onehot_kernel)},
+  {Op::norm, SAME(norm_kernel)},            {Op::argmax, SAME(argmax_kernel)},
+  {Op::onehot, SAME(onehot_kernel)},
   {Op::sum_to, SAME(sum_to_kernel)},        {Op::batch_mean, SAME(batch_kernel)},
   {Op::batch_sum, SAME(batch_kernel)},
 }};

@@ -25,7 +25,9 @@ struct Ast {
   double number = 0.0;  // kind == number
   std::string name;     // kind == name or call
   Span name_span;       // kind == call: the function name alone
-  char op = 0;          // kind == binary: one of + - * / ^ @   ("**" is stored as '^')
+  // kind == binary: one of + - * / ^ @ ("**" is stored as '^'), or a comparison: < > = !
+  // for <, >, ==, != and L G for <=, >=
+  char op = 0;
   std::vector<std::unique_ptr<Ast>> args;
 
   Ast() = default;

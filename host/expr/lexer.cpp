@@ -22,9 +22,11 @@ struct OperatorSpelling {
   TokenKind kind;
 };
 constexpr OperatorSpelling kOperators[] = {
-    {"**", TokenKind::star_star}, {"+", TokenKind::plus},   {"-", TokenKind::minus},
-    {"*", TokenKind::star},       {"/", TokenKind::slash},  {"^", TokenKind::caret},
-    {"@", TokenKind::at},         {"(", TokenKind::lparen}, {")", TokenKind::rparen},
+    {"**", TokenKind::star_star},   {"<=", TokenKind::less_equal}, {">=", TokenKind::greater_equal},
+    {"==", TokenKind::equal_equal}, {"!=", TokenKind::not_equal},  {"<", TokenKind::less},
+    {">", TokenKind::greater},      {"+", TokenKind::plus},        {"-", TokenKind::minus},
+    {"*", TokenKind::star},         {"/", TokenKind::slash},       {"^", TokenKind::caret},
+    {"@", TokenKind::at},           {"(", TokenKind::lparen},      {")", TokenKind::rparen},
     {",", TokenKind::comma},
 };
 

@@ -16,19 +16,25 @@
 namespace descent::expr {
 
 enum class TokenKind {
-  number,     // 2, 0.5, .5, 1e-3, 2.5E+4
-  name,       // x, w_1, _tmp
-  plus,       // +
-  minus,      // -
-  star,       // *
-  slash,      // /
-  caret,      // ^
-  star_star,  // **  (the same operator as ^)
-  at,         // @
-  lparen,     // (
-  rparen,     // )
-  comma,      // ,
-  end,        // end of input: an empty span just after the last token
+  number,         // 2, 0.5, .5, 1e-3, 2.5E+4
+  name,           // x, w_1, _tmp
+  plus,           // +
+  minus,          // -
+  star,           // *
+  slash,          // /
+  caret,          // ^
+  star_star,      // **  (the same operator as ^)
+  at,             // @
+  lparen,         // (
+  rparen,         // )
+  comma,          // ,
+  less,           // <
+  less_equal,     // <=
+  greater,        // >
+  greater_equal,  // >=
+  equal_equal,    // ==
+  not_equal,      // !=
+  end,            // end of input: an empty span just after the last token
 };
 
 struct Token {

@@ -4,6 +4,8 @@
 // does not fold constants or rewrite anything: the tree mirrors the text.
 //
 // Grammar, loosest binding first:
+//   a < b, a <= b, a > b, a >= b, a == b, a != b
+//                         0 or 1 elementwise; they do not chain (a < b < c is an error)
 //   a + b, a - b          left-associative
 //   a * b, a / b, a @ b   left-associative
 //   -a                    prefix; looser than ^, so -x^2 = -(x^2)
@@ -34,10 +36,20 @@ struct BinaryOperator {
   int power;
   bool right_associative;
 };
+constexpr int kComparisonPower = 5;
 constexpr BinaryOperator kBinaryOperators[] = {
-    {TokenKind::plus, '+', 10, false},     {TokenKind::minus, '-', 10, false},
-    {TokenKind::star, '*', 20, false},     {TokenKind::slash, '/', 20, false},
-    {TokenKind::at, '@', 20, false},       {TokenKind::caret, '^', 40, true},
+    {TokenKind::less, '<', kComparisonPower, false},
+    {TokenKind::less_equal, 'L', kComparisonPower, false},
+    {TokenKind::greater, '>', kComparisonPower, false},
+    {TokenKind::greater_equal, 'G', kComparisonPower, false},
+    {TokenKind::equal_equal, '=', kComparisonPower, false},
+    {TokenKind::not_equal, '!', kComparisonPower, false},
+    {TokenKind::plus, '+', 10, false},
+    {TokenKind::minus, '-', 10, false},
+    {TokenKind::star, '*', 20, false},
+    {TokenKind::slash, '/', 20, false},
+    {TokenKind::at, '@', 20, false},
+    {TokenKind::caret, '^', 40, true},
     {TokenKind::star_star, '^', 40, true},
 };
 constexpr int kUnaryMinusPower = 30;  // between * and ^: -x*y = (-x)*y, -x^2 = -(x^2)
@@ -120,6 +132,10 @@ class Parser {
       node->args.push_back(std::move(lhs));
       node->args.push_back(std::move(rhs));
       lhs = std::move(node);
+      const BinaryOperator* following = find_binary_operator(peek().kind);
+      if (op->power == kComparisonPower && following && following->power == kComparisonPower)
+        throw input_error("comparisons do not chain: write (a < b)*(b < c) for a < b < c",
+                          peek().span);
     }
     return lhs;
   }

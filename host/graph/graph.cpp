@@ -59,6 +59,10 @@ Shape softmax_shape(Op, const Shape& a, const Shape*, const Shape&, const Span& 
   if (a.rank != 1) shape_error("softmax expects a vector, got shape " + a.to_string(), span);
   return a;
 }
+Shape argmax_shape(Op, const Shape& a, const Shape*, const Shape&, const Span& span) {
+  if (a.rank != 1) shape_error("argmax expects a vector, got shape " + a.to_string(), span);
+  return Shape::scalar();
+}
 Shape transpose_shape(Op, const Shape& a, const Shape*, const Shape&, const Span& span) {
   if (a.rank != 2) shape_error("transpose expects a matrix, got shape " + a.to_string(), span);
   return Shape::matrix(a.dims[1], a.dims[0]);
@@ -120,9 +124,13 @@ constexpr std::array<ShapeRule, kOpCount> kShapeRules = {{
   {Op::add, broadcast_shape}, {Op::sub, broadcast_shape}, {Op::mul, broadcast_shape},
   {Op::div, broadcast_shape}, {Op::pow, broadcast_shape}, {Op::min, broadcast_shape},
   {Op::max, broadcast_shape}, {Op::xlogy, broadcast_shape},
+  {Op::less, broadcast_shape}, {Op::less_equal, broadcast_shape},
+  {Op::greater, broadcast_shape}, {Op::greater_equal, broadcast_shape},
+  {Op::equal, broadcast_shape}, {Op::not_equal, broadcast_shape},
   {Op::sum, scalar_shape},    {Op::mean, scalar_shape},   {Op::dot, dot_shape},
   {Op::matmul, matmul_shape}, {Op::outer, outer_shape},   {Op::transpose, transpose_shape},
   {Op::softmax, softmax_shape}, {Op::logsumexp, scalar_shape}, {Op::norm, scalar_shape},
+  {Op::argmax, argmax_shape},
   {Op::onehot, onehot_shape}, {Op::sum_to, sum_to_shape},
   {Op::batch_mean, same_shape}, {Op::batch_sum, same_shape},
 }};

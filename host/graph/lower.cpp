@@ -22,6 +22,18 @@ Op binary_op(char op) {
       return Op::div;
     case '^':
       return Op::pow;
+    case '<':
+      return Op::less;
+    case 'L':
+      return Op::less_equal;
+    case '>':
+      return Op::greater;
+    case 'G':
+      return Op::greater_equal;
+    case '=':
+      return Op::equal;
+    case '!':
+      return Op::not_equal;
     default:
       return Op::matmul;
   }

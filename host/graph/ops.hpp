@@ -49,6 +49,8 @@ enum class Op : std::uint8_t {
   // elementwise binary (NumPy broadcasting)
   add, sub, mul, div, pow, min, max,
   xlogy,  // x*log(y), defined as 0 where x == 0 (so 0*log(0) is 0, not NaN)
+  // comparisons: 1 where true, else 0 (written a < b, a <= b, ...; metrics only, no gradient)
+  less, less_equal, greater, greater_equal, equal, not_equal,
   // tensor ops
   sum, mean,   // all elements → scalar
   dot,         // (n), (n) → scalar
@@ -58,6 +60,7 @@ enum class Op : std::uint8_t {
   softmax,     // (n) → (n)
   logsumexp,   // any → scalar, computed stably
   norm,        // Euclidean norm of all elements → scalar
+  argmax,      // (n) → the index of the first largest element (metrics only, no gradient)
   onehot,      // onehot(index, k): scalar index → (k); k is an attribute
   sum_to,      // sums a broadcast value back down to the attribute shape
   // over the implicit batch axis (training only)
@@ -89,50 +92,60 @@ struct OpInfo {
   bool finite_preserving;
   OpAttr attr;
   std::string_view attr_name;  // what each literal of the attribute is called in errors
+  // Has a gradient that training can use. The others (comparisons, argmax) are piecewise
+  // constant: a cost or penalty that uses one is refused (program/program.cpp); [metrics] may.
+  bool differentiable;
 };
 
 // clang-format off
 inline constexpr std::array<OpInfo, kOpCount> kOpTable = {{
-  //  op              name          arity kind            comm.  finite  attribute
-  {Op::constant,   "constant",   0, OpKind::leaf,   false, true,  OpAttr::none, {}},
-  {Op::variable,   "variable",   0, OpKind::leaf,   false, true,  OpAttr::none, {}},
-  {Op::neg,        "neg",        1, OpKind::unary,  false, true,  OpAttr::none, {}},
-  {Op::exp,        "exp",        1, OpKind::unary,  false, false, OpAttr::none, {}},
-  {Op::log,        "log",        1, OpKind::unary,  false, false, OpAttr::none, {}},
-  {Op::log1p,      "log1p",      1, OpKind::unary,  false, false, OpAttr::none, {}},
-  {Op::expm1,      "expm1",      1, OpKind::unary,  false, false, OpAttr::none, {}},
-  {Op::sqrt,       "sqrt",       1, OpKind::unary,  false, false, OpAttr::none, {}},
-  {Op::abs,        "abs",        1, OpKind::unary,  false, true,  OpAttr::none, {}},
-  {Op::sin,        "sin",        1, OpKind::unary,  false, true,  OpAttr::none, {}},
-  {Op::cos,        "cos",        1, OpKind::unary,  false, true,  OpAttr::none, {}},
-  {Op::tan,        "tan",        1, OpKind::unary,  false, false, OpAttr::none, {}},
-  {Op::tanh,       "tanh",       1, OpKind::unary,  false, true,  OpAttr::none, {}},
-  {Op::sigmoid,    "sigmoid",    1, OpKind::unary,  false, true,  OpAttr::none, {}},
-  {Op::softplus,   "softplus",   1, OpKind::unary,  false, true,  OpAttr::none, {}},
-  {Op::relu,       "relu",       1, OpKind::unary,  false, true,  OpAttr::none, {}},
-  {Op::sign,       "sign",       1, OpKind::unary,  false, true,  OpAttr::none, {}},
-  {Op::step,       "step",       1, OpKind::unary,  false, true,  OpAttr::none, {}},
-  {Op::add,        "add",        2, OpKind::binary, true,  true,  OpAttr::none, {}},
-  {Op::sub,        "sub",        2, OpKind::binary, false, true,  OpAttr::none, {}},
-  {Op::mul,        "mul",        2, OpKind::binary, true,  true,  OpAttr::none, {}},
-  {Op::div,        "div",        2, OpKind::binary, false, false, OpAttr::none, {}},
-  {Op::pow,        "pow",        2, OpKind::binary, false, false, OpAttr::none, {}},
-  {Op::min,        "min",        2, OpKind::binary, true,  true,  OpAttr::none, {}},
-  {Op::max,        "max",        2, OpKind::binary, true,  true,  OpAttr::none, {}},
-  {Op::xlogy,      "xlogy",      2, OpKind::binary, false, false, OpAttr::none, {}},
-  {Op::sum,        "sum",        1, OpKind::tensor, false, true,  OpAttr::none, {}},
-  {Op::mean,       "mean",       1, OpKind::tensor, false, true,  OpAttr::none, {}},
-  {Op::dot,        "dot",        2, OpKind::tensor, true,  true,  OpAttr::none, {}},
-  {Op::matmul,     "matmul",     2, OpKind::tensor, false, true,  OpAttr::none, {}},
-  {Op::outer,      "outer",      2, OpKind::tensor, false, true,  OpAttr::none, {}},
-  {Op::transpose,  "transpose",  1, OpKind::tensor, false, true,  OpAttr::none, {}},
-  {Op::softmax,    "softmax",    1, OpKind::tensor, false, true,  OpAttr::none, {}},
-  {Op::logsumexp,  "logsumexp",  1, OpKind::tensor, false, true,  OpAttr::none, {}},
-  {Op::norm,       "norm",       1, OpKind::tensor, false, true,  OpAttr::none, {}},
-  {Op::onehot,     "onehot",     1, OpKind::tensor, false, true,  OpAttr::count, "class count"},
-  {Op::sum_to,     "sum_to",     1, OpKind::tensor, false, true,  OpAttr::dims, "a dimension"},
-  {Op::batch_mean, "batch_mean", 1, OpKind::batch,  false, true,  OpAttr::none, {}},
-  {Op::batch_sum,  "batch_sum",  1, OpKind::batch,  false, true,  OpAttr::none, {}},
+  //  op              name          arity kind            comm.  finite  attribute  differentiable
+  {Op::constant,   "constant",   0, OpKind::leaf,   false, true,  OpAttr::none, {}, true},
+  {Op::variable,   "variable",   0, OpKind::leaf,   false, true,  OpAttr::none, {}, true},
+  {Op::neg,        "neg",        1, OpKind::unary,  false, true,  OpAttr::none, {}, true},
+  {Op::exp,        "exp",        1, OpKind::unary,  false, false, OpAttr::none, {}, true},
+  {Op::log,        "log",        1, OpKind::unary,  false, false, OpAttr::none, {}, true},
+  {Op::log1p,      "log1p",      1, OpKind::unary,  false, false, OpAttr::none, {}, true},
+  {Op::expm1,      "expm1",      1, OpKind::unary,  false, false, OpAttr::none, {}, true},
+  {Op::sqrt,       "sqrt",       1, OpKind::unary,  false, false, OpAttr::none, {}, true},
+  {Op::abs,        "abs",        1, OpKind::unary,  false, true,  OpAttr::none, {}, true},
+  {Op::sin,        "sin",        1, OpKind::unary,  false, true,  OpAttr::none, {}, true},
+  {Op::cos,        "cos",        1, OpKind::unary,  false, true,  OpAttr::none, {}, true},
+  {Op::tan,        "tan",        1, OpKind::unary,  false, false, OpAttr::none, {}, true},
+  {Op::tanh,       "tanh",       1, OpKind::unary,  false, true,  OpAttr::none, {}, true},
+  {Op::sigmoid,    "sigmoid",    1, OpKind::unary,  false, true,  OpAttr::none, {}, true},
+  {Op::softplus,   "softplus",   1, OpKind::unary,  false, true,  OpAttr::none, {}, true},
+  {Op::relu,       "relu",       1, OpKind::unary,  false, true,  OpAttr::none, {}, true},
+  {Op::sign,       "sign",       1, OpKind::unary,  false, true,  OpAttr::none, {}, true},
+  {Op::step,       "step",       1, OpKind::unary,  false, true,  OpAttr::none, {}, true},
+  {Op::add,        "add",        2, OpKind::binary, true,  true,  OpAttr::none, {}, true},
+  {Op::sub,        "sub",        2, OpKind::binary, false, true,  OpAttr::none, {}, true},
+  {Op::mul,        "mul",        2, OpKind::binary, true,  true,  OpAttr::none, {}, true},
+  {Op::div,        "div",        2, OpKind::binary, false, false, OpAttr::none, {}, true},
+  {Op::pow,        "pow",        2, OpKind::binary, false, false, OpAttr::none, {}, true},
+  {Op::min,        "min",        2, OpKind::binary, true,  true,  OpAttr::none, {}, true},
+  {Op::max,        "max",        2, OpKind::binary, true,  true,  OpAttr::none, {}, true},
+  {Op::xlogy,      "xlogy",      2, OpKind::binary, false, false, OpAttr::none, {}, true},
+  {Op::less,          "less",          2, OpKind::binary, false, true, OpAttr::none, {}, false},
+  {Op::less_equal,    "less_equal",    2, OpKind::binary, false, true, OpAttr::none, {}, false},
+  {Op::greater,       "greater",       2, OpKind::binary, false, true, OpAttr::none, {}, false},
+  {Op::greater_equal, "greater_equal", 2, OpKind::binary, false, true, OpAttr::none, {}, false},
+  {Op::equal,         "equal",         2, OpKind::binary, true,  true, OpAttr::none, {}, false},
+  {Op::not_equal,     "not_equal",     2, OpKind::binary, true,  true, OpAttr::none, {}, false},
+  {Op::sum,        "sum",        1, OpKind::tensor, false, true,  OpAttr::none, {}, true},
+  {Op::mean,       "mean",       1, OpKind::tensor, false, true,  OpAttr::none, {}, true},
+  {Op::dot,        "dot",        2, OpKind::tensor, true,  true,  OpAttr::none, {}, true},
+  {Op::matmul,     "matmul",     2, OpKind::tensor, false, true,  OpAttr::none, {}, true},
+  {Op::outer,      "outer",      2, OpKind::tensor, false, true,  OpAttr::none, {}, true},
+  {Op::transpose,  "transpose",  1, OpKind::tensor, false, true,  OpAttr::none, {}, true},
+  {Op::softmax,    "softmax",    1, OpKind::tensor, false, true,  OpAttr::none, {}, true},
+  {Op::logsumexp,  "logsumexp",  1, OpKind::tensor, false, true,  OpAttr::none, {}, true},
+  {Op::norm,       "norm",       1, OpKind::tensor, false, true,  OpAttr::none, {}, true},
+  {Op::argmax,     "argmax",     1, OpKind::tensor, false, true,  OpAttr::none, {}, false},
+  {Op::onehot,     "onehot",     1, OpKind::tensor, false, true,  OpAttr::count, "class count", true},
+  {Op::sum_to,     "sum_to",     1, OpKind::tensor, false, true,  OpAttr::dims, "a dimension", true},
+  {Op::batch_mean, "batch_mean", 1, OpKind::batch,  false, true,  OpAttr::none, {}, true},
+  {Op::batch_sum,  "batch_sum",  1, OpKind::batch,  false, true,  OpAttr::none, {}, true},
 }};
 // clang-format on
 

@@ -17,9 +17,9 @@ namespace {
 
 // Binding strength of printed forms; a child printed where at least `need` is required is
 // parenthesized when its own level is lower.
-enum Level : int { kSum = 1, kProduct = 2, kUnary = 3, kPower = 4, kAtom = 5 };
+enum Level : int { kCompare = 0, kSum = 1, kProduct = 2, kUnary = 3, kPower = 4, kAtom = 5 };
 
-enum class Form { leaf, call, sum, product, power, matmul };
+enum class Form { leaf, call, sum, product, power, matmul, compare };
 
 struct Spelling {
   Op op;
@@ -37,10 +37,14 @@ constexpr std::array<Spelling, kOpCount> kSpellings = {{
   {Op::relu, Form::call},       {Op::sign, Form::call},      {Op::step, Form::call},
   {Op::add, Form::sum},         {Op::sub, Form::sum},        {Op::mul, Form::product},
   {Op::div, Form::product},     {Op::pow, Form::power},      {Op::min, Form::call},
-  {Op::max, Form::call},        {Op::xlogy, Form::call},     {Op::sum, Form::call},
+  {Op::max, Form::call},        {Op::xlogy, Form::call},
+  {Op::less, Form::compare},    {Op::less_equal, Form::compare}, {Op::greater, Form::compare},
+  {Op::greater_equal, Form::compare}, {Op::equal, Form::compare}, {Op::not_equal, Form::compare},
+  {Op::sum, Form::call},
   {Op::mean, Form::call},       {Op::dot, Form::call},       {Op::matmul, Form::matmul},
   {Op::outer, Form::call},      {Op::transpose, Form::call}, {Op::softmax, Form::call},
-  {Op::logsumexp, Form::call},  {Op::norm, Form::call},      {Op::onehot, Form::call},
+  {Op::logsumexp, Form::call},  {Op::norm, Form::call},      {Op::argmax, Form::call},
+  {Op::onehot, Form::call},
   {Op::sum_to, Form::call},     {Op::batch_mean, Form::call}, {Op::batch_sum, Form::call},
 }};
 // clang-format on
@@ -102,6 +106,13 @@ class Printer {
         print_exponent(n[1]);
         close(kPower, need);
         return;
+      case Form::compare:  // comparisons do not chain: a comparison operand is parenthesized
+        open(kCompare, need);
+        print(n[0], kSum);
+        out_ += comparison_operator(n.op);
+        print(n[1], kSum);
+        close(kCompare, need);
+        return;
       case Form::matmul:
         open(kProduct, need);
         print(n[0], kProduct);
@@ -113,6 +124,23 @@ class Printer {
   }
 
  private:
+  static const char* comparison_operator(Op op) {
+    switch (op) {
+      case Op::less:
+        return " < ";
+      case Op::less_equal:
+        return " <= ";
+      case Op::greater:
+        return " > ";
+      case Op::greater_equal:
+        return " >= ";
+      case Op::equal:
+        return " == ";
+      default:
+        return " != ";
+    }
+  }
+
   // A node that prints as its name: the flattening of sums and products stops there.
   bool named(NodeId id) const { return names_ && id != root_ && names_->count(id); }
 
@@ -149,18 +177,18 @@ class Printer {
     // Summing down to a scalar is a plain sum.
     if (op_info(n.op).attr == OpAttr::dims && n.attr.rank == 0) {
       out_ += "sum(";
-      print(n[0], kSum);
+      print(n[0], kCompare);
       out_ += ')';
       return;
     }
     out_ += op_name(n.op);
     out_ += '(';
-    print(n[0], kSum);
+    print(n[0], kCompare);
     if (op_info(n.op).attr != OpAttr::none) {  // the attribute's literals after the operand
       for (int i = 0; i < n.attr.rank; ++i) out_ += ", " + std::to_string(n.attr.dims[i]);
     } else if (n.arity == 2) {
       out_ += ", ";
-      print(n[1], kSum);
+      print(n[1], kCompare);
     }
     out_ += ')';
   }
@@ -349,7 +377,7 @@ std::string format_number(double value) {
 
 std::string print_tree(const Graph& graph, NodeId id) {
   std::string out;
-  Printer(graph, out).print(id, kSum);
+  Printer(graph, out).print(id, kCompare);
   return out;
 }
 
@@ -461,7 +489,7 @@ std::string print_expression(const Graph& graph, NodeId id) {
 std::string print_expression(const Graph& graph, NodeId id, const NodeNames& names,
                              std::vector<NodeId>* used) {
   std::string out;
-  Printer(graph, out, names, id, used).print(id, kSum);
+  Printer(graph, out, names, id, used).print(id, kCompare);
   return out;
 }
 

@@ -28,7 +28,8 @@
   UNARY(sin) UNARY(cos) UNARY(tan) UNARY(tanh) UNARY(sigmoid) UNARY(softplus)         \
   UNARY(relu) UNARY(sign) UNARY(step)                                                 \
   BINARY(add) BINARY(sub) BINARY(mul) BINARY(div) BINARY(pow) BINARY(min) BINARY(max) \
-  BINARY(xlogy)
+  BINARY(xlogy) BINARY(less) BINARY(less_equal) BINARY(greater) BINARY(greater_equal)       \
+  BINARY(equal) BINARY(not_equal)
 // clang-format on
 
 namespace descent::math {
@@ -114,6 +115,20 @@ template <class T>
 DESCENT_HD inline T max(T a, T b) {
   return b > a ? b : a;
 }
+
+// Comparisons: 1 where true, else 0 (a NaN operand compares false, not_equal true).
+#define DESCENT_COMPARISON(op, test) \
+  template <class T>                 \
+  DESCENT_HD inline T op(T a, T b) { \
+    return (test) ? T(1) : T(0);     \
+  }
+DESCENT_COMPARISON(less, a < b)
+DESCENT_COMPARISON(less_equal, a <= b)
+DESCENT_COMPARISON(greater, a > b)
+DESCENT_COMPARISON(greater_equal, a >= b)
+DESCENT_COMPARISON(equal, a == b)
+DESCENT_COMPARISON(not_equal, a != b)
+#undef DESCENT_COMPARISON
 
 // a^b with the integer exponents that derivatives produce evaluated exactly by multiplication.
 template <class T>

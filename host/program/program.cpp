@@ -261,6 +261,29 @@ std::vector<NodeId> Program::step_outputs() const {
   return outputs;
 }
 
+namespace {
+
+// A cost or penalty may not use an op without a gradient (a comparison, argmax): it would
+// train as if that part of the cost were constant.
+void refuse_flat_ops(const Graph& g, const std::vector<NodeId>& roots) {
+  for (NodeId id : g.reachable(roots)) {
+    const Node& n = g[id];
+    if (op_info(n.op).differentiable) continue;
+    static constexpr std::pair<Op, const char*> kSpelled[] = {
+        {Op::less, "<"},           {Op::less_equal, "<="}, {Op::greater, ">"},
+        {Op::greater_equal, ">="}, {Op::equal, "=="},      {Op::not_equal, "!="}};
+    std::string what(op_name(n.op));
+    for (const auto& [op, text] : kSpelled)
+      if (op == n.op) what = std::string("the comparison '") + text + "'";
+    throw input_error(what +
+                          " has no gradient (it is piecewise constant), so the cost cannot use "
+                          "it",
+                      n.span, "report it as a metric instead: [metrics] name = \"<expression>\"");
+  }
+}
+
+}  // namespace
+
 Program build_program(const ExperimentConfig& config, const std::vector<InputShape>& inputs) {
   Program program;
   program.minimize = config.minimize();
@@ -289,6 +312,7 @@ Program build_program(const ExperimentConfig& config, const std::vector<InputSha
   // Stabilize before differentiating (DESIGN §4).
   std::vector<NodeId> roots{loss};
   roots.insert(roots.end(), penalties.begin(), penalties.end());
+  refuse_flat_ops(g, roots);
   roots = stabilize(g, roots);
   loss = roots[0];
   penalties.assign(roots.begin() + 1, roots.end());
@@ -333,6 +357,14 @@ Program build_program(const ExperimentConfig& config, const std::vector<InputSha
   }
   const std::vector<NodeId> gradients = derive_gradients(g, program.objective, wrt);
   for (std::size_t i = 0; i < gradients.size(); ++i) program.params[i].gradient = gradients[i];
+  for (const NamedExpression& m : config.metrics) {
+    const NodeId node = builder.lower(m.text);
+    if (!g[node].shape.is_scalar())
+      throw input_error("a metric must be a scalar per sample, but '" + m.name + "' has shape " +
+                            g[node].shape.to_string(),
+                        m.text.where);
+    program.metrics.push_back({m.name, node});
+  }
   return program;
 }
 

@@ -30,6 +30,13 @@ struct ProgramParam {
   const ParamSpec* spec = nullptr;
 };
 
+// A [metrics] expression: a scalar per sample, evaluated by the Interpreter and averaged
+// (cpu/evaluate.hpp: metric_means), never differentiated nor part of a training step.
+struct ProgramMetric {
+  std::string name;
+  NodeId node = kNoNode;
+};
+
 struct Program {
   Graph graph;
   bool minimize = false;
@@ -40,6 +47,7 @@ struct Program {
   NodeId objective = kNoNode;  // the scalar that is differentiated
   NodeId reported = kNoNode;   // the loss that metrics show: batch_mean(loss) + penalties
   std::vector<NodeId> penalties;
+  std::vector<ProgramMetric> metrics;  // lowered after the gradients: the step never holds them
 
   // The nodes a training step evaluates: reported loss and every gradient.
   std::vector<NodeId> step_outputs() const;

@@ -32,15 +32,28 @@ Error file_error(std::string_view verb, const std::filesystem::path& path,
 // ---------------------------------------------------------------------------------------------
 // Metrics rows
 
-// CSV numbers are the shortest round-trip decimals; non-finite ones read nan, inf, -inf.
-std::string csv_line(const MetricsRow& row) {
-  return fmt::format("{},{},{},{},{},{},{},{}\n", row.step, row.epoch, format_shortest(row.loss),
-                     row.val_loss ? format_shortest(*row.val_loss) : std::string(),
-                     format_shortest(row.lr), format_shortest(row.grad_norm),
-                     format_shortest(row.samples_per_s), format_shortest(row.wall_s));
+std::string csv_cell(const std::optional<double>& v) {
+  return v ? format_shortest(*v) : std::string();
+}
+Json json_value(const std::optional<double>& v) { return v ? Json(*v) : Json(); }
+
+// The i-th value of a row's metrics, absent when the row has none.
+std::optional<double> nth(const std::vector<std::optional<double>>& values, std::size_t i) {
+  return i < values.size() ? values[i] : std::nullopt;
 }
 
-std::string json_line(const MetricsRow& row) {
+// CSV numbers are the shortest round-trip decimals; non-finite ones read nan, inf, -inf.
+std::string csv_line(const MetricsRow& row, const std::vector<std::string>& names) {
+  std::string line =
+      fmt::format("{},{},{},{},{},{},{},{}", row.step, row.epoch, format_shortest(row.loss),
+                  csv_cell(row.val_loss), format_shortest(row.lr), format_shortest(row.grad_norm),
+                  format_shortest(row.samples_per_s), format_shortest(row.wall_s));
+  for (std::size_t i = 0; i < names.size(); ++i)
+    line += "," + csv_cell(nth(row.metrics, i)) + "," + csv_cell(nth(row.val_metrics, i));
+  return line + "\n";
+}
+
+std::string json_line(const MetricsRow& row, const std::vector<std::string>& names) {
   Json object = Json::object()
                     .set("step", row.step)
                     .set("epoch", row.epoch)
@@ -50,6 +63,10 @@ std::string json_line(const MetricsRow& row) {
                     .set("grad_norm", row.grad_norm)
                     .set("samples_per_s", row.samples_per_s)
                     .set("wall_s", row.wall_s);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    object.set(names[i], json_value(nth(row.metrics, i)));
+    object.set("val_" + names[i], json_value(nth(row.val_metrics, i)));
+  }
   return object.dump() + "\n";
 }
 
@@ -152,8 +169,16 @@ void read_loss_points(const std::filesystem::path& run_dir, std::vector<LossPoin
   }
 }
 
-MetricsLog::MetricsLog(const std::filesystem::path& run_dir)
-    : csv_path_(run_dir / kCsvName), jsonl_path_(run_dir / kJsonlName) {
+std::string MetricsLog::csv_header(const std::vector<std::string>& metric_names) {
+  std::string header(kCsvHeader);
+  for (const std::string& name : metric_names) header += "," + name + ",val_" + name;
+  return header;
+}
+
+MetricsLog::MetricsLog(const std::filesystem::path& run_dir, std::vector<std::string> metric_names)
+    : metric_names_(std::move(metric_names)),
+      csv_path_(run_dir / kCsvName),
+      jsonl_path_(run_dir / kJsonlName) {
   std::error_code ec;
   std::filesystem::create_directories(run_dir, ec);
   if (ec) throw file_error("create the directory", run_dir, ec.message());
@@ -167,24 +192,26 @@ void MetricsLog::open_for_append() {
   if (!jsonl_) throw file_error("open for appending", jsonl_path_);
 }
 
-MetricsLog MetricsLog::create(const std::filesystem::path& run_dir) {
-  MetricsLog log(run_dir);
-  write_file_atomically(log.csv_path_.string(), std::string(kCsvHeader) + "\n");
+MetricsLog MetricsLog::create(const std::filesystem::path& run_dir,
+                              const std::vector<std::string>& metric_names) {
+  MetricsLog log(run_dir, metric_names);
+  write_file_atomically(log.csv_path_.string(), csv_header(metric_names) + "\n");
   write_file_atomically(log.jsonl_path_.string(), "");
   log.open_for_append();
   return log;
 }
 
-MetricsLog MetricsLog::resume(const std::filesystem::path& run_dir, long last_step) {
-  MetricsLog log(run_dir);
-
-  std::string csv = std::string(kCsvHeader) + "\n";
+MetricsLog MetricsLog::resume(const std::filesystem::path& run_dir, long last_step,
+                              const std::vector<std::string>& metric_names) {
+  MetricsLog log(run_dir, metric_names);
+  const std::string header = csv_header(metric_names);
+  std::string csv = header + "\n";
   if (const std::optional<std::string> old = read_if_exists(log.csv_path_)) {
     const std::vector<std::string_view> lines = complete_lines(*old);
-    if (!lines.empty() && lines.front() != kCsvHeader) {
+    if (!lines.empty() && lines.front() != header) {
       throw Error(ExitCode::io_error,
                   fmt::format("cannot resume {}: its header is '{}', expected '{}'",
-                              log.csv_path_.string(), lines.front(), kCsvHeader));
+                              log.csv_path_.string(), lines.front(), header));
     }
     if (!lines.empty()) csv = truncate_rows(log.csv_path_, *old, 1, last_step, csv_row_step);
   }
@@ -201,10 +228,10 @@ MetricsLog MetricsLog::resume(const std::filesystem::path& run_dir, long last_st
 
 void MetricsLog::append(const MetricsRow& row) {
   errno = 0;
-  csv_ << csv_line(row);
+  csv_ << csv_line(row, metric_names_);
   csv_.flush();
   if (!csv_) throw file_error("append to", csv_path_);
-  jsonl_ << json_line(row);
+  jsonl_ << json_line(row, metric_names_);
   jsonl_.flush();
   if (!jsonl_) throw file_error("append to", jsonl_path_);
 }

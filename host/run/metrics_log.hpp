@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -27,6 +28,10 @@ struct MetricsRow {
   double grad_norm = 0;
   double samples_per_s = 0;
   double wall_s = 0;
+  // The [metrics] of the run, in config order: over the step's batch, and over the validation
+  // split on steps with a validation pass (absent otherwise, like val_loss).
+  std::vector<std::optional<double>> metrics;
+  std::vector<std::optional<double>> val_metrics;
 };
 
 // Appends MetricsRows to <run_dir>/metrics.csv and <run_dir>/metrics.jsonl. Each row is
@@ -35,19 +40,23 @@ class MetricsLog {
  public:
   static constexpr std::string_view kCsvName = "metrics.csv";
   static constexpr std::string_view kJsonlName = "metrics.jsonl";
-  // The CSV header line (without its newline); the JSON keys are the same names.
+  // The CSV header line (without its newline) of a run without [metrics]; the JSON keys are the
+  // same names. A run's metrics follow as two columns each: <name>, val_<name>.
   static constexpr std::string_view kCsvHeader =
       "step,epoch,loss,val_loss,lr,grad_norm,samples_per_s,wall_s";
+  static std::string csv_header(const std::vector<std::string>& metric_names);
 
   // Starts empty logs in run_dir (created if missing), replacing any that are there.
-  static MetricsLog create(const std::filesystem::path& run_dir);
+  static MetricsLog create(const std::filesystem::path& run_dir,
+                           const std::vector<std::string>& metric_names = {});
 
   // Reopens the logs of a run resumed from the checkpoint of step `last_step`: rows with
   // step > last_step (logged after that checkpoint, so about to be logged again) are dropped,
   // as is a torn last line; both files are rewritten atomically, then appended to. A missing
   // file starts empty. A CSV whose header is not kCsvHeader, or a row whose step cannot be
   // read, is an I/O error (ExitCode::io_error): the file is not ours to rewrite.
-  static MetricsLog resume(const std::filesystem::path& run_dir, long last_step);
+  static MetricsLog resume(const std::filesystem::path& run_dir, long last_step,
+                           const std::vector<std::string>& metric_names = {});
 
   // Writes the row to both files and flushes them. An I/O error throws (ExitCode::io_error).
   void append(const MetricsRow& row);
@@ -56,9 +65,10 @@ class MetricsLog {
   const std::filesystem::path& jsonl_path() const { return jsonl_path_; }
 
  private:
-  explicit MetricsLog(const std::filesystem::path& run_dir);
+  MetricsLog(const std::filesystem::path& run_dir, std::vector<std::string> metric_names);
   void open_for_append();
 
+  std::vector<std::string> metric_names_;
   std::filesystem::path csv_path_;
   std::filesystem::path jsonl_path_;
   std::ofstream csv_;

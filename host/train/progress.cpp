@@ -11,8 +11,11 @@
 
 namespace descent {
 
-Progress::Progress(bool quiet, long total_steps)
-    : quiet_(quiet), total_(total_steps), tty_(isatty(STDERR_FILENO) != 0) {}
+Progress::Progress(bool quiet, long total_steps, std::vector<std::string> metric_names)
+    : quiet_(quiet),
+      total_(total_steps),
+      tty_(isatty(STDERR_FILENO) != 0),
+      metric_names_(std::move(metric_names)) {}
 
 void Progress::update(const MetricsRow& row, long epochs, bool force) {
   if (quiet_) return;
@@ -25,6 +28,12 @@ void Progress::update(const MetricsRow& row, long epochs, bool force) {
   if (epochs > 0) line += fmt::format("  epoch {}/{}", std::min(row.epoch + 1, epochs), epochs);
   line += fmt::format("  loss {:.6g}", row.loss);
   if (row.val_loss) line += fmt::format("  val {:.6g}", *row.val_loss);
+  for (std::size_t i = 0; i < metric_names_.size(); ++i) {
+    if (i < row.metrics.size() && row.metrics[i])
+      line += fmt::format("  {} {:.4g}", metric_names_[i], *row.metrics[i]);
+    if (i < row.val_metrics.size() && row.val_metrics[i])
+      line += fmt::format("  val_{} {:.4g}", metric_names_[i], *row.val_metrics[i]);
+  }
   line += fmt::format("  lr {:.3g}  {:.3g} samples/s  ETA {:.0f}s", row.lr, row.samples_per_s, eta);
   if (tty_) {
     fmt::print(stderr, "\r{:<100}", line);

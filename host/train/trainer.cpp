@@ -47,6 +47,12 @@ std::vector<std::string> param_names(const Program& program) {
   return names;
 }
 
+std::vector<std::string> metric_names(const Program& program) {
+  std::vector<std::string> names;
+  for (const ProgramMetric& m : program.metrics) names.push_back(m.name);
+  return names;
+}
+
 std::string now_iso8601() {
   const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm tm{};
@@ -103,9 +109,10 @@ class TrainingRun {
         backend_(backend),
         options_(options),
         names_(param_names(program)),
+        metric_names_(metric_names(program)),
         cadence_(cadence_of(config, program, dataset)),
         order_(static_cast<std::size_t>(cadence_.rows)),
-        progress_(options.quiet, cadence_.total) {}
+        progress_(options.quiet, cadence_.total, metric_names_) {}
 
   TrainSummary run() {
     started_at_ = now_iso8601();
@@ -153,10 +160,10 @@ class TrainingRun {
       const std::string path = run_dir_->checkpoint_path().string();
       state_ = read_checkpoint(path, names_);
       validate_checkpoint(path, state_, checkpoint_shape());
-      metrics_.emplace(MetricsLog::resume(run_dir_->path(), state_.step));
+      metrics_.emplace(MetricsLog::resume(run_dir_->path(), state_.step, metric_names_));
     } else {
       state_ = initial_state(config_, program_);
-      metrics_.emplace(MetricsLog::create(run_dir_->path()));
+      metrics_.emplace(MetricsLog::create(run_dir_->path(), metric_names_));
       write_checkpoint(run_dir_->checkpoint_path().string(), state_, names_);
     }
   }
@@ -199,6 +206,7 @@ class TrainingRun {
     update.lr = learning_rate_at(config_.train.schedule, state_.step, cadence_.total);
     update.clip_norm = config_.train.clip_norm;
     unreported_.push_back({state_.step, state_.epoch, state_.cursor, state_.epoch_rng});
+    if (!program_.metrics.empty() && logs_after(batch)) batch_metrics(batch);
     backend_.step(batch, update);
     ++state_.step;
     samples_since_ += batch.rows;
@@ -227,6 +235,24 @@ class TrainingRun {
                       "; checkpoint written. Continue with: descent train --resume " +
                       run_dir_->path().string());
     }
+  }
+
+  // Whether the step about to run on `batch` ends in a logged row (step_once's rule).
+  bool logs_after(const BatchRows& batch) const {
+    const long next = state_.step + 1;
+    const bool epoch_end = dataset_ && state_.cursor + batch.rows >= cadence_.rows;
+    const bool evaluate =
+        cadence_.validating && (next % cadence_.eval_every == 0 || next == cadence_.total);
+    return next % cadence_.log_every == 0 || epoch_end || next == cadence_.total || evaluate;
+  }
+
+  // The [metrics] over the batch of the step about to run, at the parameters it starts from
+  // (those its logged loss is computed at), by the Interpreter.
+  void batch_metrics(const BatchRows& batch) {
+    backend_.store(state_.params);
+    pending_metrics_.clear();
+    for (double v : metric_means(program_, state_.params, splits_.train, batch, order_))
+      pending_metrics_.emplace_back(v);
   }
 
   // Waits for the backend's steps. A divergence among them rolls the run back to the start of
@@ -283,6 +309,9 @@ class TrainingRun {
     validation.rows = dataset_->validation_rows;
     const double val = backend_.evaluate(validation);
     last_val_ = val;
+    last_val_metrics_.clear();
+    for (double v : metric_means(program_, state_.params, splits_.validation, validation, {}))
+      last_val_metrics_.emplace_back(v);
     const EarlyStopping& es = config_.train.early_stopping;
     if (val < state_.best_val - es.min_delta) {
       state_.best_val = val;
@@ -307,10 +336,14 @@ class TrainingRun {
     row_.grad_norm = last_report_.grad_norm;
     row_.samples_per_s = window > 0 ? static_cast<double>(samples_since_) / window : 0.0;
     row_.wall_s = wall_before_ + seconds_between(run_started_, now);
+    row_.metrics = std::move(pending_metrics_);
+    row_.val_metrics = std::move(last_val_metrics_);
     metrics_->append(row_);
     samples_since_ = 0;
     window_started_ = now;
     last_val_.reset();
+    pending_metrics_.clear();
+    last_val_metrics_.clear();
     progress_.update(row_, cadence_.epochs, last);
   }
 
@@ -380,6 +413,7 @@ class TrainingRun {
   Backend& backend_;
   const TrainOptions& options_;
   const std::vector<std::string> names_;
+  const std::vector<std::string> metric_names_;
   const Cadence cadence_;
   DataSplits splits_;                // the data set as the backend was handed it
   std::vector<std::int64_t> order_;  // this epoch's row order
@@ -391,8 +425,10 @@ class TrainingRun {
   Rng shuffler_;
   std::vector<StepStart> unreported_;  // steps issued since the backend last reported
   StepReport last_report_;
-  MetricsRow row_;                  // the last row logged
-  std::optional<double> last_val_;  // a validation loss not logged yet
+  MetricsRow row_;                                       // the last row logged
+  std::optional<double> last_val_;                       // a validation loss not logged yet
+  std::vector<std::optional<double>> pending_metrics_;   // the next row's batch metrics
+  std::vector<std::optional<double>> last_val_metrics_;  // with last_val_
   std::string started_at_;
   Clock::time_point run_started_, window_started_;
   std::optional<BestStart> best_;  // minimize mode, once the outputs are written
