@@ -242,8 +242,7 @@ NodeId Graph::added(const Node& node) {
                     kNoNode});
   const auto id = static_cast<NodeId>(size() - 1);
   if (node.arity > 0) {
-    const NodeId newest =
-        node.arity == 2 ? std::max(node.child[0], node.child[1]) : node.child[0];
+    const NodeId newest = node.arity == 2 ? std::max(node.child[0], node.child[1]) : node.child[0];
     heads_[newest].recent_parent = id;
   }
   return id;
