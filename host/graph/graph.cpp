@@ -212,10 +212,11 @@ NodeId Graph::find(const InternKey& key, const Node* node) const {
 
 NodeId Graph::find_op(const InternKey& key, Op op, NodeId a, NodeId b) {
   const NodeId hint = heads_[key.newest_child].recent_parent;
-  if (hint != kNoNode) {
-    const NodeHead& h = heads_[hint].head;
-    if (h.op == op && h.child[0] == a && h.child[1] == b) return hint;
-  }
+  // Every node built sets its newest child's hint, so a child without one has no parent over
+  // it as its newest child: the key is absent, and the index need not be asked.
+  if (hint == kNoNode) return kNoNode;
+  const NodeHead& h = heads_[hint].head;
+  if (h.op == op && h.child[0] == a && h.child[1] == b) return hint;
   const NodeId found = find(key, nullptr);
   if (found != kNoNode) heads_[key.newest_child].recent_parent = found;
   return found;

@@ -156,7 +156,8 @@ class Graph {
   // lookups of existing op nodes without the index. Rewrites rebuild nodes that exist already
   // (a chain rebuilt in the same order), and in a large graph each index lookup is a cache miss
   // while the child's slot was read a moment before. The hint only ever names a node with
-  // exactly the key looked up, so it changes no id.
+  // exactly the key looked up, so it changes no id; a child without one has no such parent,
+  // which answers a lookup of a new node over a new child (most of what derive builds).
   struct HeadSlot {
     NodeHead head;
     NodeId recent_parent = kNoNode;

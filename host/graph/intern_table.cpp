@@ -2,6 +2,7 @@
 #include "graph/intern_table.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <utility>
 
 namespace descent {
@@ -12,6 +13,8 @@ namespace {
 // stay in a core's cache while a rewrite adds them. A small graph starts with a small table.
 constexpr std::size_t kYoungSlots = std::size_t{1} << 15;
 constexpr std::size_t kFirstSlots = 64;
+// flush_young() writes `main` region by region, 2^kRegionBits of them.
+constexpr int kRegionBits = 12;
 
 void prefetch(const void* address) {
 #if defined(__GNUC__)
@@ -70,18 +73,27 @@ void InternTable::flush_young() {
     for (const Slot& s : old)
       if (s.id != kAbsent) place(main_, hash({s.op, s.short_key, s.payload, 0}), s);
   }
-  // In the order of their slots in `main`, so that `main` is written from front to back.
-  std::vector<std::pair<std::uint64_t, Slot>> moving;
-  moving.reserve(young_count_);
+  // In the order of their regions of `main` (a counting sort by a slot's top bits, each region
+  // small enough to stay in the cache while it is written), so that `main` is written from
+  // front to back.
+  const std::size_t mask = main_.size() - 1;
+  const int slot_bits = std::countr_zero(main_.size());
+  const int shift = std::max(0, slot_bits - kRegionBits);
+  std::vector<std::pair<std::uint64_t, Slot>> young_entries;
+  young_entries.reserve(young_count_);
+  std::vector<std::uint32_t> region_start((std::size_t{1} << kRegionBits) + 1, 0);
   std::uint32_t last = young_start_;
   for (const Slot& s : young_)
     if (s.id != kAbsent) {
-      moving.emplace_back(hash({s.op, s.short_key, s.payload, 0}), s);
+      const std::uint64_t h = hash({s.op, s.short_key, s.payload, 0});
+      young_entries.emplace_back(h, s);
+      ++region_start[((h & mask) >> shift) + 1];
       last = std::max(last, s.id);
     }
-  const std::size_t mask = main_.size() - 1;
-  std::sort(moving.begin(), moving.end(),
-            [mask](const auto& a, const auto& b) { return (a.first & mask) < (b.first & mask); });
+  for (std::size_t r = 1; r < region_start.size(); ++r) region_start[r] += region_start[r - 1];
+  std::vector<std::pair<std::uint64_t, Slot>> moving(young_entries.size());
+  for (const auto& entry : young_entries)
+    moving[region_start[(entry.first & mask) >> shift]++] = entry;
   // The slots are far apart in a large table: ask for a few ahead, so that their cache misses
   // overlap instead of following one another.
   constexpr std::size_t kAhead = 8;
