@@ -207,7 +207,18 @@ InternKey Graph::op_key(Op op, NodeId a, NodeId b) {
 }
 
 NodeId Graph::find(const InternKey& key, const Node* node) const {
-  return index_.find(key, [&](NodeId id) { return same_key(at(id), *node); });
+  return index_.find(key, [&](NodeId id) {
+    if (node) return same_key(at(id), *node);
+    // A short key: (op, children) of an op whose attribute is the default one (an attribute
+    // op's attribute is its shape), or a plain scalar constant's value bits.
+    const NodeHead head = heads_[id].head;
+    if (head.op != key.op) return false;
+    if (key.op == Op::constant)
+      return head.plain_scalar() && std::bit_cast<std::uint64_t>(at(id).value) == key.payload;
+    return head.child[0] == static_cast<NodeId>(key.payload) &&
+           head.child[1] == static_cast<NodeId>(key.payload >> 32) &&
+           (op_info(key.op).attr == OpAttr::none || head.plain_scalar());
+  });
 }
 
 NodeId Graph::find_op(const InternKey& key, Op op, NodeId a, NodeId b) {

@@ -45,6 +45,14 @@ void InternTable::place(Table& table, std::uint64_t h, const Slot& slot) {
   table[i] = slot;
 }
 
+void InternTable::place_main(std::vector<MainSlot, HugePageAllocator<MainSlot>>& table,
+                             MainSlot slot) {
+  const std::size_t mask = table.size() - 1;
+  std::size_t i = slot.tag & mask;
+  while (table[i].id != kAbsent) i = (i + 1) & mask;
+  table[i] = slot;
+}
+
 void InternTable::insert(const InternKey& key, std::uint32_t id) {
   const std::uint64_t h = hash(key);
   const Slot slot{id, key.op, key.short_key, key.payload};
@@ -70,8 +78,8 @@ void InternTable::flush_young() {
     std::size_t size = std::max<std::size_t>(main_.size(), kYoungSlots);
     while (2 * entries > size) size *= 2;
     auto old = std::exchange(main_, decltype(main_)(size));
-    for (const Slot& s : old)
-      if (s.id != kAbsent) place(main_, hash({s.op, s.short_key, s.payload, 0}), s);
+    for (const MainSlot& s : old)
+      if (s.id != kAbsent) place_main(main_, s);
   }
   // In the order of their regions of `main` (a counting sort by a slot's top bits, each region
   // small enough to stay in the cache while it is written), so that `main` is written from
@@ -79,27 +87,27 @@ void InternTable::flush_young() {
   const std::size_t mask = main_.size() - 1;
   const int slot_bits = std::countr_zero(main_.size());
   const int shift = std::max(0, slot_bits - kRegionBits);
-  std::vector<std::pair<std::uint64_t, Slot>> young_entries;
+  std::vector<MainSlot> young_entries;
   young_entries.reserve(young_count_);
   std::vector<std::uint32_t> region_start((std::size_t{1} << kRegionBits) + 1, 0);
   std::uint32_t last = young_start_;
   for (const Slot& s : young_)
     if (s.id != kAbsent) {
-      const std::uint64_t h = hash({s.op, s.short_key, s.payload, 0});
-      young_entries.emplace_back(h, s);
-      ++region_start[((h & mask) >> shift) + 1];
+      const MainSlot entry{s.id, tag_of(hash({s.op, s.short_key, s.payload, 0}))};
+      young_entries.push_back(entry);
+      ++region_start[((entry.tag & mask) >> shift) + 1];
       last = std::max(last, s.id);
     }
   for (std::size_t r = 1; r < region_start.size(); ++r) region_start[r] += region_start[r - 1];
-  std::vector<std::pair<std::uint64_t, Slot>> moving(young_entries.size());
-  for (const auto& entry : young_entries)
-    moving[region_start[(entry.first & mask) >> shift]++] = entry;
+  std::vector<MainSlot> moving(young_entries.size());
+  for (const MainSlot& entry : young_entries)
+    moving[region_start[(entry.tag & mask) >> shift]++] = entry;
   // The slots are far apart in a large table: ask for a few ahead, so that their cache misses
   // overlap instead of following one another.
   constexpr std::size_t kAhead = 8;
   for (std::size_t k = 0; k < moving.size(); ++k) {
-    if (k + kAhead < moving.size()) prefetch(&main_[moving[k + kAhead].first & mask]);
-    place(main_, moving[k].first, moving[k].second);
+    if (k + kAhead < moving.size()) prefetch(&main_[moving[k + kAhead].tag & mask]);
+    place_main(main_, moving[k]);
   }
   std::fill(young_.begin(), young_.end(), Slot{});
   young_count_ = 0;
