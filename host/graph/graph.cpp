@@ -215,7 +215,30 @@ InternKey Graph::op_key(Op op, NodeId a, NodeId b) {
 }
 
 NodeId Graph::find(const InternKey& key, const Node* node) const {
-  return index_.find(key, [&](NodeId id) { return same_key(at(id), *node); });
+  return index_.find(key, [&](NodeId id) {
+    if (node) return same_key(at(id), *node);
+    // A short key: (op, children) of an op whose attribute is the default one (an attribute
+    // op's attribute is its shape), or a plain scalar constant's value bits.
+    const NodeHead head = heads_[id].head;
+    if (head.op != key.op) return false;
+    if (key.op == Op::constant)
+      return head.plain_scalar() && std::bit_cast<std::uint64_t>(at(id).value) == key.payload;
+    return head.child[0] == static_cast<NodeId>(key.payload) &&
+           head.child[1] == static_cast<NodeId>(key.payload >> 32) &&
+           (op_info(key.op).attr == OpAttr::none || head.plain_scalar());
+  });
+}
+
+NodeId Graph::find_op(const InternKey& key, Op op, NodeId a, NodeId b) {
+  const NodeId hint = heads_[key.newest_child].recent_parent;
+  // Every node built sets its newest child's hint, so a child without one has no parent over
+  // it as its newest child: the key is absent, and the index need not be asked.
+  if (hint == kNoNode) return kNoNode;
+  const NodeHead& h = heads_[hint].head;
+  if (h.op == op && h.child[0] == a && h.child[1] == b) return hint;
+  const NodeId found = find(key, nullptr);
+  if (found != kNoNode) heads_[key.newest_child].recent_parent = found;
+  return found;
 }
 
 NodeId Graph::intern(Node&& node, const Span& span) {
@@ -231,12 +254,18 @@ NodeId Graph::intern(Node&& node, const Span& span) {
 NodeId Graph::added(const Node& node) {
   const std::uint8_t flags = (node.varying ? NodeHead::kVarying : 0) |
                              (is_default(node.shape) ? NodeHead::kPlainScalar : 0);
-  heads_.push_back({node.op,
-                    node.arity,
-                    static_cast<std::uint8_t>(node.shape.rank),
-                    flags,
-                    {node.child[0], node.child[1]}});
-  return static_cast<NodeId>(size() - 1);
+  heads_.push_back({{node.op,
+                     node.arity,
+                     static_cast<std::uint8_t>(node.shape.rank),
+                     flags,
+                     {node.child[0], node.child[1]}},
+                    kNoNode});
+  const auto id = static_cast<NodeId>(size() - 1);
+  if (node.arity > 0) {
+    const NodeId newest = node.arity == 2 ? std::max(node.child[0], node.child[1]) : node.child[0];
+    heads_[newest].recent_parent = id;
+  }
+  return id;
 }
 
 Node& Graph::append(const InternKey& key) {
@@ -321,14 +350,16 @@ NodeId Graph::apply_interned(Op op, std::uint8_t arity, NodeId a, NodeId b, cons
   const bool short_key = is_default(attr);
   const InternKey key = op_key(op, a, b);
   if (short_key) {
-    const NodeId found = find(key, nullptr);
+    // An op with an attribute is never found by its children alone.
+    const NodeId found =
+        op_info(op).attr == OpAttr::none ? find_op(key, op, a, b) : find(key, nullptr);
     if (found != kNoNode) return found;
   }
   // The shape rule, by the heads alone for elementwise ops on plain scalars (the common case
   // in rewrites, whose operands need not be read then).
   const OpKind kind = op_info(op).kind;
-  const NodeHead left_head = heads_[a];
-  const NodeHead right_head = arity == 2 ? heads_[b] : left_head;
+  const NodeHead left_head = heads_[a].head;
+  const NodeHead right_head = arity == 2 ? heads_[b].head : left_head;
   Shape shape;
   if (!((kind == OpKind::unary || kind == OpKind::binary || kind == OpKind::batch) &&
         left_head.plain_scalar() && right_head.plain_scalar())) {
@@ -377,7 +408,7 @@ std::vector<NodeId> Graph::reachable(const std::vector<NodeId>& roots) const {
     for (NodeId id = top + 1; id-- > 0;) {
       if (!seen[id]) continue;
       ++count;
-      const NodeHead& h = heads_[id];
+      const NodeHead& h = heads_[id].head;
       for (int i = 0; i < h.arity; ++i) seen[h.child[i]] = 1;
     }
   std::vector<NodeId> out;
@@ -390,7 +421,7 @@ std::vector<NodeId> Graph::reachable(const std::vector<NodeId>& roots) const {
 std::vector<NodeId> Graph::variables_of(const std::vector<NodeId>& roots) const {
   std::vector<NodeId> vars;
   for (NodeId id : reachable(roots))
-    if (heads_[id].op == Op::variable) vars.push_back(id);
+    if (heads_[id].head.op == Op::variable) vars.push_back(id);
   return vars;
 }
 

@@ -59,7 +59,7 @@ struct alignas(64) Node {
 };
 
 // The fields of a node that traversals and rewrites read most, 12 bytes, kept beside the nodes
-// in an array of their own: a pass over a large graph reads five of them a cache line instead
+// in an array of their own: a pass over a large graph reads four of them a cache line instead
 // of one node (a node spans two lines).
 struct NodeHead {
   static constexpr std::uint8_t kVarying = 1;      // Node::varying
@@ -99,7 +99,7 @@ class Graph {
   const Node& operator[](NodeId id) const { return at(id); }
   std::size_t size() const { return nodes_.size(); }
   // A copy of the node's head (see NodeHead).
-  NodeHead head(NodeId id) const { return heads_[id]; }
+  NodeHead head(NodeId id) const { return heads_[id].head; }
 
   // Convenience builders used by derivative rules and rewrites.
   NodeId add(NodeId a, NodeId b) { return apply(Op::add, a, b); }
@@ -110,9 +110,9 @@ class Graph {
   NodeId pow(NodeId a, NodeId b) { return apply(Op::pow, a, b); }
   NodeId num(double v) { return constant(v); }
 
-  bool is_constant(NodeId id) const { return heads_[id].op == Op::constant; }
+  bool is_constant(NodeId id) const { return heads_[id].head.op == Op::constant; }
   bool is_constant(NodeId id, double v) const {
-    return heads_[id].op == Op::constant && at(id).value == v;
+    return heads_[id].head.op == Op::constant && at(id).value == v;
   }
   // Every node reachable from `roots`, in increasing id (= topological) order.
   std::vector<NodeId> reachable(const std::vector<NodeId>& roots) const;
@@ -137,6 +137,9 @@ class Graph {
   static InternKey op_key(Op op, NodeId a, NodeId b);
   // The id of the node with this key (`node` is read only for a long key), or kNoNode.
   NodeId find(const InternKey& key, const Node* node) const;
+  // find() for the short key of an op without attribute, asking the newest child's
+  // recent_parent first (see HeadSlot).
+  NodeId find_op(const InternKey& key, Op op, NodeId a, NodeId b);
   // Returns the id of the node with `node`'s key, creating it (with `span`) when there is none.
   NodeId intern(Node&& node, const Span& span);
   // apply()'s interning: finds the op node by its short key, or works out its shape (checking
@@ -148,8 +151,19 @@ class Graph {
   Node& append(const InternKey& key);
   NodeId added(const Node& node);
 
+  // A node's head beside the parent that was last built or found over it as its newest (largest
+  // id) child: a hint, checked against the parent's head before it is used, that answers most
+  // lookups of existing op nodes without the index. Rewrites rebuild nodes that exist already
+  // (a chain rebuilt in the same order), and in a large graph each index lookup is a cache miss
+  // while the child's slot was read a moment before. The hint only ever names a node with
+  // exactly the key looked up, so it changes no id; a child without one has no such parent,
+  // which answers a lookup of a new node over a new child (most of what derive builds).
+  struct HeadSlot {
+    NodeHead head;
+    NodeId recent_parent = kNoNode;
+  };
   SegmentedStore<Node> nodes_;   // never moved (see node_store.hpp)
-  std::vector<NodeHead> heads_;  // by id
+  std::vector<HeadSlot> heads_;  // by id
   InternTable index_;            // key → id (see intern_table.hpp)
 
   struct NameHash {

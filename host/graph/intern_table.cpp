@@ -2,6 +2,7 @@
 #include "graph/intern_table.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <utility>
 
 namespace descent {
@@ -12,6 +13,8 @@ namespace {
 // stay in a core's cache while a rewrite adds them. A small graph starts with a small table.
 constexpr std::size_t kYoungSlots = std::size_t{1} << 15;
 constexpr std::size_t kFirstSlots = 64;
+// flush_young() writes `main` region by region, 2^kRegionBits of them.
+constexpr int kRegionBits = 12;
 
 void prefetch(const void* address) {
 #if defined(__GNUC__)
@@ -42,6 +45,14 @@ void InternTable::place(Table& table, std::uint64_t h, const Slot& slot) {
   table[i] = slot;
 }
 
+void InternTable::place_main(std::vector<MainSlot, HugePageAllocator<MainSlot>>& table,
+                             MainSlot slot) {
+  const std::size_t mask = table.size() - 1;
+  std::size_t i = slot.tag & mask;
+  while (table[i].id != kAbsent) i = (i + 1) & mask;
+  table[i] = slot;
+}
+
 void InternTable::insert(const InternKey& key, std::uint32_t id) {
   const std::uint64_t h = hash(key);
   const Slot slot{id, key.op, key.short_key, key.payload};
@@ -67,27 +78,36 @@ void InternTable::flush_young() {
     std::size_t size = std::max<std::size_t>(main_.size(), kYoungSlots);
     while (2 * entries > size) size *= 2;
     auto old = std::exchange(main_, decltype(main_)(size));
-    for (const Slot& s : old)
-      if (s.id != kAbsent) place(main_, hash({s.op, s.short_key, s.payload, 0}), s);
+    for (const MainSlot& s : old)
+      if (s.id != kAbsent) place_main(main_, s);
   }
-  // In the order of their slots in `main`, so that `main` is written from front to back.
-  std::vector<std::pair<std::uint64_t, Slot>> moving;
-  moving.reserve(young_count_);
+  // In the order of their regions of `main` (a counting sort by a slot's top bits, each region
+  // small enough to stay in the cache while it is written), so that `main` is written from
+  // front to back.
+  const std::size_t mask = main_.size() - 1;
+  const int slot_bits = std::countr_zero(main_.size());
+  const int shift = std::max(0, slot_bits - kRegionBits);
+  std::vector<MainSlot> young_entries;
+  young_entries.reserve(young_count_);
+  std::vector<std::uint32_t> region_start((std::size_t{1} << kRegionBits) + 1, 0);
   std::uint32_t last = young_start_;
   for (const Slot& s : young_)
     if (s.id != kAbsent) {
-      moving.emplace_back(hash({s.op, s.short_key, s.payload, 0}), s);
+      const MainSlot entry{s.id, tag_of(hash({s.op, s.short_key, s.payload, 0}))};
+      young_entries.push_back(entry);
+      ++region_start[((entry.tag & mask) >> shift) + 1];
       last = std::max(last, s.id);
     }
-  const std::size_t mask = main_.size() - 1;
-  std::sort(moving.begin(), moving.end(),
-            [mask](const auto& a, const auto& b) { return (a.first & mask) < (b.first & mask); });
+  for (std::size_t r = 1; r < region_start.size(); ++r) region_start[r] += region_start[r - 1];
+  std::vector<MainSlot> moving(young_entries.size());
+  for (const MainSlot& entry : young_entries)
+    moving[region_start[(entry.tag & mask) >> shift]++] = entry;
   // The slots are far apart in a large table: ask for a few ahead, so that their cache misses
   // overlap instead of following one another.
   constexpr std::size_t kAhead = 8;
   for (std::size_t k = 0; k < moving.size(); ++k) {
-    if (k + kAhead < moving.size()) prefetch(&main_[moving[k + kAhead].first & mask]);
-    place(main_, moving[k].first, moving[k].second);
+    if (k + kAhead < moving.size()) prefetch(&main_[moving[k + kAhead].tag & mask]);
+    place_main(main_, moving[k]);
   }
   std::fill(young_.begin(), young_.end(), Slot{});
   young_count_ = 0;

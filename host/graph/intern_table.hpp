@@ -1,8 +1,10 @@
 // The index behind hash-consing (graph.hpp): from a node's key to its id.
 //
 // A key is short when it holds the whole key of the node: an op without attribute is (op,
-// children), a scalar constant (op, value bits); such keys are compared in the table without
-// reading a node. Other keys carry a hash of the node's key, and the caller compares the node.
+// children), a scalar constant (op, value bits); such keys are compared in `young` and in the
+// cache of recent keys without reading a node. Other keys carry a hash of the node's key, and
+// the caller compares the node. `main` keeps only ids and hash bits: the caller compares every
+// key found there with the node's.
 //
 // Large graphs do not fit in the cache, and a hash table is read at random, so the index is
 // kept in two parts: `young` holds the nodes added since the last flush, small enough to stay
@@ -38,8 +40,9 @@ class InternTable {
 
   InternTable();
 
-  // The id entered under `key`, or kAbsent. For a long key, `same(id)` tells whether the node
-  // with that id has the key.
+  // The id entered under `key`, or kAbsent. `same(id)` tells whether the node with that id has
+  // the key: it is asked for every key found in `main`, which keeps ids and hash bits only, and
+  // for a long key found in `young`.
   template <class Same>
   std::uint32_t find(const InternKey& key, Same same) const;
   // Enters `id` (the next id, larger than every id entered before) under `key`, which find()
@@ -53,6 +56,17 @@ class InternTable {
     bool short_key = false;
     std::uint64_t payload = 0;
   };
+  // A slot of `main`: the id and the hash's upper half, which also places it (tag & mask), so
+  // that `main` can grow without the keys. Half the size of a full slot: `main` is the one
+  // part of the index as large as the graph, read at random and written once per node.
+  struct MainSlot {
+    std::uint32_t id = kAbsent;  // empty
+    std::uint32_t tag = 0;
+  };
+  static std::uint32_t tag_of(std::uint64_t h) { return static_cast<std::uint32_t>(h >> 32); }
+  static void place_main(std::vector<MainSlot, HugePageAllocator<MainSlot>>& table, MainSlot slot);
+  template <class Same>
+  std::uint32_t probe_main(std::uint64_t h, Same same) const;
   static std::uint64_t hash(const InternKey& key);
   static bool same_slot_key(const Slot& slot, const InternKey& key) {
     return slot.op == key.op && slot.short_key == key.short_key && slot.payload == key.payload;
@@ -66,7 +80,7 @@ class InternTable {
 
   // Ids below young_start_; a power of two, at most half full, on huge pages (large_buffer.hpp)
   // when large: its reads are at random.
-  std::vector<Slot, HugePageAllocator<Slot>> main_;
+  std::vector<MainSlot, HugePageAllocator<MainSlot>> main_;
   std::vector<Slot> young_;  // ids from young_start_ on; at most half full
   std::size_t young_count_ = 0;
   std::uint32_t young_start_ = 0;
@@ -83,6 +97,15 @@ std::uint32_t InternTable::probe(const Table& table, std::uint64_t h, const Inte
 }
 
 template <class Same>
+std::uint32_t InternTable::probe_main(std::uint64_t h, Same same) const {
+  const std::size_t mask = main_.size() - 1;
+  const std::uint32_t tag = tag_of(h);
+  for (std::size_t i = tag & mask; main_[i].id != kAbsent; i = (i + 1) & mask)
+    if (main_[i].tag == tag && same(main_[i].id)) return main_[i].id;
+  return kAbsent;
+}
+
+template <class Same>
 std::uint32_t InternTable::find(const InternKey& key, Same same) const {
   const std::uint64_t h = hash(key);
   Slot* recent = nullptr;
@@ -91,8 +114,7 @@ std::uint32_t InternTable::find(const InternKey& key, Same same) const {
     if (recent->id != kAbsent && same_slot_key(*recent, key)) return recent->id;
   }
   std::uint32_t id = probe(young_, h, key, same);
-  if (id == kAbsent && key.newest_child < young_start_ && !main_.empty())
-    id = probe(main_, h, key, same);
+  if (id == kAbsent && key.newest_child < young_start_ && !main_.empty()) id = probe_main(h, same);
   if (id != kAbsent && recent) *recent = {id, key.op, true, key.payload};
   return id;
 }

@@ -209,7 +209,9 @@ class Printer {
 
   // Walks products, quotients and negations from the left, as the written order.
   void collect_factors(NodeId root, Factors& f) {
-    std::vector<std::pair<NodeId, bool>> stack{{root, false}};  // (node, in the denominator)
+    // (node, in the denominator); the loop prints nothing, so one buffer serves every call.
+    std::vector<std::pair<NodeId, bool>>& stack = factor_walk_;
+    stack.assign(1, {root, false});
     while (!stack.empty()) {
       const auto [id, in_denominator] = stack.back();
       stack.pop_back();
@@ -308,7 +310,10 @@ class Printer {
   void print_sum(NodeId root) {
     // Terms with their signs, flattening nested sums and differences from the left.
     std::vector<Term> terms;
-    std::vector<std::pair<NodeId, bool>> stack{{root, false}};  // (node, negated)
+    // (node, negated); the walk prints nothing (printing the terms comes after it), so one
+    // buffer serves every call.
+    std::vector<std::pair<NodeId, bool>>& stack = sum_walk_;
+    stack.assign(1, {root, false});
     while (!stack.empty()) {
       const auto [id, negated] = stack.back();
       stack.pop_back();
@@ -360,6 +365,8 @@ class Printer {
   const NodeNames* names_ = nullptr;
   NodeId root_ = kNoNode;
   std::vector<NodeId>* used_ = nullptr;
+  // The work lists of collect_factors and of print_sum's walk, kept between calls.
+  std::vector<std::pair<NodeId, bool>> factor_walk_, sum_walk_;
 };
 
 }  // namespace
