@@ -781,7 +781,8 @@ const Malformed kMalformed[] = {
      "cfg.toml:5:2: error: unknown section [logging]\n"
      "  [logging]\n"
      "   ^~~~~~~\n"
-     "note: the sections are [experiment], [data], [params], [model], [cost] and [train]"},
+     "note: the sections are [experiment], [data], [params], [constants], [model], [cost] and "
+     "[train]"},
     {"key_outside_any_section",
      "lr = 0.1\n" + kMinimize,
      {},
@@ -1317,7 +1318,8 @@ loss = "w*x"
      "--set:1:1: error: unknown section [nosuchsection]\n"
      "  nosuchsection.x=1\n"
      "  ^~~~~~~~~~~~~\n"
-     "note: the sections are [experiment], [data], [params], [model], [cost] and [train]"},
+     "note: the sections are [experiment], [data], [params], [constants], [model], [cost] and "
+     "[train]"},
     {"set_unknown_key",
      kMinimize,
      {"train.lerning_rate=0.1"},

@@ -14,9 +14,11 @@ std::vector<Tensor> evaluate_program_nodes(const Program& program,
                                            const std::vector<NodeId>& outputs) {
   const Graph& g = program.graph;
   Interpreter interpreter(g, outputs);
+  bind_constants(program, interpreter);
   for (NodeId v : g.variables_of(outputs)) {
     const Node& n = g[v];
     if (n.var_kind == VarKind::batch_size) continue;  // the Interpreter binds it
+    if (n.var_kind == VarKind::constant) continue;    // bound above
     if (n.var_kind == VarKind::input) {
       const NamedRows* found = nullptr;
       for (const NamedRows& in : inputs)
@@ -42,6 +44,16 @@ std::vector<Tensor> evaluate_program_nodes(const Program& program,
   return values;
 }
 
+void bind_constants(const Program& program, Interpreter& interpreter) {
+  const Graph& g = program.graph;
+  for (const ProgramConstant& c : program.constants) {
+    // By name: an expression lowered after the Program was built (descent predict's model
+    // expression) may use a constant that the cost does not.
+    const NodeId node = c.node != kNoNode ? c.node : g.find_variable(c.name);
+    if (node != kNoNode) interpreter.set(node, Tensor{c.shape, 0, c.values()});
+  }
+}
+
 std::vector<double> start_costs(const Program& program,
                                 const std::vector<std::vector<double>>& params) {
   // A chunk of starts at a time: the Interpreter keeps every node's values for all it runs.
@@ -54,6 +66,7 @@ std::vector<double> start_costs(const Program& program,
   for (std::int64_t first = 0; first < program.starts; first += kStartsPerChunk) {
     const std::int64_t count = std::min(kStartsPerChunk, program.starts - first);
     Interpreter interpreter(g, outputs);
+    bind_constants(program, interpreter);
     for (std::size_t i = 0; i < program.params.size(); ++i) {
       const ProgramParam& p = program.params[i];
       const auto begin = params.at(i).begin() + first * p.shape.size();

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu/interpreter.hpp"
 #include "cpu/tensor.hpp"
 #include "program/program.hpp"
 
@@ -27,6 +28,10 @@ std::vector<Tensor> evaluate_program_nodes(const Program& program,
                                            const std::vector<std::vector<double>>& params,
                                            const std::vector<NamedRows>& inputs,
                                            const std::vector<NodeId>& outputs);
+
+// Binds the tensor constants of `program` (ProgramConstant) that its graph uses to their values,
+// the same for every sample.
+void bind_constants(const Program& program, Interpreter& interpreter);
 
 // Minimize mode: the cost of every start at `params`, its loss plus its penalties (the
 // per-start objective whose mean over starts is the reported loss).
