@@ -95,7 +95,7 @@
 //     elements in a parameter, in all parameters together, and (minimize mode) times
 //     starts; a data set holds at most 2^31 rows, and data.validation must hold out at
 //     least one row and leave at least one to train on (checked when the data is read);
-//   - inputs, parameters and model expressions share one namespace of identifiers
+//   - inputs, parameters, constants and model expressions share one namespace of identifiers
 //     [A-Za-z_][A-Za-z0-9_]*, which must not hold a function of the language (exp, sum, ...)
 //     or the reserved name batch_size;
 //   - model expressions may use each other in any order, never in a cycle (also among
