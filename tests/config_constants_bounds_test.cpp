@@ -170,6 +170,26 @@ TEST_F(ConstantsBoundsConfig, ConfigsWithoutEitherResolveAsBefore) {
   EXPECT_EQ(text.find("bounds"), std::string::npos) << text;
 }
 
+TEST_F(ConstantsBoundsConfig, OverridesSetConstantsAndBounds) {
+  const ExperimentConfig c = load_experiment(
+      write("cfg.toml", kConstants), {"constants.lambda=0.5", "constants.v=[[1, 2], [3, 4]]",
+                                      "params.w.bounds=[-1, inf]", "constants.extra=2"});
+  ASSERT_EQ(c.constants.size(), 7u);
+  EXPECT_EQ(c.constants[0].values, std::vector<double>{0.5});
+  EXPECT_EQ(c.constants[2].shape, Shape::matrix(2, 2));
+  EXPECT_EQ(c.constants[6].name, "extra");  // added by the override, after the file's
+  EXPECT_EQ(c.params[0].lower_bound(1), -1.0);
+  EXPECT_EQ(c.params[0].upper_bound(1), kInf);
+  // An override's error points into the override.
+  try {
+    load_experiment(write("cfg.toml", kConstants), {"constants.lambda=[1, [2]]"});
+    ADD_FAILURE() << "a ragged override was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.span().where(), "--set:1:22");
+    EXPECT_EQ(e.message(), "expected a number for constants.lambda[1], found an array");
+  }
+}
+
 struct Malformed {
   const char* name;
   std::string config;

@@ -31,7 +31,7 @@ std::string npy_bytes(const std::vector<std::size_t>& shape, const std::vector<d
   bytes += static_cast<char>(header.size() >> 8);
   bytes += header;
   std::string data(values.size() * sizeof(double), '\0');
-  std::memcpy(data.data(), values.data(), data.size());
+  if (!values.empty()) std::memcpy(data.data(), values.data(), data.size());
   return bytes + data;
 }
 
