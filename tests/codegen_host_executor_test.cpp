@@ -1,12 +1,14 @@
 // The emitted kernels' launch structure on the host (DESIGN §6; issue "Train on the GPU", item 7):
-// every example config's emitted program, compiled as host C++ in f32 and f64 at build time
-// (tests/codegen/emit_host_programs.cpp), runs through the host executor (codegen/host_executor:
-// grid-stride rows, warps, the butterfly, the blocks' partials, the last block's finish, the
-// update) as EmittedBackend's device, and is checked against the f64 oracle in lockstep
-// (check/lockstep.hpp: objective, gradients, the update, the reported loss and gradient norm,
-// within its error model) for row counts 1, 31, 255, 257 and more than 4 x blocks x threads
+// every example config's emitted program, and those of tests/configs/ (constants of every kind,
+// bounded parameters in fit and minimize mode), compiled as host C++ in f32 and f64 at build
+// time (tests/codegen/emit_host_programs.cpp), runs through the host executor
+// (codegen/host_executor: grid-stride rows, warps, the butterfly, the blocks' partials, the last
+// block's finish, the update) as EmittedBackend's device, and is checked against the f64 oracle in
+// lockstep (check/lockstep.hpp: objective, gradients, the update, the reported loss and gradient
+// norm, within its error model) for row counts 1, 31, 255, 257 and more than 4 x blocks x threads
 // (every thread of the largest grid takes more than four rows), with the rows in order and
-// through a shuffled index. Two runs give the same bits.
+// through a shuffled index. Two runs give the same bits. Bounded parameters stay in their box
+// after every fused update, and the ones whose descent leads out of it stop on its edge.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -22,6 +24,7 @@
 #include "cli/experiment_setup.hpp"
 #include "codegen/emitted_host_programs.hpp"
 #include "codegen/host_step_device.hpp"
+#include "program/bounds.hpp"
 #include "program/init.hpp"
 #include "test_support.hpp"
 #include "train/trainer.hpp"
@@ -102,12 +105,12 @@ TEST_P(HostExecutor, AgreesWithTheOracleAtEveryRowCount) {
   TensorCheck worst;
   std::string worst_case;
   for (const std::int64_t rows : kRowCounts) {
-    const Experiment probe = set_up_experiment(config_path(c.config).string(), {});
+    const Experiment probe = set_up_experiment((kSourceDir / c.config).string(), {});
     const bool minimize = probe.config.minimize();
     // Minimize mode: the rows are the starts.
-    const Experiment e = minimize ? set_up_experiment(config_path(c.config).string(),
+    const Experiment e = minimize ? set_up_experiment((kSourceDir / c.config).string(),
                                                       {"train.starts=" + std::to_string(rows)})
-                                  : set_up_experiment(config_path(c.config).string(), {});
+                                  : set_up_experiment((kSourceDir / c.config).string(), {});
     DataSplits splits;
     if (e.dataset) splits = data_splits(*e.program, *e.dataset);
     for (const bool shuffled : {false, true}) {
@@ -141,7 +144,7 @@ TEST_P(HostExecutor, AgreesWithTheOracleAtEveryRowCount) {
 
 TEST_P(HostExecutor, TwoRunsGiveTheSameBits) {
   const EmittedHostProgram& c = compiled();
-  const Experiment e = set_up_experiment(config_path(c.config).string(), {});
+  const Experiment e = set_up_experiment((kSourceDir / c.config).string(), {});
   DataSplits splits;
   std::vector<std::int64_t> order;
   BatchRows batch;
@@ -172,12 +175,61 @@ TEST_P(HostExecutor, TwoRunsGiveTheSameBits) {
         << e.program->params[k].name;
 }
 
+// The fused update projects bounded parameters: after each of 300 steps from the config's own
+// start, every element lies in its box (bounds compared in the run's precision), and on some
+// step some element sits exactly on a bound that the descent pushed it against.
+TEST(HostExecutorBounds, EveryStepStaysInTheBoxAndMeetsItsEdge) {
+  int bounded_programs = 0;
+  for (int p = 0; p < kEmittedHostProgramCount; ++p) {
+    const EmittedHostProgram& c = kEmittedHostPrograms[p];
+    const Experiment e = set_up_experiment((kSourceDir / c.config).string(), {});
+    if (!has_bounds(*e.program)) continue;
+    ++bounded_programs;
+    const bool f32 = c.precision == Precision::f32;
+    SCOPED_TRACE(std::string(c.config) + (f32 ? " f32" : " f64"));
+    const auto in_precision = [f32](double v) {
+      return f32 ? static_cast<double>(static_cast<float>(v)) : v;
+    };
+    DataSplits splits;
+    if (e.dataset) splits = data_splits(*e.program, *e.dataset);
+    const std::int64_t rows = e.dataset ? e.dataset->train_rows : e.program->starts;
+    auto backend = host_executor(c, e);
+    if (e.dataset) backend->attach(splits);
+    backend->load(initial_state(e.config, *e.program).params);
+    std::vector<ParamState> state;
+    long on_edge = 0;
+    for (long step = 1; step <= 300; ++step) {
+      CheckStep one = one_step(e, rows, false);
+      one.update.step = step;
+      backend->step(one.batch, one.update);
+      backend->store(state);
+      for (std::size_t k = 0; k < state.size(); ++k) {
+        const ParamSpec& spec = *e.program->params[k].spec;
+        const auto size = static_cast<std::size_t>(spec.shape.size());
+        for (std::size_t i = 0; i < state[k].value.size(); ++i) {
+          const double v = state[k].value[i];
+          const double low = in_precision(spec.lower_bound(static_cast<std::int64_t>(i % size)));
+          const double high = in_precision(spec.upper_bound(static_cast<std::int64_t>(i % size)));
+          ASSERT_TRUE(v >= low && v <= high)
+              << spec.name << "[" << i << "] = " << v << " after step " << step << ", outside ["
+              << low << ", " << high << "]";
+          on_edge += spec.bounds.present && (v == low || v == high);
+        }
+      }
+    }
+    ASSERT_EQ(backend->report().diverged_step, 0);
+    EXPECT_GT(on_edge, 0) << "no element met a bound";
+  }
+  // configs/mccormick.toml, tests/configs/constants_fit.toml and bounded_minimize.toml, in f32
+  // and f64.
+  EXPECT_GE(bounded_programs, 6);
+}
+
 INSTANTIATE_TEST_SUITE_P(ExampleConfigs, HostExecutor,
                          ::testing::Range(0, kEmittedHostProgramCount),
                          [](const ::testing::TestParamInfo<int>& param) {
                            const EmittedHostProgram& c = kEmittedHostPrograms[param.param];
-                           std::string name = c.config;
-                           name = name.substr(0, name.find('.'));
+                           std::string name = fs::path(c.config).stem().string();
                            return name + (c.precision == Precision::f32 ? "_f32" : "_f64");
                          });
 

@@ -781,7 +781,8 @@ const Malformed kMalformed[] = {
      "cfg.toml:5:2: error: unknown section [logging]\n"
      "  [logging]\n"
      "   ^~~~~~~\n"
-     "note: the sections are [experiment], [data], [params], [model], [cost], [metrics] and "
+     "note: the sections are [experiment], [data], [params], [constants], [model], [cost], "
+     "[metrics] and "
      "[train]"},
     {"key_outside_any_section",
      "lr = 0.1\n" + kMinimize,
@@ -1318,7 +1319,8 @@ loss = "w*x"
      "--set:1:1: error: unknown section [nosuchsection]\n"
      "  nosuchsection.x=1\n"
      "  ^~~~~~~~~~~~~\n"
-     "note: the sections are [experiment], [data], [params], [model], [cost], [metrics] and "
+     "note: the sections are [experiment], [data], [params], [constants], [model], [cost], "
+     "[metrics] and "
      "[train]"},
     {"set_unknown_key",
      kMinimize,

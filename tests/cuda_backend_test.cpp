@@ -1,6 +1,7 @@
 // The CUDA backend (cuda/backend, through cuda/api/gpu_api.hpp) on the device, against the CPU
 // reference backend (host/cpu with CpuMath::reference: the Interpreter's f64 values bit for
-// bit). For every example config (configs/*.toml), in f32 and in f64:
+// bit). For every example config (configs/*.toml) and test config (tests/configs/*.toml: constants
+// and bounds), in f32 and in f64:
 //   - the objective and every gradient over the whole training split (minimize: every start);
 //   - five training steps (step, report, store) on the config's batches (mini-batches through a
 //     shuffled epoch order where the config has them): reported loss, gradient norm, every
@@ -58,7 +59,7 @@ std::unique_ptr<Backend> cuda_backend(const Experiment& e, bool f32) {
 }
 
 struct Case {
-  std::string config;  // a path under configs/
+  std::string config;  // a path under configs/ or tests/configs/
   bool f32 = true;
 };
 
@@ -67,6 +68,7 @@ void PrintTo(const Case& c, std::ostream* out) {
   *out << fs::path(c.config).stem().string() << (c.f32 ? " f32" : " f64");
 }
 
+// The example configs and the test configs (tests/configs/: constants and bounds).
 std::vector<Case> example_cases() {
   std::vector<Case> cases;
   for (const fs::path& config : program_configs())

@@ -557,7 +557,7 @@ std::vector<CliCase> cli_cases() {
        R"msg(--set:1:1: error: unknown section [nosuch]
   nosuch.x=1
   ^~~~~~
-note: the sections are [experiment], [data], [params], [model], [cost], [metrics] and [train]
+note: the sections are [experiment], [data], [params], [constants], [model], [cost], [metrics] and [train]
 )msg"},
       {"SetWrongType",
        {"train", "{dir}/c.toml", "--set", "train.lr=abc", "--out", "{dir}/run", "--quiet"},

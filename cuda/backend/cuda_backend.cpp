@@ -18,6 +18,7 @@
 #include "cuda/backend/backend_kernels.hpp"
 #include "cuda/backend/cuda_step_device.hpp"
 #include "cuda/runtime/cuda_handles.hpp"
+#include "program/bounds.hpp"
 
 namespace descent::gpu {
 
@@ -61,15 +62,17 @@ BackendKernels backend_kernels(const Program& program, const ProgramPlan& plan,
 }
 
 // The device memory a run needs, against what the device has free: the data set and the epoch
-// order, every parameter with its gradient and two optimizer state arrays, the blocks' partial
-// totals, in the run's precision.
+// order, every parameter with its gradient, two optimizer state arrays and (bounded runs) two
+// bounds arrays, the constants, the blocks' partial totals, in the run's precision.
 void check_device_memory(const Program& program, const codegen::EmittedProgram& emitted,
                          const CudaBackendOptions& options, const std::string& device) {
   std::size_t free = 0, total = 0;
   check_cuda(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
   const double real = options.f32 ? 4.0 : 8.0;
   const double data = real * static_cast<double>(options.data_values);
-  const double params = 4 * real * static_cast<double>(emitted.param_values);
+  const double params =
+      (has_bounds(program) ? 6 : 4) * real * static_cast<double>(emitted.param_values) +
+      real * static_cast<double>(emitted.constant_values);
   const double partials =
       real * static_cast<double>(launch::kMaxRowBlocks) *
       static_cast<double>(std::max(emitted.step.totals, emitted.evaluation.totals));

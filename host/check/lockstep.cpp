@@ -5,8 +5,10 @@
 #include <cmath>
 
 #include "cpu/cpu_backend.hpp"
+#include "cpu/evaluate.hpp"
 #include "cpu/interpreter.hpp"
 #include "optim/optimizer.hpp"
+#include "program/bounds.hpp"
 
 namespace descent {
 
@@ -39,6 +41,7 @@ std::vector<double> node_scales(const Program& program, const ProgramPlan& plan,
   for (NodeId id : plan.step.outputs)
     if (g[id].varying) outputs.push_back(id);
   Interpreter interpreter(g, outputs);
+  bind_constants(program, interpreter);
   for (std::size_t k = 0; k < program.inputs.size() && data; ++k) {
     const ProgramInput& in = program.inputs[k];
     if (in.node == kNoNode) continue;
@@ -201,6 +204,7 @@ class Lockstep {
       for (double& v : g) v *= clip;
       apply_update(s.update.optimizer, s.update.step, s.update.lr, expected.value, g,
                    expected.state0, expected.state1);
+      project_into_bounds(*program_.params[k].spec, expected.value);
       const std::string& name = program_.params[k].name;
       const auto rule = [&](const std::vector<double>& before) {
         return [&, before](std::size_t i, double want) {

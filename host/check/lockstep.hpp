@@ -20,9 +20,11 @@
 //    from the oracle's per-sample values on up to 4096 of the batch's rows.
 //  - The parameters and optimizer state after the update are compared with the optimizer rule
 //    (optim/update_rules.hpp) applied in f64 to the backend's own gradients, from the same
-//    state: the difference is the rule's arithmetic in the backend's precision plus the inputs'
-//    rounding, at most 32 * u * (|before| + |after - before|), plus D(params) * u * |change|
-//    for the clip scale, which the backend computes from its own norm.
+//    state, and projected into the parameter's bounds when it has any (a bound in the backend's
+//    precision is within u * |bound| of the f64 one): the difference is the rule's arithmetic
+//    in the backend's precision plus the inputs' rounding, at most
+//    32 * u * (|before| + |after - before|), plus D(params) * u * |change| for the clip scale,
+//    which the backend computes from its own norm.
 //  - The step's reported loss (Backend::report) as the objective; its gradient norm against the
 //    norm of the backend's gradients, within D(params) * u.
 // f64 tolerances come out near 1e-13 relative; f32 ones grow with the reduction length.

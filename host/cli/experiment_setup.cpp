@@ -2,6 +2,7 @@
 #include "cli/experiment_setup.hpp"
 
 #include "cli/memory_estimate.hpp"
+#include "data/constant_file.hpp"
 
 namespace descent {
 
@@ -9,6 +10,7 @@ Experiment set_up_experiment(const std::string& config_path,
                              const std::vector<std::string>& overrides) {
   Experiment e;
   e.config = load_experiment(config_path, overrides);
+  read_constant_files(e.config);
   const std::int64_t available = cli::available_memory();
   cli::check_data_fits(e.config, available);
   std::vector<InputShape> shapes;

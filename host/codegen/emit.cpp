@@ -1,6 +1,6 @@
 // emit_program (see emit.hpp): for each of a Program's two step plans, gives every node a place
-// (a literal, a parameter or input, U, T, L or a local), then writes the program struct whose
-// functions codegen/launch.hpp's kernels call, and the kernels.
+// (a literal, a parameter, a constant or an input, U, T, L or a local), then writes the program
+// struct whose functions codegen/launch.hpp's kernels call, and the kernels.
 #include "codegen/emit.hpp"
 
 #include <algorithm>
@@ -22,12 +22,14 @@ std::int64_t real_bytes(Precision p) { return p == Precision::f32 ? 4 : 8; }
 class ProgramWriter {
  public:
   ProgramWriter(const Program& program, const StepPlan& plan,
-                const std::vector<ParamLayout>& layout, std::string prefix, bool training,
+                const std::vector<ParamLayout>& layout,
+                const std::vector<ConstantLayout>& constants, std::string prefix, bool training,
                 const EmitOptions& options)
       : program_(program),
         g_(program.graph),
         plan_(plan),
         layout_(layout),
+        constants_(constants),
         prefix_(std::move(prefix)),
         training_(training),
         options_(options),
@@ -87,6 +89,10 @@ class ProgramWriter {
     for (std::size_t k = 0; k < program_.inputs.size(); ++k)
       if (program_.inputs[k].node != kNoNode)
         places_[program_.inputs[k].node] = Place{Place::input, static_cast<int>(k), 0, true};
+    for (std::size_t k = 0; k < program_.constants.size(); ++k)
+      if (program_.constants[k].node != kNoNode)
+        places_[program_.constants[k].node] =
+            Place{Place::constant, static_cast<int>(k), constants_[k].offset};
     for (NodeId id : plan_.all_in_order) {
       const Node& n = g_[id];
       switch (plan_.phase[id]) {
@@ -287,6 +293,7 @@ class ProgramWriter {
   const Graph& g_;
   const StepPlan& plan_;
   const std::vector<ParamLayout>& layout_;
+  const std::vector<ConstantLayout>& constants_;
   std::string prefix_;
   bool training_;
   const EmitOptions& options_;
@@ -294,6 +301,16 @@ class ProgramWriter {
   NodeWriter nodes_;
   std::int64_t last_values_ = 0;
 };
+
+std::vector<ConstantLayout> layout_constants(const Program& program, std::int64_t& total) {
+  std::vector<ConstantLayout> layout;
+  total = 0;
+  for (const ProgramConstant& c : program.constants) {
+    layout.push_back({total, c.shape.size()});
+    total += c.shape.size();
+  }
+  return layout;
+}
 
 std::vector<ParamLayout> layout_params(const Program& program, std::int64_t& total) {
   std::vector<ParamLayout> layout;
@@ -316,6 +333,7 @@ EmittedProgram emit_program(const Program& program, const ProgramPlan& plan,
   EmittedProgram out;
   out.precision = options.precision;
   out.params = layout_params(program, out.param_values);
+  out.constants = layout_constants(program, out.constant_values);
   out.prelude = "// Emitted by descent (host/codegen/emit.cpp) for '" + options.name + "' in " +
                 (options.precision == Precision::f32 ? "f32" : "f64") +
                 ".\n"
@@ -324,9 +342,11 @@ EmittedProgram emit_program(const Program& program, const ProgramPlan& plan,
                 "#include \"optim/update_rules.hpp\"\n"
                 "#include \"codegen/launch.hpp\"\n\n";
   std::ostringstream o;
-  o << ProgramWriter(program, plan.step, out.params, options.name + "_step", true, options)
+  o << ProgramWriter(program, plan.step, out.params, out.constants, options.name + "_step", true,
+                     options)
            .write(out.step);
-  o << ProgramWriter(program, plan.evaluation, out.params, options.name + "_eval", false, options)
+  o << ProgramWriter(program, plan.evaluation, out.params, out.constants, options.name + "_eval",
+                     false, options)
            .write(out.evaluation);
   out.body = o.str();
   return out;

@@ -37,6 +37,13 @@ struct ParamLayout {
   std::int64_t copies = 1;
 };
 
+// Where tensor constant k (Program::constants) lies in the packed constants: `size` values from
+// `offset`. They are uploaded once and never written.
+struct ConstantLayout {
+  std::int64_t offset = 0;
+  std::int64_t size = 0;
+};
+
 // One emitted program (the training step, or the evaluation): its kernels and buffer sizes.
 struct EmittedKernels {
   std::string prefix;  // e.g. "logistic_step"
@@ -56,8 +63,10 @@ struct EmittedProgram {
   std::string body;     // `Real`, the program structs and (under CUDA) the kernels
   std::string source() const { return prelude + body; }
   Precision precision = Precision::f64;
-  std::vector<ParamLayout> params;  // in Program order
-  std::int64_t param_values = 0;    // the packed size
+  std::vector<ParamLayout> params;        // in Program order
+  std::int64_t param_values = 0;          // the packed size
+  std::vector<ConstantLayout> constants;  // in Program order
+  std::int64_t constant_values = 0;       // the packed size
   EmittedKernels step;
   EmittedKernels evaluation;
 };

@@ -2,7 +2,8 @@
 // and run codegen/launch.hpp's kernels: the CUDA backend (cuda/backend) gives it a GPU, the tests
 // give it the host executor (codegen/host_executor.hpp). Everything between the Backend
 // interface and the kernels lives here, once: the packed parameter layout, the conversion to
-// the run's precision, the data set uploaded once, the epoch order uploaded once per epoch,
+// the run's precision, the data set and the constants uploaded once (and the parameters' bounds,
+// when they have any), the epoch order uploaded once per epoch,
 // three launches a step (phase 1, the rows with their last-block finish, the fused update), the
 // sticky divergence flag read back only when the trainer asks (report), validation on the device.
 //
@@ -21,6 +22,7 @@
 #include "codegen/launch.hpp"
 #include "common/error.hpp"
 #include "optim/optimizer.hpp"
+#include "program/bounds.hpp"
 #include "program/program.hpp"
 
 namespace descent::codegen {
@@ -104,6 +106,8 @@ class EmittedBackend final : public Backend {
     eval_scalars_ = DeviceArray<Real, Real>(d, launch::kScalarCount);
     blocks_done_ = DeviceArray<unsigned int, Real>(d, 1);
     diverged_ = DeviceArray<long long, Real>(d, 1);
+    upload_constants();
+    upload_bounds();
   }
 
   std::string name() const override { return device_->name(); }
@@ -216,6 +220,36 @@ class EmittedBackend final : public Backend {
                                          std::to_string(emitted_.param_values));
   }
 
+  // The tensor constants, packed (ConstantLayout), once: nothing ever writes them.
+  void upload_constants() {
+    if (emitted_.constant_values == 0) return;
+    std::vector<Real> values;
+    for (const ProgramConstant& c : program_.constants) append(values, c.values());
+    constants_ = DeviceArray<Real, Real>(*device_, values.size());
+    constants_.upload(values);
+  }
+
+  // Each parameter value's bounds, packed like the parameters, when some parameter has any: the
+  // update projects into them (launch::update_value).
+  void upload_bounds() {
+    if (!has_bounds(program_)) return;
+    std::vector<Real> lower, upper;
+    for (std::size_t k = 0; k < program_.params.size(); ++k) {
+      const ParamSpec& spec = *program_.params[k].spec;
+      const ParamLayout& l = emitted_.params[k];
+      for (std::int64_t c = 0; c < l.copies; ++c)
+        for (std::int64_t i = 0; i < l.size; ++i) {
+          lower.push_back(static_cast<Real>(spec.lower_bound(i)));
+          upper.push_back(static_cast<Real>(spec.upper_bound(i)));
+        }
+    }
+    check_size(lower.size(), "parameter bounds");
+    lower_ = DeviceArray<Real, Real>(*device_, lower.size());
+    upper_ = DeviceArray<Real, Real>(*device_, upper.size());
+    lower_.upload(lower);
+    upper_.upload(upper);
+  }
+
   // Optimizer state: every parameter's or none.
   DeviceArray<Real, Real> packed_state(const std::vector<Real>& values) {
     if (values.empty()) return {};
@@ -253,6 +287,9 @@ class EmittedBackend final : public Backend {
     s.first = batch.first;
     s.rows = batch.rows;
     s.params = params_.get();
+    s.constants = constants_.get();
+    s.lower = lower_.get();
+    s.upper = upper_.get();
     s.values = emitted_.param_values;
     s.grads = grads_.get();
     s.state0 = state0_.get();
@@ -278,6 +315,7 @@ class EmittedBackend final : public Backend {
   const EmittedProgram emitted_;
   std::unique_ptr<StepDevice<Real>> device_;
   DeviceArray<Real, Real> params_, grads_, state0_, state1_, uniforms_, lasts_, totals_, partials_;
+  DeviceArray<Real, Real> constants_, lower_, upper_;  // null when the program has none
   DeviceArray<Real, Real> step_scalars_, eval_scalars_;
   DeviceArray<unsigned int, Real> blocks_done_;
   DeviceArray<long long, Real> diverged_, order_;

@@ -60,6 +60,9 @@ struct StepBuffers {
   long long first;            // the batch's first row
   long long rows;             // rows in the batch (≥ 1)
   Real* params;               // every parameter, packed (emit.hpp: ParamLayout)
+  const Real* constants;      // every tensor constant, packed (emit.hpp: ConstantLayout), or null
+  const Real* lower;          // bounded runs: each parameter value's lower bound, packed like
+  const Real* upper;          //   params (-inf/inf where open); null when no parameter has bounds
   long long values;           // how many: the packed size of params and grads
   Real* grads;                // their gradients, packed the same way
   Real* state0;               // optimizer slot 0, packed, or null
@@ -94,7 +97,8 @@ DESCENT_HD inline void guard_step(Real sum_sq, const StepBuffers<Real>& s) {
     *s.diverged = s.step;
 }
 
-// One parameter value's update (the update kernel's body): the clip scale, then the rule. The
+// One parameter value's update (the update kernel's body): the clip scale, the rule, then the
+// projection into the value's bounds when the run has any (projected gradient descent). The
 // values are copied into locals and back (no reference to a local: that would need a stack).
 template <class Real>
 DESCENT_HD inline void update_value(long long i, const StepBuffers<Real>& s,
@@ -103,6 +107,7 @@ DESCENT_HD inline void update_value(long long i, const StepBuffers<Real>& s,
   Real s0 = s.state0 ? s.state0[i] : Real(0);
   Real s1 = s.state1 ? s.state1[i] : Real(0);
   update_element(c, p, s.grads[i] * s.scalars[kClipScale], s0, s1);
+  if (s.lower) p = project_into(p, s.lower[i], s.upper[i]);
   s.params[i] = p;
   if (s.state0) s.state0[i] = s0;
   if (s.state1) s.state1[i] = s1;

@@ -84,6 +84,8 @@ std::string NodeWriter::ref(NodeId id, const std::string& e) const {
     case Place::param:
       return place.per_sample ? "p" + std::to_string(place.index) + "[" + at + "]"
                               : "s.params[" + off + at + "]";
+    case Place::constant:
+      return "s.constants[" + off + at + "]";
     case Place::input:
       return "x" + std::to_string(place.index) + "[" + at + "]";
     case Place::uniform:

@@ -17,10 +17,10 @@
 namespace descent::codegen {
 
 struct Place {
-  enum Kind { unused, literal, param, input, batch_size, uniform, total, last, local };
+  enum Kind { unused, literal, param, constant, input, batch_size, uniform, total, last, local };
   Kind kind = unused;
   int index = 0;            // param or input number
-  std::int64_t offset = 0;  // in U, T, L or the packed parameters (fit mode)
+  std::int64_t offset = 0;  // in U, T, L, the packed constants or parameters (fit mode)
   bool per_sample = false;  // a parameter with one copy per start (minimize mode)
 };
 

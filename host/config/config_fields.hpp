@@ -18,16 +18,18 @@
 
 namespace descent::config {
 
-inline constexpr std::string_view kSections[] = {"experiment", "data",    "params", "model",
-                                                 "cost",       "metrics", "train"};
+inline constexpr std::string_view kSections[] = {"experiment", "data", "params",  "constants",
+                                                 "model",      "cost", "metrics", "train"};
 // metrics.csv's own columns: a metric may not take one of these names, nor start with "val_"
 // (its validation column is val_<name>).
 inline constexpr std::string_view kMetricsColumns[] = {"step",      "epoch",         "loss",  "lr",
                                                        "grad_norm", "samples_per_s", "wall_s"};
 inline constexpr KeyAlias kSectionAliases[] = {
-    {"training", "train"}, {"optimizer", "train"}, {"optim", "train"},    {"parameters", "params"},
-    {"param", "params"},   {"loss", "cost"},       {"objective", "cost"}, {"dataset", "data"},
-    {"models", "model"},   {"meta", "experiment"}};
+    {"training", "train"},    {"optimizer", "train"},    {"optim", "train"},
+    {"parameters", "params"}, {"param", "params"},       {"loss", "cost"},
+    {"objective", "cost"},    {"dataset", "data"},       {"models", "model"},
+    {"meta", "experiment"},   {"constant", "constants"}, {"consts", "constants"},
+    {"fixed", "constants"}};
 
 inline constexpr std::string_view kExperimentKeys[] = {"name"};
 
@@ -51,13 +53,20 @@ inline constexpr KeyAlias kCostAliases[] = {{"objective", "loss"},
                                             {"regularizer", "penalty"},
                                             {"reg", "penalty"}};
 
-// A parameter written as a table: `shape`, `init`, and the settings of the initializers.
+// A parameter written as a table: `shape`, `init`, the settings of the initializers, and
+// `bounds`.
 inline constexpr std::string_view kParamKeys[] = {"shape", "init", "value", "low",
-                                                  "high",  "mean", "std"};
+                                                  "high",  "mean", "std",   "bounds"};
 inline constexpr KeyAlias kParamAliases[] = {
-    {"dims", "shape"}, {"size", "shape"}, {"initializer", "init"},
-    {"stddev", "std"}, {"sigma", "std"},  {"scale", "std"},
-    {"min", "low"},    {"max", "high"},   {"constant", "value"}};
+    {"dims", "shape"},     {"size", "shape"},   {"initializer", "init"}, {"stddev", "std"},
+    {"sigma", "std"},      {"scale", "std"},    {"min", "low"},          {"max", "high"},
+    {"constant", "value"}, {"bound", "bounds"}, {"box", "bounds"},       {"limits", "bounds"},
+    {"range", "bounds"},   {"clamp", "bounds"}};
+
+// A constant written as a table: the file that holds its values.
+inline constexpr std::string_view kConstantKeys[] = {"file"};
+inline constexpr KeyAlias kConstantAliases[] = {
+    {"path", "file"}, {"npy", "file"}, {"csv", "file"}, {"filename", "file"}};
 
 inline constexpr std::string_view kTrainKeys[] = {
     "optimizer",    "lr",           "momentum",       "beta1",  "beta2",      "eps",

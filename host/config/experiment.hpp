@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -73,10 +74,39 @@ struct ParamSpec {
   std::vector<double> literal;  // InitKind::literal: row-major values
   Span where;
 
+  // bounds = [low, high]: after every update the parameter is projected into the box
+  // low <= p <= high, element by element (projected gradient descent). A side written as
+  // -inf / inf is open; `each_low` / `each_high` hold a side written per element (row-major).
+  struct Bounds {
+    bool present = false;
+    double low = -std::numeric_limits<double>::infinity();
+    double high = std::numeric_limits<double>::infinity();
+    std::vector<double> each_low, each_high;
+    Span where;  // the bounds value
+  } bounds;
+
   // Element i of a setting: its per-element number when written so, else the scalar.
   static double element(double scalar, const std::vector<double>& each, std::int64_t i) {
     return each.empty() ? scalar : each[static_cast<std::size_t>(i)];
   }
+  // Element i's bounds (open sides are -inf / inf; without bounds both are open).
+  double lower_bound(std::int64_t i) const { return element(bounds.low, bounds.each_low, i); }
+  double upper_bound(std::int64_t i) const { return element(bounds.high, bounds.each_high, i); }
+};
+
+// A value of [constants]: used by expressions like a parameter, never trained (no gradient, no
+// optimizer state, not in params.json). Written as a number, an array (rows for a matrix), or
+// { file = "shift.npy" } / { file = "shift.csv" } relative to the config's folder.
+struct ConstantSpec {
+  std::string name;
+  Shape shape;                 // a file's: known once read_constant_files (host/data) has run
+  std::vector<double> values;  // row-major; a file's: filled by read_constant_files
+  std::string file;            // the file, resolved against the config's folder; "" if inline
+  std::string file_as_written;
+  bool file_read = false;  // a file constant's values and shape are in place
+  Span where;              // the value (for a file: the file's name)
+
+  bool from_file() const { return !file.empty(); }
 };
 
 struct NamedExpression {
@@ -115,6 +145,7 @@ struct ExperimentConfig {
   std::string name;  // [experiment] name, default: the file's stem
   DataConfig data;
   std::vector<ParamSpec> params;          // in the order written
+  std::vector<ConstantSpec> constants;    // [constants], in the order written
   std::vector<NamedExpression> model;     // in the order written
   ExpressionText loss;                    // [cost] loss: per sample (fit) or the whole cost
   std::vector<ExpressionText> penalties;  // [cost] penalty: of parameters alone

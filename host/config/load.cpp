@@ -1,7 +1,7 @@
 // load_experiment: a TOML config file (plus --set overrides) into a validated ExperimentConfig.
 // This file checks the top level, [experiment], [model] and [cost], and calls the readers of
-// [data], [params] and [train] (load_*.cpp). It does not read data files, parse expressions
-// (host/expr does, from each ExpressionText) or print configs (resolved.cpp).
+// [data], [params], [constants] and [train] (load_*.cpp). It does not read data files, parse
+// expressions (host/expr does, from each ExpressionText) or print configs (resolved.cpp).
 //
 // ---------------------------------------------------------------------------------------------
 // The config format (README, "Config files")
@@ -34,6 +34,13 @@
 //   #   zeros | constant (value, required) | uniform (low = -1, high = 1; low < high)
 //   #   normal (mean = 0, std = 1; std > 0) | xavier | he
 //   # a setting that the init does not take is an error.
+//   r = { init = "uniform", low = 0, high = 1, bounds = [0, inf] }
+//   # bounds = [low, high]: kept in the box by projection after every update; a side is a
+//   # number, -inf / inf (open), or an array shaped like the parameter (load_bounds.cpp).
+//
+//   [constants]                        # values used by name, never trained (load_constants.cpp)
+//   lambda = 0.01                      # a number, an array, rows of a matrix,
+//   shift = { file = "shift.npy" }     # or a .npy / .csv file relative to the config's folder
 //
 //   [model]                            # named expressions, in any order; they may use each other
 //   z = "dot(w, x) + b"
@@ -88,7 +95,7 @@
 //     elements in a parameter, in all parameters together, and (minimize mode) times
 //     starts; a data set holds at most 2^31 rows, and data.validation must hold out at
 //     least one row and leave at least one to train on (checked when the data is read);
-//   - inputs, parameters and model expressions share one namespace of identifiers
+//   - inputs, parameters, constants and model expressions share one namespace of identifiers
 //     [A-Za-z_][A-Za-z0-9_]*, which must not hold a function of the language (exp, sum, ...)
 //     or the reserved name batch_size;
 //   - model expressions may use each other in any order, never in a cycle (also among
@@ -137,8 +144,8 @@ void check_sections(const TomlDocument& doc) {
       throw input_error(fmt::format("unknown section [{}]{}", key,
                                     best.empty() ? "" : fmt::format("; did you mean [{}]?", best)),
                         at,
-                        best.empty() ? "the sections are [experiment], [data], [params], [model], "
-                                       "[cost], [metrics] and [train]"
+                        best.empty() ? "the sections are [experiment], [data], [params], "
+                                       "[constants], [model], [cost], [metrics] and [train]"
                                      : "");
     }
     // A key above the first [section]: say where it belongs when it is a known key.
@@ -158,7 +165,7 @@ void check_sections(const TomlDocument& doc) {
                                   home.empty() ? "" : fmt::format("; it belongs in [{}]", home)),
                       at,
                       home.empty() ? "keys go in sections: [experiment], [data], [params], "
-                                     "[model], [cost], [metrics] and [train]"
+                                     "[constants], [model], [cost], [metrics] and [train]"
                                    : "");
   }
 }
@@ -303,6 +310,9 @@ ExperimentConfig read_experiment(const TomlDocument& doc, const std::string& pat
           "the parameter name 'best' is reserved in minimize mode: params.json keeps "
           "the best start under that key",
           param.where);
+  if (const toml::table* constants = section(doc, "constants"))
+    out.constants =
+        config::read_constants(TableReader(doc, *constants, "constants"), out.dir, names);
   out.model = read_model(doc, names);
   read_cost(doc, out);
   out.metrics = read_metrics(doc, names, out.data.present);

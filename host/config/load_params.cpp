@@ -1,4 +1,5 @@
-// [params]: the trainable parameters, their shapes and how each starts.
+// [params]: the trainable parameters, their shapes, how each starts (and the helpers for
+// settings written per element, which load_bounds.cpp shares).
 //   w = { shape = [8], init = "normal", std = 0.1 }   an initializer (see kInitChoices)
 //   v = { shape = [2], init = "uniform", low = [-1.5, -3], high = [4, 4] }
 //                                                     a setting per element, shaped like w
@@ -21,30 +22,85 @@ namespace descent::config {
 
 namespace {
 
-std::string element_label(std::string_view label, std::size_t i) {
+// "label[i]"
+std::string indexed(std::string_view label, std::size_t i) {
   return fmt::format("{}[{}]", label, i);
 }
 
-// A literal vector [1, 2] or a rectangular literal matrix [[1, 2], [3, 4]], row-major.
-void read_literal_array(const TomlDocument& doc, const toml::array& array, const std::string& label,
-                        ParamSpec& param) {
-  if (array.empty()) {
-    throw input_error(fmt::format("{} is an empty array; a literal parameter needs at least one "
-                                  "number",
-                                  label),
-                      doc.span_of(array));
+}  // namespace
+
+const toml::node& element_node(const toml::array& array, const Shape& shape, std::int64_t i) {
+  if (shape.rank < 2) return array[static_cast<std::size_t>(i)];
+  const auto cols = shape.cols();
+  return (
+      *array[static_cast<std::size_t>(i / cols)].as_array())[static_cast<std::size_t>(i % cols)];
+}
+
+std::string element_label(const std::string& label, const Shape& shape, std::int64_t i) {
+  if (shape.rank < 2) return indexed(label, static_cast<std::size_t>(i));
+  return indexed(indexed(label, static_cast<std::size_t>(i / shape.cols())),
+                 static_cast<std::size_t>(i % shape.cols()));
+}
+
+std::vector<double> read_per_element(const TableReader& param, std::string_view key,
+                                     const toml::array& array, const Shape& shape,
+                                     NumberReader number) {
+  const TomlDocument& doc = param.doc();
+  const std::string label = param.label(key);
+  const auto mismatch = [&](const toml::array& where, std::string_view found) {
+    return input_error(
+        fmt::format("{} has {}, but {} has shape {}", label, found, param.path(),
+                    shape.to_string()),
+        doc.span_of(where),
+        "write one number for every element, shaped like the parameter, or one number for all");
+  };
+  const auto count = [](std::size_t n, std::string_view what) {
+    return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s");
+  };
+  if (shape.rank == 0)
+    throw input_error(fmt::format("{} is an array, but {} is a scalar", label, param.path()),
+                      doc.span_of(array), "a scalar parameter takes one number");
+  const auto rows = static_cast<std::size_t>(shape.rank == 2 ? shape.rows() : shape.dims[0]);
+  if (array.size() != rows)
+    throw mismatch(array, count(array.size(), shape.rank == 2 ? "row" : "number"));
+  std::vector<double> values;
+  values.reserve(static_cast<std::size_t>(shape.size()));
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::string row_label = indexed(label, r);
+    if (shape.rank == 1) {
+      values.push_back(number(doc, array[r], row_label));
+      continue;
+    }
+    const toml::array* row = array[r].as_array();
+    if (row == nullptr)
+      throw type_error(doc, array[r], "an array (a row of the matrix)", row_label);
+    if (row->size() != static_cast<std::size_t>(shape.cols()))
+      throw input_error(fmt::format("{} has {}, but {} has shape {}", row_label,
+                                    count(row->size(), "number"), param.path(), shape.to_string()),
+                        doc.span_of(*row));
+    for (std::size_t c = 0; c < row->size(); ++c)
+      values.push_back(number(doc, (*row)[c], indexed(row_label, c)));
   }
-  param.init = InitKind::literal;
+  return values;
+}
+
+void read_number_array(const TomlDocument& doc, const toml::array& array, const std::string& label,
+                       std::string_view what, Shape& shape, std::vector<double>& values) {
+  if (array.empty()) {
+    throw input_error(
+        fmt::format("{} is an empty array; {} needs at least one number", label, what),
+        doc.span_of(array));
+  }
   if (!array[0].is_array()) {
     for (std::size_t i = 0; i < array.size(); ++i) {
-      param.literal.push_back(number_value(doc, array[i], element_label(label, i)));
+      values.push_back(number_value(doc, array[i], indexed(label, i)));
     }
-    param.shape = Shape::vector(static_cast<std::int64_t>(array.size()));
+    shape = Shape::vector(static_cast<std::int64_t>(array.size()));
     return;
   }
   std::size_t cols = 0;
   for (std::size_t r = 0; r < array.size(); ++r) {
-    const std::string row_label = element_label(label, r);
+    const std::string row_label = indexed(label, r);
     const toml::array* row = array[r].as_array();
     if (row == nullptr)
       throw type_error(doc, array[r], "an array (a row of the matrix)", row_label);
@@ -60,12 +116,13 @@ void read_literal_array(const TomlDocument& doc, const toml::array& array, const
           doc.span_of(*row));
     }
     for (std::size_t c = 0; c < cols; ++c) {
-      param.literal.push_back(number_value(doc, (*row)[c], element_label(row_label, c)));
+      values.push_back(number_value(doc, (*row)[c], indexed(row_label, c)));
     }
   }
-  param.shape =
-      Shape::matrix(static_cast<std::int64_t>(array.size()), static_cast<std::int64_t>(cols));
+  shape = Shape::matrix(static_cast<std::int64_t>(array.size()), static_cast<std::int64_t>(cols));
 }
+
+namespace {
 
 // shape = [] | [n] | [rows, cols], every size >= 1.
 Shape read_shape(const TableReader& param) {
@@ -80,7 +137,7 @@ Shape read_shape(const TableReader& param) {
   }
   std::int64_t sizes[2] = {1, 1};
   for (std::size_t i = 0; i < dims->size(); ++i) {
-    const std::string item = element_label(label, i);
+    const std::string item = indexed(label, i);
     const long size = integer_value(doc, (*dims)[i], item);
     if (size < 1) {
       throw input_error(fmt::format("{} = {} but it must be >= 1", item, size),
@@ -104,64 +161,6 @@ Shape read_shape(const TableReader& param) {
   if (dims->size() == 0) return Shape::scalar();
   if (dims->size() == 1) return Shape::vector(sizes[0]);
   return Shape::matrix(sizes[0], sizes[1]);
-}
-
-// The node of element i (row-major) of a per-element setting written as `array`.
-const toml::node& element_node(const toml::array& array, const Shape& shape, std::int64_t i) {
-  if (shape.rank < 2) return array[static_cast<std::size_t>(i)];
-  const auto cols = shape.cols();
-  return (
-      *array[static_cast<std::size_t>(i / cols)].as_array())[static_cast<std::size_t>(i % cols)];
-}
-
-// "params.x.low[1]" or, in a matrix, "params.x.low[1][0]".
-std::string element_label(const std::string& label, const Shape& shape, std::int64_t i) {
-  if (shape.rank < 2) return element_label(label, static_cast<std::size_t>(i));
-  return element_label(element_label(label, static_cast<std::size_t>(i / shape.cols())),
-                       static_cast<std::size_t>(i % shape.cols()));
-}
-
-// A setting written per element: numbers shaped like the parameter ([n] numbers for a vector,
-// [rows][cols] for a matrix), row-major. A length that does not match is an error at the array.
-std::vector<double> read_per_element(const TableReader& param, std::string_view key,
-                                     const toml::array& array, const Shape& shape) {
-  const TomlDocument& doc = param.doc();
-  const std::string label = param.label(key);
-  const auto mismatch = [&](const toml::array& where, std::string_view found) {
-    return input_error(
-        fmt::format("{} has {}, but {} has shape {}", label, found, param.path(),
-                    shape.to_string()),
-        doc.span_of(where),
-        "write one number for every element, shaped like the parameter, or one number for all");
-  };
-  const auto count = [](std::size_t n, std::string_view what) {
-    return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s");
-  };
-  if (shape.rank == 0)
-    throw input_error(fmt::format("{} is an array, but {} is a scalar", label, param.path()),
-                      doc.span_of(array), "a scalar parameter takes one number");
-  const auto rows = static_cast<std::size_t>(shape.rank == 2 ? shape.rows() : shape.dims[0]);
-  if (array.size() != rows)
-    throw mismatch(array, count(array.size(), shape.rank == 2 ? "row" : "number"));
-  std::vector<double> values;
-  values.reserve(static_cast<std::size_t>(shape.size()));
-  for (std::size_t r = 0; r < rows; ++r) {
-    const std::string row_label = element_label(label, r);
-    if (shape.rank == 1) {
-      values.push_back(number_value(doc, array[r], row_label));
-      continue;
-    }
-    const toml::array* row = array[r].as_array();
-    if (row == nullptr)
-      throw type_error(doc, array[r], "an array (a row of the matrix)", row_label);
-    if (row->size() != static_cast<std::size_t>(shape.cols()))
-      throw input_error(fmt::format("{} has {}, but {} has shape {}", row_label,
-                                    count(row->size(), "number"), param.path(), shape.to_string()),
-                        doc.span_of(*row));
-    for (std::size_t c = 0; c < row->size(); ++c)
-      values.push_back(number_value(doc, (*row)[c], element_label(row_label, c)));
-  }
-  return values;
 }
 
 // A setting of the initializer: one number, or one per element (see read_per_element).
@@ -249,6 +248,7 @@ void read_param_table(const TableReader& param, ParamSpec& out) {
     throw input_error("init = \"constant\" needs value = <number>", param.value_span("init"));
   }
   check_init_ranges(param, kind, out);
+  read_bounds(param, out);
 }
 
 }  // namespace
@@ -266,7 +266,8 @@ std::vector<ParamSpec> read_params(const TableReader& params, NameTable& names) 
       param.init = InitKind::literal;
       param.literal = {number_value(doc, *entry.value, label)};
     } else if (const auto* array = entry.value->as_array()) {
-      read_literal_array(doc, *array, label, param);
+      param.init = InitKind::literal;
+      read_number_array(doc, *array, label, "a literal parameter", param.shape, param.literal);
     } else if (const auto* table = entry.value->as_table()) {
       read_param_table(TableReader(doc, *table, label), param);
     } else {

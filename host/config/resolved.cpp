@@ -2,7 +2,8 @@
 // (descent config --resolved, and config.resolved.toml in each run folder). It lists every
 // setting that applies, in a fixed order, with paths as the config wrote them, so it loads
 // back to the same experiment and prints the same text again. With absolute_paths the data
-// paths are absolute instead, so that a copy of the text loads from any folder (the run's).
+// paths (and the files of constants) are absolute instead, so that a copy of the text loads
+// from any folder (the run's). [constants] is written only when the config has constants.
 //
 // Does not: write files, or print settings that do not apply (the loader would reject them:
 // adam's betas under sgd, gamma under a constant schedule, starts in fit mode).
@@ -130,7 +131,22 @@ std::string param_value(const ParamSpec& param) {
       }
     }
   }
+  if (param.bounds.present) {
+    const ParamSpec::Bounds& b = param.bounds;
+    const auto side = [&](double scalar, const std::vector<double>& each) {
+      return each.empty() ? toml_float(scalar) : shaped_values(each, param.shape);
+    };
+    text += ", bounds = [" + side(b.low, b.each_low) + ", " + side(b.high, b.each_high) + "]";
+  }
   return text + " }";
+}
+
+// A constant as written: a number, [numbers], [[numbers], ...] or { file = "path" }.
+std::string constant_value(const ConstantSpec& constant, bool absolute_paths) {
+  if (!constant.from_file()) return shaped_values(constant.values, constant.shape);
+  return "{ file = " +
+         quote_toml_string(data_path(constant.file, constant.file_as_written, absolute_paths)) +
+         " }";
 }
 
 void write_train(const ExperimentConfig& config, std::string& out) {
@@ -180,6 +196,11 @@ std::string resolved_config_toml(const ExperimentConfig& config, bool absolute_p
   out += "[params]\n";
   for (const ParamSpec& param : config.params)
     out += param.name + " = " + param_value(param) + "\n";
+  if (!config.constants.empty()) {
+    out += "\n[constants]\n";
+    for (const ConstantSpec& constant : config.constants)
+      out += constant.name + " = " + constant_value(constant, absolute_paths) + "\n";
+  }
   out += "\n[model]\n";
   for (const NamedExpression& named : config.model) {
     out += named.name + " = " + quote_toml_string(named.text.source->text) + "\n";

@@ -1,7 +1,9 @@
 // The CPU backend: the CPU kernels (cpu/kernels.cpp) evaluate the Program in double precision,
 // a chunk of batch rows at a time (BatchEvaluator below), and the shared update rules
-// (optim/update_rules.hpp) change the parameters in place. The Interpreter (cpu/interpreter.hpp)
-// runs the same kernels over the whole batch in one pass, with the reference math.
+// (optim/update_rules.hpp) change the parameters in place, then project bounded ones into their
+// box. Constants ([constants]) are bound once and never change. The Interpreter
+// (cpu/interpreter.hpp) runs the same kernels over the whole batch in one pass, with the reference
+// math.
 #include "cpu/cpu_backend.hpp"
 
 #include <algorithm>
@@ -10,6 +12,7 @@
 #include "common/error.hpp"
 #include "cpu/interpreter.hpp"
 #include "optim/optimizer.hpp"
+#include "program/bounds.hpp"
 
 namespace descent {
 
@@ -236,7 +239,14 @@ class CpuBackend final : public Backend {
       : program_(program),
         math_(math),
         training_(program.graph, plan.step, math),
-        evaluation_(program.graph, plan.evaluation, math) {}
+        evaluation_(program.graph, plan.evaluation, math) {
+    // Constants never change: bound once.
+    for (const ProgramConstant& c : program.constants) {
+      if (c.node == kNoNode) continue;
+      training_.bind(c.node, c.values());
+      evaluation_.bind(c.node, c.values());
+    }
+  }
 
   std::string name() const override {
     return math_ == CpuMath::fast ? "cpu (f64)" : "cpu (f64, reference math)";
@@ -284,6 +294,7 @@ class CpuBackend final : public Backend {
       ParamState& p = params_[i];
       apply_update(update.optimizer, update.step, update.lr, p.value, gradient_buffers_[i],
                    p.state0, p.state1);
+      project_into_bounds(*program_.params[i].spec, p.value);  // projected gradient descent
     }
   }
 

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "cpu/evaluate.hpp"
 #include "cpu/interpreter.hpp"
 #include "graph/printer.hpp"
 
@@ -31,6 +32,7 @@ std::string describe_first_non_finite(const Program& program, const std::vector<
   std::vector<NodeId> outputs = program.step_outputs();
   outputs.push_back(program.objective);
   Interpreter reference(program.graph, outputs);
+  bind_constants(program, reference);
   for (std::size_t k = 0; k < program.inputs.size(); ++k) {
     const ProgramInput& in = program.inputs[k];
     if (in.node == kNoNode) continue;

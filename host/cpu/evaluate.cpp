@@ -14,9 +14,11 @@ std::vector<Tensor> evaluate_program_nodes(const Program& program,
                                            const std::vector<NodeId>& outputs) {
   const Graph& g = program.graph;
   Interpreter interpreter(g, outputs);
+  bind_constants(program, interpreter);
   for (NodeId v : g.variables_of(outputs)) {
     const Node& n = g[v];
     if (n.var_kind == VarKind::batch_size) continue;  // the Interpreter binds it
+    if (n.var_kind == VarKind::constant) continue;    // bound above
     if (n.var_kind == VarKind::input) {
       const NamedRows* found = nullptr;
       for (const NamedRows& in : inputs)
@@ -75,6 +77,7 @@ std::vector<double> metric_means(const Program& program, const std::vector<Param
       const ProgramParam& p = program.params[i];
       if (reaches(p.node)) interpreter.set(p.node, Tensor{p.shape, 0, params[i].value});
     }
+    bind_constants(program, interpreter);
     interpreter.run();
     for (std::size_t m = 0; m < outputs.size(); ++m) {
       const Tensor& values = interpreter.value(outputs[m]);
@@ -84,6 +87,16 @@ std::vector<double> metric_means(const Program& program, const std::vector<Param
   }
   for (double& s : sums) s /= static_cast<double>(batch.rows);
   return sums;
+}
+
+void bind_constants(const Program& program, Interpreter& interpreter) {
+  const Graph& g = program.graph;
+  for (const ProgramConstant& c : program.constants) {
+    // By name: an expression lowered after the Program was built (descent predict's model
+    // expression) may use a constant that the cost does not.
+    const NodeId node = c.node != kNoNode ? c.node : g.find_variable(c.name);
+    if (node != kNoNode) interpreter.set(node, Tensor{c.shape, 0, c.values()});
+  }
 }
 
 std::vector<double> start_costs(const Program& program,
@@ -98,6 +111,7 @@ std::vector<double> start_costs(const Program& program,
   for (std::int64_t first = 0; first < program.starts; first += kStartsPerChunk) {
     const std::int64_t count = std::min(kStartsPerChunk, program.starts - first);
     Interpreter interpreter(g, outputs);
+    bind_constants(program, interpreter);
     for (std::size_t i = 0; i < program.params.size(); ++i) {
       const ProgramParam& p = program.params[i];
       const auto begin = params.at(i).begin() + first * p.shape.size();

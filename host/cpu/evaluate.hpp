@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "cpu/interpreter.hpp"
 #include "cpu/tensor.hpp"
 #include "program/program.hpp"
 
@@ -35,6 +36,10 @@ std::vector<Tensor> evaluate_program_nodes(const Program& program,
 std::vector<double> metric_means(const Program& program, const std::vector<ParamState>& params,
                                  const SplitRows& split, const BatchRows& batch,
                                  const std::vector<std::int64_t>& order);
+
+// Binds the tensor constants of `program` (ProgramConstant) that its graph uses to their values,
+// the same for every sample.
+void bind_constants(const Program& program, Interpreter& interpreter);
 
 // Minimize mode: the cost of every start at `params`, its loss plus its penalties (the
 // per-start objective whose mean over starts is the reported loss).

@@ -40,6 +40,9 @@ enum class VarKind : std::uint8_t {
   param,        // a trained parameter, shared by all samples
   start_param,  // minimize mode: a parameter with its own copy per start (varies like an input)
   batch_size,   // the number of samples in the current batch (a scalar)
+  constant,     // a tensor of [constants]: the same for every sample, never trained (no
+                // gradient is asked of it); a backend binds its values once. A scalar constant
+                // is no variable: it is lowered to a number (Graph::constant).
 };
 
 // Fields in the order that packs them into two cache lines, what rewrites read in the first.

@@ -171,6 +171,14 @@ DESCENT_HD inline void rmsprop_update(T& p, T& s, T& buffer, T g, const UpdateCo
   }
 }
 
+// Projected gradient descent: after its update, an element of a bounded parameter goes back into
+// its box, low <= p <= high (low may be -inf, high inf). A NaN stays NaN, so that the divergence
+// guard still sees it. Both backends call this after update_element.
+template <class T>
+DESCENT_HD inline T project_into(T p, T low, T high) {
+  return p < low ? low : (p > high ? high : p);
+}
+
 // One element, any rule: the dispatch both backends share. state0/state1 are the element's
 // slots in the rule's state arrays (see optimizer_state_slots); unused slots are untouched.
 template <class T>

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "common/error.hpp"
+#include "data/constant_file.hpp"
 #include "data/npy.hpp"
 #include "run/run_directory.hpp"
 
@@ -47,6 +48,7 @@ TrainedRun open_trained_run(const std::string& dir) {
   TrainedRun run;
   run.dir = dir;
   run.config = load_experiment(config.string());
+  read_constant_files(run.config);
   if (run.config.minimize())
     throw input_error("'" + dir +
                       "' is a minimize-mode run: it has no data and no model to apply to rows "

@@ -1,7 +1,8 @@
 // Initializers; the settings of constant, uniform and normal are one number for every element
 // or one per element (ParamSpec::each), and each start of minimize mode draws from the same
-// per-element ranges. For a matrix (rows, cols) used as W @ x, fan_in = cols and fan_out = rows;
-// a vector of n has fan_in = n, fan_out = 1; a scalar has both 1.
+// per-element ranges. A bounded parameter's draws are projected into its box. For a matrix (rows,
+// cols) used as W @ x, fan_in = cols and fan_out = rows; a vector of n has fan_in = n, fan_out = 1;
+// a scalar has both 1.
 //   xavier (Glorot uniform): U(-a, a), a = sqrt(6 / (fan_in + fan_out))
 //   he (Kaiming normal):     N(0, 2 / fan_in)
 #include "program/init.hpp"
@@ -9,6 +10,7 @@
 #include <cmath>
 
 #include "common/error.hpp"
+#include "program/bounds.hpp"
 
 namespace descent {
 
@@ -51,6 +53,9 @@ std::vector<double> initialize_param(const ParamSpec& spec, std::int64_t copies,
       values.push_back(v);
     }
   }
+  // A random draw may fall outside the parameter's bounds: it starts at the nearest point of
+  // the box. (Inits known in advance, zeros and constant, the config requires inside it.)
+  project_into_bounds(spec, values);
   return values;
 }
 

@@ -173,8 +173,10 @@ class ProgramBuilder {
       : config_(config), program_(program), model_(config.model) {
     for (const InputShape& in : inputs) input_shapes_[in.name] = in.shape;
     for (const ParamSpec& p : config.params) params_[p.name] = &p;
+    for (const ConstantSpec& c : config.constants) constants_[c.name] = &c;
     for (const auto& [name, _] : input_shapes_) scope_.known_names.push_back(name);
     for (const auto& [name, _] : params_) scope_.known_names.push_back(name);
+    for (const auto& [name, _] : constants_) scope_.known_names.push_back(name);
     for (const NamedExpression& m : config.model) scope_.known_names.push_back(m.name);
     scope_.lookup = [this](const std::string& name, const Span&) { return lookup(name); };
   }
@@ -207,11 +209,23 @@ class ProgramBuilder {
     }
     if (auto it = input_shapes_.find(name); it != input_shapes_.end())
       return g.variable(name, VarKind::input, it->second);
+    if (auto it = constants_.find(name); it != constants_.end()) return constant(*it->second);
     if (auto done = lowered_.find(name); done != lowered_.end()) return done->second;
     if (model_.contains(name))
       throw Error(ExitCode::failure,
                   "internal: the model expression '" + name + "' was used before it was lowered");
     return kNoNode;
+  }
+
+  // A scalar constant is a number of the graph (folded like one written in place); a tensor is
+  // a variable that backends bind.
+  NodeId constant(const ConstantSpec& c) {
+    if (c.from_file() && !c.file_read)
+      throw Error(ExitCode::failure, "internal: the file of constants." + c.name + " was not read",
+                  c.where);
+    Graph& g = program_.graph;
+    if (c.shape.is_scalar()) return g.constant(c.values.at(0));
+    return g.variable(c.name, VarKind::constant, c.shape, c.where);
   }
 
   const ExperimentConfig& config_;
@@ -220,6 +234,7 @@ class ProgramBuilder {
   NameScope scope_;
   std::map<std::string, Shape> input_shapes_;
   std::map<std::string, const ParamSpec*> params_;
+  std::map<std::string, const ConstantSpec*> constants_;
   std::unordered_map<std::string, NodeId> lowered_;
   std::vector<bool> visited_;  // per model entry: lowered or about to be
 };
@@ -343,6 +358,9 @@ Program build_program(const ExperimentConfig& config, const std::vector<InputSha
     const NodeId node = g.find_variable(in.name);
     program.inputs.push_back({in.name, in.shape, node});
   }
+  for (const ConstantSpec& c : config.constants)
+    if (!c.shape.is_scalar())
+      program.constants.push_back({c.name, c.shape, g.find_variable(c.name), &c});
   std::vector<NodeId> wrt;
   for (const ParamSpec& spec : config.params) {
     NodeId node = g.find_variable(spec.name);

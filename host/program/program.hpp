@@ -37,15 +37,29 @@ struct ProgramMetric {
   NodeId node = kNoNode;
 };
 
+// A tensor constant of [constants] (rank 1 or 2): a VarKind::constant variable, bound by every
+// backend to spec->values once, never updated. A scalar constant has no entry: it is a number
+// of the graph, so that a config with constants computes exactly what the same config with
+// the numbers written in place computes.
+struct ProgramConstant {
+  std::string name;
+  Shape shape;
+  NodeId node = kNoNode;  // kNoNode when no expression of the Program uses it
+  const ConstantSpec* spec = nullptr;
+
+  const std::vector<double>& values() const { return spec->values; }
+};
+
 struct Program {
   Graph graph;
   bool minimize = false;
   std::int64_t starts = 1;
   std::vector<ProgramInput> inputs;
   std::vector<ProgramParam> params;
-  NodeId loss = kNoNode;       // per sample (fit) or per start (minimize), stabilized
-  NodeId objective = kNoNode;  // the scalar that is differentiated
-  NodeId reported = kNoNode;   // the loss that metrics show: batch_mean(loss) + penalties
+  std::vector<ProgramConstant> constants;  // the tensor constants, in the config's order
+  NodeId loss = kNoNode;                   // per sample (fit) or per start (minimize), stabilized
+  NodeId objective = kNoNode;              // the scalar that is differentiated
+  NodeId reported = kNoNode;  // the loss that metrics show: batch_mean(loss) + penalties
   std::vector<NodeId> penalties;
   std::vector<ProgramMetric> metrics;  // lowered after the gradients: the step never holds them
 
@@ -61,6 +75,8 @@ struct InputShape {
 };
 
 // Lowers, stabilizes and differentiates. Name, shape and type errors point into the config.
+// The files of constants must have been read (host/data/constant_file.hpp). `config` must
+// outlive the Program (parameters and constants keep pointers to their specs).
 Program build_program(const ExperimentConfig& config, const std::vector<InputShape>& inputs);
 
 // The node of the [model] expression `name` as written (lowered into program.graph, neither

@@ -1,7 +1,7 @@
 // Build-time tool: writes the emitted programs (host/codegen/emit.hpp) of the configs named on
 // the command line, in f32 and f64, into one C++ file, each in its own namespace, with the table
-// that tests/codegen/emitted_host_programs.hpp declares. Usage: emit_host_programs OUT.cpp
-// CONFIG...
+// that tests/codegen/emitted_host_programs.hpp declares (each config named by its path relative
+// to ROOT, the source folder). Usage: emit_host_programs OUT.cpp ROOT CONFIG...
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -14,15 +14,16 @@
 int main(int argc, char** argv) {
   namespace fs = std::filesystem;
   using namespace descent;
-  if (argc < 3) {
-    std::cerr << "usage: emit_host_programs OUT.cpp CONFIG...\n";
+  if (argc < 4) {
+    std::cerr << "usage: emit_host_programs OUT.cpp ROOT CONFIG...\n";
     return 2;
   }
+  const fs::path root(argv[2]);
   try {
     std::ostringstream body, table;
     std::string prelude;
     int count = 0;
-    for (int i = 2; i < argc; ++i) {
+    for (int i = 3; i < argc; ++i) {
       const fs::path config(argv[i]);
       const Experiment e = set_up_experiment(config.string(), {});
       for (const codegen::Precision precision :
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
                  ">, &descent::launch::host::rows_kernel<" + P + ">}";
         };
         const std::string step = kernels(p.step.prefix), eval = kernels(p.evaluation.prefix);
-        table << "  {\"" << config.filename().string()
+        table << "  {\"" << fs::relative(config, root).generic_string()
               << "\", descent::codegen::Precision::" << (f32 ? "f32" : "f64") << ", \""
               << options.name << "\", R\"descent_body(" << p.body << ")descent_body\", "
               << (f32 ? step + ", " + eval + ", {}, {}" : "{}, {}, " + step + ", " + eval)

@@ -1,7 +1,7 @@
-// The emitted programs of the example configs, compiled as host C++ into the test binary, in f32
-// and f64: the build runs tests/codegen/emit_host_programs.cpp over configs/*.toml and
-// tests/configs/*.toml (see tests/CMakeLists.txt); codegen_host_executor_test.cpp runs them through
-// the host executor.
+// The emitted programs of the example configs and of the test configs, compiled as host C++ into
+// the test binary, in f32 and f64: the build runs tests/codegen/emit_host_programs.cpp over
+// configs/*.toml and tests/configs/*.toml (see tests/CMakeLists.txt);
+// codegen_host_executor_test.cpp runs them through the host executor.
 #pragma once
 
 #include "codegen/emit.hpp"
@@ -10,7 +10,7 @@
 namespace descent::test {
 
 struct EmittedHostProgram {
-  const char* config;  // file name under configs/ or tests/configs/ (test_support: config_path)
+  const char* config;  // the config's path relative to the source folder, e.g. configs/mlp.toml
   codegen::Precision precision;
   const char* name;                                 // EmitOptions::name it was emitted with
   const char* body;                                 // EmittedProgram::body, as compiled here
