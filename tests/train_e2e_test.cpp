@@ -656,13 +656,11 @@ TEST(TrainE2E, SameConfigAndSeedGiveBitIdenticalOutputs) {
 // ---------------------------------------------------------------------------------------------
 // 6. gradcheck
 
+// The examples and tests/configs/every_op.toml, which uses every op (slices and pads included).
 TEST(TrainE2E, GradcheckPassesOnEveryExampleConfig) {
   TempDir tmp;
-  std::vector<fs::path> configs;
-  for (const auto& entry : fs::directory_iterator(kSourceDir / "configs"))
-    if (entry.path().extension() == ".toml") configs.push_back(entry.path());
-  std::sort(configs.begin(), configs.end());
-  ASSERT_GE(configs.size(), 8u);
+  const std::vector<fs::path> configs = program_configs();
+  ASSERT_GE(configs.size(), 9u);
   for (const fs::path& config : configs) {
     const CliResult r = run_descent({"gradcheck", config.string()}, tmp.path());
     EXPECT_EQ(r.exit_code, 0) << config << "\n" << r.out << r.err;
