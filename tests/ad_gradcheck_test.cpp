@@ -3,6 +3,8 @@
 // through a seeded corpus of random expressions over scalar, vector and matrix variables, with
 // the raw, the simplified (host/graph/simplify.cpp) and the stabilized (stabilize.cpp) gradients
 // all compared with the same differences, evaluated by host/cpu (interpreter.cpp, kernels.cpp).
+// Indexing and slicing are in the corpus (x[i], A[i, j], rows, columns, open ends and negative
+// bounds, blocks padded back with pad), so the slice and pad rules are checked like the rest.
 // Also the edge points: the conventions at 0 for sqrt, abs and pow, and softplus, log-sigmoid and
 // softmax cross-entropy at ±100 and ±800. Needs no GPU.
 #include <gtest/gtest.h>
@@ -71,6 +73,10 @@ class ExpressionGenerator {
 
  private:
   int pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
+  template <std::size_t N>
+  const char* one_of(const char* const (&choices)[N]) {
+    return choices[pick(static_cast<int>(N))];
+  }
   static std::string p(const std::string& s) { return "(" + s + ")"; }
   std::string call(const char* f, const std::string& a) { return std::string(f) + "(" + a + ")"; }
 
@@ -118,7 +124,7 @@ class ExpressionGenerator {
 
   std::string any_scalar(int d) {
     const Kind s = Kind::scalar;
-    switch (pick(40)) {
+    switch (pick(43)) {
       case 0:
       case 1:
         return elementwise_unary(any(s, d));
@@ -180,6 +186,13 @@ class ExpressionGenerator {
         return p(call("exp", any(s, d)) + " - 1");
       case 31:
         return call("log", call("exp", any(s, d)));
+      // indexing: an element of a vector or a matrix, negative indices included
+      case 32:
+        return p(any(Kind::vec3, d)) + "[" + one_of({"0", "1", "2", "-1", "-3"}) + "]";
+      case 33:
+        return p(any(Kind::mat23, d)) + "[" + one_of({"1, 2", "0, -1", "-2, 0"}) + "]";
+      case 34:
+        return p(any(Kind::vec2, d)) + "[-1]";
       default:
         return reduction(d);
     }
@@ -223,7 +236,7 @@ class ExpressionGenerator {
 
   std::string any_vec3(int d) {
     const Kind t = Kind::vec3, s = Kind::scalar;
-    switch (pick(20)) {
+    switch (pick(23)) {
       case 0:
       case 1:
         return elementwise_unary(any(t, d));
@@ -261,6 +274,12 @@ class ExpressionGenerator {
         return p(call("transpose", any(Kind::mat23, d)) + " @ " + any(Kind::vec2, d));
       case 18:
         return p("onehot(2, 3) * " + any(s, d));
+      case 19:  // a row of a matrix, a column, zeros around a vector
+        return p(any(Kind::mat23, d)) + "[" + one_of({"0", "1", "-1"}) + "]";
+      case 20:
+        return p(any(Kind::mat32, d)) + "[:, " + one_of({"0", "1", "-1"}) + "]";
+      case 21:
+        return "pad(" + any(Kind::vec2, d) + ", " + one_of({"1, 0", "0, 1"}) + ")";
       default:
         return call("exp", call("sin", any(t, d)));
     }
@@ -268,7 +287,7 @@ class ExpressionGenerator {
 
   std::string any_vec2(int d) {
     const Kind t = Kind::vec2, s = Kind::scalar;
-    switch (pick(9)) {
+    switch (pick(12)) {
       case 0:
       case 1:
         return elementwise_unary(any(t, d));
@@ -284,6 +303,12 @@ class ExpressionGenerator {
         return "sum_to(" + any(Kind::mat32, d) + ", 2)";
       case 7:
         return call("softmax", any(t, d));
+      case 8:  // slices with open ends and negative bounds, a column, a row
+        return p(any(Kind::vec3, d)) + one_of({"[1:]", "[:-1]", "[0:2]", "[-2:]"});
+      case 9:
+        return p(any(Kind::mat23, d)) + "[:, " + one_of({"0", "1", "2"}) + "]";
+      case 10:
+        return p(any(Kind::mat32, d)) + "[" + one_of({"0", "2", "-1"}) + "]";
       default:
         return p(any(t, d) + " / " + positive(s, d));
     }
@@ -291,7 +316,7 @@ class ExpressionGenerator {
 
   std::string any_mat23(int d) {
     const Kind t = Kind::mat23;
-    switch (pick(10)) {
+    switch (pick(12)) {
       case 0:
       case 1:
         return elementwise_unary(any(t, d));
@@ -309,6 +334,10 @@ class ExpressionGenerator {
         return p(p(any(t, d) + " @ " + any(Kind::mat32, d)) + " @ " + any(t, d));  // (m,k)@(k,n)
       case 8:
         return p("sum_to(" + any(t, d) + ", 1, 3) * " + any(t, d));  // (1,3)*(2,3)
+      case 10:  // blocks of a matrix, padded back to its shape
+        return "pad(" + p(any(t, d)) + one_of({"[:, 1:], 0, 0, 1, 0", "[1:], 1, 0, 0, 0"}) + ")";
+      case 11:
+        return "pad(" + p(any(Kind::mat32, d)) + "[1:, 0:2], 0, 0, 1, 0)";
       default:
         return "max(" + any(t, d) + ", " + any(t, d) + ")";
     }
@@ -316,7 +345,7 @@ class ExpressionGenerator {
 
   std::string any_mat32(int d) {
     const Kind t = Kind::mat32;
-    switch (pick(6)) {
+    switch (pick(7)) {
       case 0:
       case 1:
         return elementwise_unary(any(t, d));
@@ -326,6 +355,8 @@ class ExpressionGenerator {
         return "outer(" + any(Kind::vec3, d) + ", " + any(Kind::vec2, d) + ")";
       case 4:
         return p(any(t, d) + " - " + any(t, d));
+      case 6:  // a block of a matrix, padded back to its shape
+        return "pad(" + p(any(t, d)) + "[:2, 1:], 1, 0, 1, 0)";
       default:
         return p(p(any(t, d) + " @ " + any(Kind::mat23, d)) + " @ " + any(t, d));
     }

@@ -34,6 +34,16 @@ std::string print(const Ast& node) {
         out += (i ? ", " : "") + print(*node.args[i]);
       return out + ")";
     }
+    case AstKind::index: {  // every bound printed, open ends as '_'
+      std::string out = print(*node.args.at(0)) + "[";
+      for (std::size_t i = 0; i < node.subscripts.size(); ++i) {
+        const Subscript& s = node.subscripts[i];
+        out += i ? ", " : "";
+        out += s.start ? print(*s.start) : "_";
+        if (s.slice) out += ":" + (s.stop ? print(*s.stop) : std::string("_"));
+      }
+      return out + "]";
+    }
   }
   return "?";
 }
@@ -102,6 +112,31 @@ TEST(Parser, ParsesCalls) {
   EXPECT_EQ(parse_and_print("max(a, b)^2"), "(max(a, b)^2)");
   EXPECT_EQ(parse_and_print("sum(x @ w + b, (1))"), "sum(((x@w)+b), 1)");
   EXPECT_EQ(parse_and_print("f(\n  a,\n  b\n)"), "f(a, b)");
+}
+
+TEST(Parser, ParsesSubscriptsAsTheTightestPostfix) {
+  EXPECT_EQ(parse_and_print("x[0]"), "x[0]");
+  EXPECT_EQ(parse_and_print("x[-1]"), "x[(-1)]");
+  EXPECT_EQ(parse_and_print("x[1:]"), "x[1:_]");
+  EXPECT_EQ(parse_and_print("x[:-1]"), "x[_:(-1)]");
+  EXPECT_EQ(parse_and_print("x[:]"), "x[_:_]");
+  EXPECT_EQ(parse_and_print("A[1:3, 0:2]"), "A[1:3, 0:2]");
+  EXPECT_EQ(parse_and_print("A[:, 2]"), "A[_:_, 2]");
+  EXPECT_EQ(parse_and_print("A[2][1]"), "A[2][1]");
+  EXPECT_EQ(parse_and_print("-x[0]^2"), "(-(x[0]^2))");
+  EXPECT_EQ(parse_and_print("2*x[1:] - x[:-1]"), "((2*x[1:_])-x[_:(-1)])");
+  EXPECT_EQ(parse_and_print("(a + b)[0]"), "(a+b)[0]");
+  EXPECT_EQ(parse_and_print("(-x)[0]"), "(-x)[0]");
+  EXPECT_EQ(parse_and_print("f(x)[1:2]"), "f(x)[1:2]");
+  const AstPtr ast = parse_expression("A[1:, -1]");
+  ASSERT_EQ(ast->kind, AstKind::index);
+  EXPECT_EQ(ast->span.begin, 0u);
+  EXPECT_EQ(ast->span.end, 9u);
+  ASSERT_EQ(ast->subscripts.size(), 2u);
+  EXPECT_EQ(ast->subscripts[0].span.begin, 2u);
+  EXPECT_EQ(ast->subscripts[0].span.end, 4u);
+  EXPECT_EQ(ast->subscripts[1].span.begin, 6u);
+  EXPECT_EQ(ast->subscripts[1].span.end, 8u);
 }
 
 TEST(Parser, AcceptsExactlyTheMaximumDepth) {
@@ -228,6 +263,7 @@ std::vector<BadInput> bad_inputs() {
   const std::string powers = "x" + repeat("^x", 99999);
   const std::string calls = repeat("f(", 100000) + repeat(")", 100000);
   const std::string mixed = repeat("-(x^", 100000) + "x" + repeat(")", 100000);
+  const std::string subscripts = "x" + repeat("[0]", 100000);
   return {
       // Nothing to parse.
       bad("empty", "", "expr:1:1: error: empty expression\n  \n  ^"),
@@ -314,6 +350,20 @@ std::vector<BadInput> bad_inputs() {
           "expr:1:5: error: unexpected ')' after a complete expression\n  f(x))\n      ^"),
       bad("top-level comma", "x, y",
           "expr:1:2: error: unexpected ',' after a complete expression\n  x, y\n   ^"),
+      // Subscripts.
+      bad("empty subscripts", "x[]",
+          "expr:1:3: error: expected an index or a slice in the subscripts opened at 1:2\n"
+          "  x[]\n    ^"),
+      bad("unclosed subscripts", "x[1",
+          "expr:1:4: error: expected ',' or ']' in the subscripts opened at 1:2\n  x[1\n     ^"),
+      bad("empty subscript after comma", "A[1,]",
+          "expr:1:5: error: expected an index or a slice in the subscripts opened at 1:2\n"
+          "  A[1,]\n      ^"),
+      bad("slice step", "x[::2]",
+          "expr:1:4: error: slice steps are not supported; write start:stop\n  x[::2]\n     ^"),
+      bad("stray colon", "x : y",
+          "expr:1:3: error: unexpected ':' after a complete expression\n  x : y\n    ^"),
+      bad("subscript at start", "[0]", "expr:1:1: error: expected an expression\n  [0]\n  ^"),
       // Numbers.
       bad("exponent without digits", "1e",
           "expr:1:1: error: malformed number '1e': expected digits after the exponent 'e'\n"
@@ -374,6 +424,8 @@ std::vector<BadInput> bad_inputs() {
       // Repetition k (from 0) of "-(x^" opens levels 3k+1, 3k+2, 3k+3: level 201 is the '^'
       // of repetition 66, at offset 4*66+3.
       bad("mixed nesting", mixed, one_line_error(mixed, 4 * 66 + 3 + 1, too_deep)),
+      bad("100000 chained subscripts", subscripts,
+          one_line_error(subscripts, 2 + 3 * 200, too_deep)),
   };
 }
 

@@ -5,7 +5,8 @@
 //      configs/data/linear.csv by the normal equations, within a proven error bound;
 //   2. logistic.toml and softmax.toml reach a full-batch gradient norm below 1e-6, and their
 //      textbook cross-entropy stays finite at weights that saturate sigmoid/softmax;
-//   3. himmelblau.toml (256 starts) finds all four minima; rosenbrock.toml ends at (1, 1);
+//   3. himmelblau.toml (256 starts) finds all four minima; rosenbrock.toml ends at (1, 1), and
+//      rosenbrock10.toml (written with slices) at (1, ..., 1);
 //   4. a run killed with SIGKILL at several points, or stopped by SIGINT (exit 130), resumes to
 //      outputs byte-identical to an uninterrupted run; so does one stopped after every single
 //      step in turn (in process, through the trainer's stop flag), early stopping included;
@@ -412,6 +413,18 @@ TEST(TrainE2E, RosenbrockEndsAtItsMinimum) {
   EXPECT_NEAR(y.values[0], 1.0, 1e-6);
 }
 
+TEST(TrainE2E, TenDimensionalRosenbrockWrittenWithSlicesEndsAtItsMinimum) {
+  TempDir tmp;
+  const CliResult r = run_descent({"train", config_path("rosenbrock10.toml").string(), "--out",
+                                   (tmp / "run").string(), "--quiet"},
+                                  tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const NpyF8 x = read_npy_f8(tmp / "run" / "params" / "x.npy");
+  ASSERT_EQ(x.shape, (std::vector<std::size_t>{10}));
+  // 1e-6: the requirement; the minimum is exactly (1, ..., 1).
+  for (std::size_t i = 0; i < 10; ++i) EXPECT_NEAR(x.values[i], 1.0, 1e-6) << "x[" << i << "]";
+}
+
 // ---------------------------------------------------------------------------------------------
 // 4. Interrupted runs resume exactly
 
@@ -647,13 +660,11 @@ TEST(TrainE2E, SameConfigAndSeedGiveBitIdenticalOutputs) {
 // ---------------------------------------------------------------------------------------------
 // 6. gradcheck
 
+// The examples and tests/configs/every_op.toml, which uses every op (slices and pads included).
 TEST(TrainE2E, GradcheckPassesOnEveryExampleConfig) {
   TempDir tmp;
-  std::vector<fs::path> configs;
-  for (const auto& entry : fs::directory_iterator(kSourceDir / "configs"))
-    if (entry.path().extension() == ".toml") configs.push_back(entry.path());
-  std::sort(configs.begin(), configs.end());
-  ASSERT_GE(configs.size(), 8u);
+  const std::vector<fs::path> configs = program_configs();
+  ASSERT_GE(configs.size(), 9u);
   for (const fs::path& config : configs) {
     const CliResult r = run_descent({"gradcheck", config.string()}, tmp.path());
     EXPECT_EQ(r.exit_code, 0) << config << "\n" << r.out << r.err;

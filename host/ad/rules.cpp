@@ -8,6 +8,8 @@
 
 #include <array>
 
+#include "graph/window.hpp"
+
 namespace descent {
 
 namespace {
@@ -23,6 +25,46 @@ using R = DerivativeRule;
   }
 
 NodeId one(Graph& G) { return G.num(1); }
+
+// v with zeros around it (itself when there are none).
+NodeId padded(Graph& G, NodeId v, const Padding& p) {
+  return p.none() ? v : G.apply_with_attr(Op::pad, v, pack(p));
+}
+NodeId onehot_at(Graph& G, std::int64_t i, std::int64_t n) {
+  return G.apply_with_attr(Op::onehot, G.num(static_cast<double>(i)), Shape::vector(n));
+}
+
+// The adjoint of a = slice(x): g put where the window lies, in zeros of x's shape. A sliced
+// axis is padded with zeros (pad), an indexed one is spread by a one-hot vector (x[i]:
+// g*onehot(i, n); A[i]: outer(onehot(i, m), g)); every form prints as the language writes it.
+NodeId unslice(Graph& G, NodeId g, const Shape& shape, const Slicing& w) {
+  Padding p;
+  NodeId hot[2] = {kNoNode, kNoNode};
+  for (int k = 0; k < w.rank; ++k) {
+    if (w.axis[k].index) {
+      hot[k] = onehot_at(G, w.axis[k].start, shape.dims[k]);
+      continue;
+    }
+    p.before[p.rank] = w.axis[k].start;
+    p.after[p.rank++] = shape.dims[k] - w.axis[k].stop;
+  }
+  const NodeId spread = padded(G, g, p);
+  if (w.rank == 1) return hot[0] == kNoNode ? spread : G.mul(spread, hot[0]);
+  if (hot[0] != kNoNode && hot[1] != kNoNode)
+    return G.mul(spread, G.apply(Op::outer, hot[0], hot[1]));
+  if (hot[0] != kNoNode) return G.apply(Op::outer, hot[0], spread);
+  if (hot[1] != kNoNode) return G.apply(Op::outer, spread, hot[1]);
+  return spread;
+}
+
+// The adjoint of pad(x): the window of g where x lies.
+NodeId unpad(Graph& G, NodeId g, const Shape& shape, const Padding& p) {
+  Slicing w;
+  w.rank = shape.rank;
+  for (int k = 0; k < shape.rank; ++k)
+    w.axis[k] = {p.before[k], p.before[k] + shape.dims[k], false};
+  return G.apply_with_attr(Op::slice, g, pack(w));
+}
 NodeId half_of(Graph& G, NodeId x) { return G.mul(G.num(0.5), x); }
 
 // clang-format off
@@ -132,6 +174,12 @@ constexpr std::array<R, kOpCount> kDerivativeRules = {{
   {Op::onehot,   "onehot' = 0",                      RULE((void)G; (void)g; out[0] = kNoNode)},
   // d sum_to(a) = G broadcast back to a's shape
   {Op::sum_to,   "broadcast back",                   RULE(out[0] = G.mul(g, G.constant(1, G[a].shape)))},
+  // d a[w] = g in the window's places, 0 elsewhere
+  {Op::slice,    "slice rule: g into the sliced places", RULE(
+      const Shape sa = G[a].shape; out[0] = unslice(G, g, sa, slicing_of(G[y].attr)))},
+  // d pad(a) = the window of g where a lies
+  {Op::pad,      "pad rule: the window of g",        RULE(
+      const Shape sa = G[a].shape; out[0] = unpad(G, g, sa, padding_of(G[y].attr)))},
   // d batch_mean(a) = g/batch_size for every sample
   {Op::batch_mean, "mean over the batch",            RULE(
       out[0] = G.div(g, G.batch_size()))},

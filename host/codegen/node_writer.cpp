@@ -8,6 +8,7 @@
 
 #include "common/error.hpp"
 #include "graph/ops.hpp"
+#include "graph/window.hpp"
 
 namespace descent::codegen {
 
@@ -241,6 +242,35 @@ void NodeWriter::write_other(std::ostream& o, NodeId id) const {
         << " = Real(0); for (int ri = 0; ri < " << sa.rows() << "; ++ri) for (int ci = 0; ci < "
         << sa.cols() << "; ++ci) " << out("ri * " + str(row) + " + ci * " + str(col))
         << " += " << a("ri * " + str(sa.cols()) + " + ci") << "; }\n";
+      return;
+    }
+    case Op::slice: {
+      // Dropping an indexed axis (of length 1) keeps the row-major order, so element e of the
+      // result is (row r0 + e / width, column c0 + e % width) of the operand's window.
+      const Shape from = g_[n[0]].shape;
+      const Slicing w = slicing_of(n.attr);
+      const SliceAxis rows = w.rank == 2 ? w.axis[0] : SliceAxis{0, 1, true};
+      const SliceAxis cols = w.axis[w.rank - 1];
+      const std::int64_t width = cols.stop - cols.start;
+      const std::string first = str(rows.start * from.cols() + cols.start);
+      const std::string at = rows.stop - rows.start == 1
+                                 ? first + " + e"
+                                 : first + " + (e / " + str(width) + ") * " + str(from.cols()) +
+                                       " + e % " + str(width);
+      o << element_loop(n.shape.size(), "e") << out("e") << " = " << a(at) << ";\n";
+      return;
+    }
+    case Op::pad: {
+      // Element (ri, ci) of the result is the operand's (ri - top, ci - left) inside the
+      // operand's place, else 0 (the operand is read only inside).
+      const Shape from = g_[n[0]].shape;
+      const Padding p = padding_of(n.attr);
+      const std::int64_t top = p.rank == 2 ? p.before[0] : 0, left = p.before[p.rank - 1];
+      const std::string cols = str(n.shape.cols());
+      o << element_loop(n.shape.size(), "e") << "{ const int ri = e / " << cols << " - " << top
+        << ", ci = e % " << cols << " - " << left << "; " << out("e") << " = ri >= 0 && ri < "
+        << from.rows() << " && ci >= 0 && ci < " << from.cols() << " ? "
+        << a("ri * " + str(from.cols()) + " + ci") << " : Real(0); }\n";
       return;
     }
     default:

@@ -13,6 +13,7 @@
 #include "cpu/vector_math.hpp"
 #include "graph/elementwise.hpp"
 #include "graph/scalar_math.hpp"
+#include "graph/window.hpp"
 
 namespace descent {
 
@@ -354,6 +355,34 @@ void sum_to_kernel(const Graph& g, const Node& n, const std::vector<const Tensor
   });
 }
 
+// The window's rows and columns of each sample, row by row (a vector is one row; an indexed
+// axis is a window of length 1).
+void slice_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
+                  Tensor& out) {
+  const Shape from = g[n[0]].shape;
+  const Slicing w = slicing_of(n.attr);
+  const SliceAxis rows = w.rank == 2 ? w.axis[0] : SliceAxis{0, 1, true};
+  const SliceAxis cols = w.axis[w.rank - 1];
+  const std::int64_t width = cols.stop - cols.start;
+  per_sample(n, in, out, [&](const double* a, const double*, double* o) {
+    for (std::int64_t r = rows.start; r < rows.stop; ++r, o += width)
+      std::copy_n(a + r * from.cols() + cols.start, width, o);
+  });
+}
+
+// Zeros, then each row of the operand at its place.
+void pad_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
+  const Shape from = g[n[0]].shape;
+  const Padding p = padding_of(n.attr);
+  const std::int64_t top = p.rank == 2 ? p.before[0] : 0, left = p.before[p.rank - 1];
+  const std::int64_t cols = n.shape.cols(), size = n.shape.size();
+  per_sample(n, in, out, [&](const double* a, const double*, double* o) {
+    std::fill(o, o + size, 0.0);
+    for (std::int64_t r = 0; r < from.rows(); ++r)
+      std::copy_n(a + r * from.cols(), from.cols(), o + (top + r) * cols + left);
+  });
+}
+
 void batch_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
   const Tensor& a = *in[0];
   prepare(out, n.shape, 0);
@@ -402,8 +431,9 @@ constexpr std::array<CpuKernel, kOpCount> kCpuKernels = {{
   {Op::outer, SAME(outer_kernel)},          {Op::transpose, SAME(transpose_kernel)},
   {Op::softmax, BY_MATH(softmax_kernel)},   {Op::logsumexp, BY_MATH(logsumexp_kernel)},
   {Op::norm, SAME(norm_kernel)},            {Op::argmax, SAME(argmax_kernel)},
-  {Op::onehot, SAME(onehot_kernel)},
-  {Op::sum_to, SAME(sum_to_kernel)},        {Op::batch_mean, SAME(batch_kernel)},
+  {Op::onehot, SAME(onehot_kernel)},        {Op::sum_to, SAME(sum_to_kernel)},
+  {Op::slice, SAME(slice_kernel)},          {Op::pad, SAME(pad_kernel)},
+  {Op::batch_mean, SAME(batch_kernel)},
   {Op::batch_sum, SAME(batch_kernel)},
 }};
 // clang-format on

@@ -17,6 +17,17 @@ enum class AstKind {
   negate,  // -a                       args = {a}
   binary,  // a + b, a - b, a * b, a / b, a ^ b (also a ** b), a @ b     args = {a, b}
   call,    // f(a, b, ...)             name = "f", args = the arguments
+  index,   // a[i], a[i:j, k], a[:, 1]  args = {a}, subscripts = one per axis written
+};
+
+struct Ast;
+
+// One subscript of a[...]: an index `i`, or a slice `i:j` whose ends may be left out.
+struct Subscript {
+  Span span;  // its text: "1", "1:", ":-1", ":"
+  bool slice = false;
+  std::unique_ptr<Ast> start;  // the index, or the slice's start (null when left out)
+  std::unique_ptr<Ast> stop;   // the slice's stop (null when left out)
 };
 
 struct Ast {
@@ -29,6 +40,7 @@ struct Ast {
   // for <, >, ==, != and L G for <=, >=
   char op = 0;
   std::vector<std::unique_ptr<Ast>> args;
+  std::vector<Subscript> subscripts;  // kind == index
 
   Ast() = default;
   Ast(const Ast&) = delete;

@@ -1,4 +1,5 @@
-// Tokenizer of the expression language: numbers, names, operators, parentheses, commas.
+// Tokenizer of the expression language: numbers, names, operators, parentheses, brackets,
+// colons, commas.
 // Does not parse; see parser.cpp for the grammar and most syntax errors. Character classes
 // are plain ASCII tests, independent of the C locale, and numbers are converted with
 // std::from_chars for the same reason.
@@ -27,7 +28,8 @@ constexpr OperatorSpelling kOperators[] = {
     {">", TokenKind::greater},      {"+", TokenKind::plus},        {"-", TokenKind::minus},
     {"*", TokenKind::star},         {"/", TokenKind::slash},       {"^", TokenKind::caret},
     {"@", TokenKind::at},           {"(", TokenKind::lparen},      {")", TokenKind::rparen},
-    {",", TokenKind::comma},
+    {",", TokenKind::comma},        {"[", TokenKind::lbracket},    {"]", TokenKind::rbracket},
+    {":", TokenKind::colon},
 };
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }

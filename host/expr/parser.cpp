@@ -10,6 +10,8 @@
 //   a * b, a / b, a @ b   left-associative
 //   -a                    prefix; looser than ^, so -x^2 = -(x^2)
 //   a ^ b, a ** b         right-associative; 2^-x = 2^(-x) since an operand may start with '-'
+//   a[s, ...]             postfix, tightest: -x[0]^2 = -((x[0])^2); each s is an index e or a
+//                         slice [e] ':' [e] (a step, a second ':', is refused)
 //   operands: numbers, names, (e), f(e, ...) with zero or more arguments
 // There is no unary '+'.
 //
@@ -140,7 +142,18 @@ class Parser {
     return lhs;
   }
 
+  // An operand and the subscripts after it; each '[' enters a nesting level, so that a long
+  // chain x[0][0]... is bounded like nested parentheses.
   AstPtr parse_operand(int depth, OperandSite site) {
+    const bool negation = peek().kind == TokenKind::minus;  // -x[0] is -(x[0])
+    AstPtr operand = parse_atom(depth, site);
+    if (negation) return operand;
+    while (peek().kind == TokenKind::lbracket)
+      operand = parse_subscripts(std::move(operand), depth);
+    return operand;
+  }
+
+  AstPtr parse_atom(int depth, OperandSite site) {
     const Token& token = peek();
     switch (token.kind) {
       case TokenKind::number: {
@@ -215,6 +228,50 @@ class Parser {
     }
     const Token& close = advance();
     node->span = Span::cover(name.span, close.span);
+    return node;
+  }
+
+  // operand '[' subscript { ',' subscript } ']', a subscript e or [e] ':' [e].
+  AstPtr parse_subscripts(AstPtr operand, int& depth) {
+    const Token& open = advance();
+    depth = enter(depth, open);
+    const auto where = [&] { return "in the subscripts opened at " + line_col(open.span); };
+    const auto ends_subscript = [&] {
+      const TokenKind kind = peek().kind;
+      return kind == TokenKind::comma || kind == TokenKind::rbracket || kind == TokenKind::end;
+    };
+    AstPtr node = make_node(AstKind::index, {});
+    const Token* before = &open;
+    while (true) {
+      if (ends_subscript())
+        throw input_error("expected an index or a slice " + where(), peek().span);
+      Subscript sub;
+      if (peek().kind != TokenKind::colon) {
+        sub.start = parse_binary(0, depth, OperandSite{before, false});
+        sub.span = sub.start->span;
+      }
+      if (peek().kind == TokenKind::colon) {
+        const Token& colon = advance();
+        sub.slice = true;
+        sub.span = sub.start ? Span::cover(sub.span, colon.span) : colon.span;
+        if (peek().kind == TokenKind::colon)
+          throw input_error("slice steps are not supported; write start:stop", peek().span);
+        if (!ends_subscript()) {
+          sub.stop = parse_binary(0, depth, OperandSite{&colon, false});
+          sub.span = Span::cover(sub.span, sub.stop->span);
+        }
+      }
+      node->subscripts.push_back(std::move(sub));
+      if (peek().kind == TokenKind::comma) {
+        before = &advance();
+        continue;
+      }
+      if (peek().kind == TokenKind::rbracket) break;
+      throw input_error("expected ',' or ']' " + where(), peek().span);
+    }
+    const Token& close = advance();
+    node->span = Span::cover(operand->span, close.span);
+    node->args.push_back(std::move(operand));
     return node;
   }
 

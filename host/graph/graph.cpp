@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "common/error.hpp"
+#include "graph/window.hpp"
 
 namespace descent {
 
@@ -108,6 +109,25 @@ Shape sum_to_shape(Op, const Shape& a, const Shape*, const Shape& attr, const Sp
   return attr;
 }
 
+Shape slice_shape(Op, const Shape& a, const Shape*, const Shape& attr, const Span& span) {
+  std::string why;
+  const std::optional<Shape> out = slicing_of(attr).result_shape(a, why);
+  if (!out) shape_error("cannot index shape " + a.to_string() + ": " + why, span);
+  return *out;
+}
+Shape pad_shape(Op, const Shape& a, const Shape*, const Shape& attr, const Span& span) {
+  const Padding p = padding_of(attr);
+  if (a.rank == 0 || p.rank != a.rank)
+    shape_error(
+        "pad expects 2 widths (before, after) for a vector or 4 (top, bottom, left, "
+        "right) for a matrix, got " +
+            std::to_string(2 * p.rank) + " for shape " + a.to_string(),
+        span);
+  Shape out = a;
+  for (int k = 0; k < a.rank; ++k) out.dims[k] += p.before[k] + p.after[k];
+  return out;
+}
+
 struct ShapeRule {
   Op op;
   ShapeFn fn;
@@ -131,7 +151,8 @@ constexpr std::array<ShapeRule, kOpCount> kShapeRules = {{
   {Op::matmul, matmul_shape}, {Op::outer, outer_shape},   {Op::transpose, transpose_shape},
   {Op::softmax, softmax_shape}, {Op::logsumexp, scalar_shape}, {Op::norm, scalar_shape},
   {Op::argmax, argmax_shape},
-  {Op::onehot, onehot_shape}, {Op::sum_to, sum_to_shape},
+  {Op::onehot, onehot_shape}, {Op::sum_to, sum_to_shape}, {Op::slice, slice_shape},
+  {Op::pad, pad_shape},
   {Op::batch_mean, same_shape}, {Op::batch_sum, same_shape},
 }};
 // clang-format on

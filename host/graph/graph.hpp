@@ -54,7 +54,7 @@ struct alignas(64) Node {
   NodeId child[2] = {kNoNode, kNoNode};
   Shape shape;
   double value = 0.0;  // Op::constant
-  Shape attr;          // Op::sum_to: target shape; Op::onehot: (k)
+  Shape attr;          // Op::sum_to: target shape; Op::onehot: (k); slice, pad: window.hpp
   std::string name;    // Op::variable
   Span span;           // where the user wrote it (first occurrence), if anywhere
 

@@ -15,7 +15,8 @@
 // Adding an op, step by step (what catches a step left out is in brackets):
 //   1. Its enumerator in Op, in the group of its kind, and its row in kOpTable at the same place
 //      [static_assert below]. An attribute (OpAttr) makes lowering read literals after the
-//      operand and the printer write them back; nothing else to do for it.
+//      operand and the printer write them back; nothing else to do for it (slice's window is
+//      the exception: written in brackets, graph/window.hpp packs it into the node).
 //   2. Its row in each column above [each column's static_assert fails to compile].
 //   3. Elementwise (unary or binary): its function in descent::math and its name in
 //      DESCENT_ELEMENTWISE_OPS [elementwise.cpp's static_assert]; the CPU kernel's row can
@@ -63,6 +64,8 @@ enum class Op : std::uint8_t {
   argmax,      // (n) → the index of the first largest element (metrics only, no gradient)
   onehot,      // onehot(index, k): scalar index → (k); k is an attribute
   sum_to,      // sums a broadcast value back down to the attribute shape
+  slice,       // x[i], x[a:b], A[i, j], A[a:b, c:d], A[:, j]: written in brackets, not called
+  pad,         // pad(v, before, after), pad(A, top, bottom, left, right): zeros around v
   // over the implicit batch axis (training only)
   batch_mean,  // mean over the samples of a batch: varying → uniform
   batch_sum,   // sum over the samples of a batch: varying → uniform
@@ -78,8 +81,11 @@ enum class OpKind : std::uint8_t { leaf, unary, binary, tensor, batch };
 // printer writes them back, rewrites copy it.
 enum class OpAttr : std::uint8_t {
   none,
-  count,  // one whole number n: the result is a vector of n (onehot's class count)
-  dims,   // 1 or 2 whole numbers: a target shape (sum_to); a scalar target prints as sum()
+  count,   // one whole number n: the result is a vector of n (onehot's class count)
+  dims,    // 1 or 2 whole numbers: a target shape (sum_to); a scalar target prints as sum()
+  window,  // an index or a range on each axis (slice), written in brackets after the operand
+           // (graph/window.hpp); the op is no function of the language
+  widths,  // 2 or 4 whole numbers: zeros before and after the operand on each axis (pad)
 };
 
 struct OpInfo {
@@ -144,6 +150,8 @@ inline constexpr std::array<OpInfo, kOpCount> kOpTable = {{
   {Op::argmax,     "argmax",     1, OpKind::tensor, false, true,  OpAttr::none, {}, false},
   {Op::onehot,     "onehot",     1, OpKind::tensor, false, true,  OpAttr::count, "class count", true},
   {Op::sum_to,     "sum_to",     1, OpKind::tensor, false, true,  OpAttr::dims, "a dimension", true},
+  {Op::slice,      "slice",      1, OpKind::tensor, false, true,  OpAttr::window, "an index", true},
+  {Op::pad,        "pad",        1, OpKind::tensor, false, true,  OpAttr::widths, "a pad width", true},
   {Op::batch_mean, "batch_mean", 1, OpKind::batch,  false, true,  OpAttr::none, {}, true},
   {Op::batch_sum,  "batch_sum",  1, OpKind::batch,  false, true,  OpAttr::none, {}, true},
 }};

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "graph/window.hpp"
+
 namespace descent {
 
 namespace {
@@ -19,7 +21,7 @@ namespace {
 // parenthesized when its own level is lower.
 enum Level : int { kCompare = 0, kSum = 1, kProduct = 2, kUnary = 3, kPower = 4, kAtom = 5 };
 
-enum class Form { leaf, call, sum, product, power, matmul, compare };
+enum class Form { leaf, call, sum, product, power, matmul, compare, index };
 
 struct Spelling {
   Op op;
@@ -44,8 +46,8 @@ constexpr std::array<Spelling, kOpCount> kSpellings = {{
   {Op::mean, Form::call},       {Op::dot, Form::call},       {Op::matmul, Form::matmul},
   {Op::outer, Form::call},      {Op::transpose, Form::call}, {Op::softmax, Form::call},
   {Op::logsumexp, Form::call},  {Op::norm, Form::call},      {Op::argmax, Form::call},
-  {Op::onehot, Form::call},
-  {Op::sum_to, Form::call},     {Op::batch_mean, Form::call}, {Op::batch_sum, Form::call},
+  {Op::onehot, Form::call},     {Op::sum_to, Form::call},    {Op::slice, Form::index},
+  {Op::pad, Form::call},        {Op::batch_mean, Form::call}, {Op::batch_sum, Form::call},
 }};
 // clang-format on
 static_assert(rows_follow_op_order(kSpellings), "kSpellings rows must follow the order of enum Op");
@@ -82,6 +84,12 @@ class Printer {
       case Form::call:
         print_call(n);  // an atom: never parenthesized
         return;
+      case Form::index:  // an atom: x[1:], (a + b)[0]
+        print_shaped(n[0], kAtom);
+        out_ += '[';
+        out_ += bracket_text(slicing_of(n.attr), g_[n[0]].shape);
+        out_ += ']';
+        return;
       case Form::sum:
         open(kSum, need);
         print_sum(id);
@@ -115,9 +123,9 @@ class Printer {
         return;
       case Form::matmul:
         open(kProduct, need);
-        print(n[0], kProduct);
+        print_shaped(n[0], kProduct);
         out_ += " @ ";
-        print(n[1], kUnary);
+        print_shaped(n[1], kUnary);
         close(kProduct, need);
         return;
     }
@@ -173,22 +181,90 @@ class Printer {
       print(id, kPower);
   }
 
+  // The shape that the printed text of `id` lowers to: a filled constant prints as its number,
+  // so 2*ones(3) prints as "2"; elementwise ops broadcast what their operands print as. Every
+  // other op prints its own shape (print_shaped keeps its operands' shapes). A loop with a
+  // memo, not recursion: the expression may be deep.
+  Shape printed_shape(NodeId root) {
+    std::vector<NodeId> stack{root};
+    while (!stack.empty()) {
+      const NodeId id = stack.back();
+      if (printed_shapes_.count(id)) {
+        stack.pop_back();
+        continue;
+      }
+      const Node& n = g_[id];
+      const OpKind kind = op_info(n.op).kind;
+      const bool broadcasts =
+          kind == OpKind::unary || kind == OpKind::binary || kind == OpKind::batch;
+      if (!broadcasts || named(id)) {
+        printed_shapes_[id] = n.op == Op::constant && !named(id) ? Shape::scalar() : n.shape;
+        stack.pop_back();
+        continue;
+      }
+      bool ready = true;
+      for (int i = 0; i < n.arity; ++i)
+        if (!printed_shapes_.count(n[i])) {
+          stack.push_back(n[i]);
+          ready = false;
+        }
+      if (!ready) continue;
+      Shape shape = printed_shapes_.at(n[0]);
+      if (n.arity == 2) shape = broadcast_shapes(shape, printed_shapes_.at(n[1])).value_or(n.shape);
+      printed_shapes_[id] = shape;
+      stack.pop_back();
+    }
+    return printed_shapes_.at(root);
+  }
+
+  // An operand whose shape its op reads (a call on tensors, an index, '@'): when its text would
+  // lower to a smaller shape (a product with a filled constant, 2*ones(3), prints as "2"), it is
+  // multiplied by ones of its shape: pad(2*ones(3), 1, 0), never pad(2, 1, 0).
+  void print_shaped(NodeId id, int need) {
+    const Shape shape = g_[id].shape;
+    if (printed_shape(id) == shape) {
+      print(id, need);
+      return;
+    }
+    std::string ones = "ones(" + std::to_string(shape.dims[0]);
+    if (shape.rank == 2) ones += ", " + std::to_string(shape.dims[1]);
+    ones += ')';
+    open(kProduct, need);
+    if (!(g_.is_constant(id) && g_[id].value == 1.0)) {
+      print(id, kProduct);
+      out_ += '*';
+    }
+    out_ += ones;
+    close(kProduct, need);
+  }
+
   void print_call(const Node& n) {
     // Summing down to a scalar is a plain sum.
     if (op_info(n.op).attr == OpAttr::dims && n.attr.rank == 0) {
       out_ += "sum(";
-      print(n[0], kCompare);
+      print_shaped(n[0], kCompare);
       out_ += ')';
       return;
     }
+    const bool tensor = op_info(n.op).kind == OpKind::tensor;
     out_ += op_name(n.op);
     out_ += '(';
-    print(n[0], kCompare);
-    if (op_info(n.op).attr != OpAttr::none) {  // the attribute's literals after the operand
+    if (tensor)
+      print_shaped(n[0], kCompare);
+    else
+      print(n[0], kCompare);
+    if (op_info(n.op).attr == OpAttr::widths) {
+      const Padding p = padding_of(n.attr);
+      for (int k = 0; k < p.rank; ++k)
+        out_ += ", " + std::to_string(p.before[k]) + ", " + std::to_string(p.after[k]);
+    } else if (op_info(n.op).attr != OpAttr::none) {  // the attribute's literals after the operand
       for (int i = 0; i < n.attr.rank; ++i) out_ += ", " + std::to_string(n.attr.dims[i]);
     } else if (n.arity == 2) {
       out_ += ", ";
-      print(n[1], kCompare);
+      if (tensor)
+        print_shaped(n[1], kCompare);
+      else
+        print(n[1], kCompare);
     }
     out_ += ')';
   }
@@ -362,6 +438,7 @@ class Printer {
 
   const Graph& g_;
   std::string& out_;
+  std::unordered_map<NodeId, Shape> printed_shapes_;  // printed_shape's memo
   const NodeNames* names_ = nullptr;
   NodeId root_ = kNoNode;
   std::vector<NodeId>* used_ = nullptr;

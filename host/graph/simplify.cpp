@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "graph/elementwise.hpp"
+#include "graph/window.hpp"
 
 namespace descent {
 
@@ -55,6 +56,11 @@ Opt fold_constants(Rewriter& r, NodeId id) {
       const double ratio = size / static_cast<double>(shape.size());
       return r.g().constant(v * ratio, shape);
     }
+    case Op::slice:  // a window of copies of v
+      return r.g().constant(v, shape);
+    case Op::pad:  // zeros around zeros
+      if (v == 0.0) return r.g().constant(0.0, shape);
+      return kNo;
     default:
       return kNo;
   }
@@ -372,11 +378,92 @@ Opt simplify_identities(Rewriter& r, NodeId id) {
   return kNo;
 }
 
-constexpr std::array<NamedRule, 8> kSimplifierRules = {{
+// Slices and pads are linear: (s*v)[w] → s*v[w] and pad(s*v) → s*pad(v) for factors s of one
+// value per sample, so that a batch total meets them (batch_sum(pad(v/batch_size)) of a
+// gradient becomes pad(batch_mean(v))) and numbers gather in front.
+Opt scalar_factor_out_of_window(Rewriter& r, NodeId id) {
+  Graph& g = r.g();
+  const Op op = r.op(id);
+  if (op != Op::slice && op != Op::pad) return kNo;
+  const NodeId inner = g[id][0];
+  const Op inner_op = r.op(inner);
+  if (inner_op != Op::mul && inner_op != Op::div && inner_op != Op::neg) return kNo;
+  const Shape attr = g[id].attr;
+  const Shape shape = g[id].shape;
+  double coefficient = 1.0;
+  std::vector<Factor> factors, scalars, rest;
+  r.gather_product(inner, 1.0, coefficient, factors, true);
+  for (const Factor& f : factors) (g[f.base].shape.is_scalar() ? scalars : rest).push_back(f);
+  if ((scalars.empty() && coefficient == 1.0) || rest.empty()) return kNo;
+  const NodeId rest_chain = product_chain(g, rest);
+  if (!(g[rest_chain].shape == g[inner].shape)) return kNo;
+  scalars.push_back({g.apply_with_attr(op, rest_chain, attr), 1.0});
+  const NodeId out = r.build_product(coefficient, std::move(scalars), shape);
+  if (!r.shaped_like(out, shape)) return kNo;
+  return out;
+}
+
+// x[whole window] → x;  x[w1][w2] → x[w1 then w2];  pad(x, 0, ...) → x;
+// pad(pad(x, p1), p2) → pad(x, p1 + p2);  sum(pad(x)) → sum(x);
+// pad(x, p)[w] → pad(x[w ∩ x's place], what of w lies outside it), or 0 when w misses x
+// (the adjoint of a slice read by another slice: x[1:][:-1] of a gradient).
+Opt simplify_windows(Rewriter& r, NodeId id) {
+  const Op op = r.op(id);
+  if (op != Op::slice && op != Op::pad && op != Op::sum) return kNo;
+  Graph& g = r.g();
+  const Node& node = r.n(id);
+  const NodeId inner = node[0];
+  const Op inner_op = r.op(inner);
+  if (op == Op::sum) {
+    if (inner_op != Op::pad) return kNo;
+    return g.apply(Op::sum, g[inner][0]);
+  }
+  if (op == Op::pad) {
+    const Padding p = padding_of(node.attr);
+    if (p.none()) return inner;
+    if (inner_op != Op::pad) return kNo;
+    Padding sum = padding_of(g[inner].attr);
+    for (int k = 0; k < sum.rank; ++k) {
+      sum.before[k] += p.before[k];
+      sum.after[k] += p.after[k];
+    }
+    return g.apply_with_attr(Op::pad, g[inner][0], pack(sum));
+  }
+  const Slicing w = slicing_of(node.attr);
+  if (w.whole(g[inner].shape)) return inner;
+  if (inner_op == Op::slice) {
+    const NodeId x = g[inner][0];
+    const Slicing both = slicing_of(g[inner].attr).then(w);
+    if (both.whole(g[x].shape)) return x;
+    return g.apply_with_attr(Op::slice, x, pack(both));
+  }
+  if (inner_op != Op::pad) return kNo;
+  const NodeId x = g[inner][0];
+  const Shape xs = g[x].shape;
+  const Shape shape = node.shape;
+  const Padding p = padding_of(g[inner].attr);
+  Slicing within = w;
+  Padding around;
+  for (int k = 0; k < w.rank; ++k) {
+    const std::int64_t first = p.before[k], last = p.before[k] + xs.dims[k];  // x's place
+    const SliceAxis a = w.axis[k];
+    if (a.stop <= first || a.start >= last) return g.constant(0.0, shape);
+    within.axis[k] = {std::max(a.start, first) - first, std::min(a.stop, last) - first, a.index};
+    if (a.index) continue;
+    around.before[around.rank] = std::max<std::int64_t>(0, first - a.start);
+    around.after[around.rank++] = std::max<std::int64_t>(0, a.stop - last);
+  }
+  const NodeId part = within.whole(xs) ? x : g.apply_with_attr(Op::slice, x, pack(within));
+  return around.none() ? part : g.apply_with_attr(Op::pad, part, pack(around));
+}
+
+constexpr std::array<NamedRule, 10> kSimplifierRules = {{
     {"fold constants", fold_constants},
     {"canonical difference, negation, quotient", canonical_difference_negation_quotient},
     {"power identities", simplify_power},
     {"identities", simplify_identities},
+    {"windows: slices and pads", simplify_windows},
+    {"scalar factor out of a slice or pad", scalar_factor_out_of_window},
     {"uniform factor out of a batch total", uniform_factor_out_of_total},
     {"scalar factor out of sum and mean", scalar_factor_out_of_sum},
     {"normalize product", normalize_product},
