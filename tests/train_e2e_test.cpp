@@ -413,6 +413,68 @@ TEST(TrainE2E, RosenbrockEndsAtItsMinimum) {
   EXPECT_NEAR(y.values[0], 1.0, 1e-6);
 }
 
+// McCormick's function restricted to its box [-1.5, 4] x [-3, 4] (bounds, projected gradient
+// descent): every start ends inside the box, and the best at the constrained minimum, which is
+// the global one (-0.54719, -1.54719) (to 5 digits, as the literature gives it: the tolerance).
+TEST(TrainE2E, McCormickOnItsBoxEndsAtItsConstrainedMinimum) {
+  TempDir tmp;
+  const CliResult r = run_descent(
+      {"train", config_path("mccormick.toml").string(), "--out", (tmp / "run").string(), "--quiet"},
+      tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const NpyF8 xy = read_npy_f8(tmp / "run" / "params" / "xy.npy");
+  ASSERT_EQ(xy.shape, (std::vector<std::size_t>{64, 2}));
+  double best_cost = 1e300;
+  std::size_t best = 0;
+  for (std::size_t s = 0; s < 64; ++s) {
+    const double x = xy.values[2 * s], y = xy.values[2 * s + 1];
+    EXPECT_TRUE(x >= -1.5 && x <= 4 && y >= -3 && y <= 4)
+        << "start " << s << ": " << x << ", " << y;
+    const double cost = std::sin(x + y) + (x - y) * (x - y) - 1.5 * x + 2.5 * y + 1;
+    if (cost < best_cost) best_cost = cost, best = s;
+  }
+  EXPECT_NEAR(xy.values[2 * best], -0.54719, 1e-5);
+  EXPECT_NEAR(xy.values[2 * best + 1], -1.54719, 1e-5);
+  EXPECT_NEAR(best_cost, -1.9133, 1e-4);
+}
+
+// [constants] in configs/least_squares.toml: min |A x - b|^2 with A and b constants ends at the
+// normal equations' solution (A^T A) x = A^T b, solved here by Gaussian elimination with
+// partial pivoting; the tolerance allows for a condition number of A^T A below 1e3 times the
+// run's stopping error (the loss is flat to ~1e-16 relative there).
+TEST(TrainE2E, LeastSquaresWithConstantsEndsAtTheNormalEquationsSolution) {
+  TempDir tmp;
+  const CliResult r = run_descent({"train", config_path("least_squares.toml").string(), "--out",
+                                   (tmp / "run").string(), "--quiet"},
+                                  tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const double A[4][3] = {{1, 2, 0.5}, {0, 1, -1}, {2, -1, 1}, {1, 1, 1}};
+  const double b[4] = {1, -2, 0.5, 3};
+  double m[3][4] = {};  // [A^T A | A^T b]
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 4; ++k) m[i][j] += A[k][i] * A[k][j];
+    for (int k = 0; k < 4; ++k) m[i][3] += A[k][i] * b[k];
+  }
+  for (int c = 0; c < 3; ++c) {
+    int pivot = c;
+    for (int i = c + 1; i < 3; ++i)
+      if (std::fabs(m[i][c]) > std::fabs(m[pivot][c])) pivot = i;
+    for (int j = 0; j < 4; ++j) std::swap(m[c][j], m[pivot][j]);
+    for (int i = 0; i < 3; ++i) {
+      if (i == c) continue;
+      const double f = m[i][c] / m[c][c];
+      for (int j = c; j < 4; ++j) m[i][j] -= f * m[c][j];
+    }
+  }
+  const NpyF8 x = read_npy_f8(tmp / "run" / "params" / "x.npy");
+  ASSERT_EQ(x.values.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_NEAR(x.values[i], m[i][3] / m[i][i], 1e-9) << "x[" << i << "]";
+  // Constants are not trained: the run writes no A or b.
+  EXPECT_FALSE(fs::exists(tmp / "run" / "params" / "A.npy"));
+  EXPECT_FALSE(fs::exists(tmp / "run" / "params" / "b.npy"));
+}
+
 TEST(TrainE2E, TenDimensionalRosenbrockWrittenWithSlicesEndsAtItsMinimum) {
   TempDir tmp;
   const CliResult r = run_descent({"train", config_path("rosenbrock10.toml").string(), "--out",
