@@ -199,8 +199,9 @@ class Lowerer {
       padding.rank = static_cast<int>(call.args.size() - 1) / 2;
       const std::string label = name + "'s width";
       for (int k = 0; k < padding.rank; ++k) {
-        padding.before[k] = literal_width(*call.args[static_cast<std::size_t>(1 + 2 * k)], label);
-        padding.after[k] = literal_width(*call.args[static_cast<std::size_t>(2 + 2 * k)], label);
+        const std::size_t before = 1 + 2 * static_cast<std::size_t>(k);  // args: v, b0, a0, b1, a1
+        padding.before[k] = literal_width(*call.args[before], label);
+        padding.after[k] = literal_width(*call.args[before + 1], label);
       }
       return graph_.apply_with_attr(op, lower(*call.args[0]), pack(padding), call.span);
     }
