@@ -17,23 +17,10 @@ namespace {
   throw input_error(message, span);
 }
 
+// How a message quotes an op: its operator ('+', '@', '<') or its function name ('dot').
 std::string spelled(Op op) {
-  switch (op) {
-    case Op::add:
-      return "'+'";
-    case Op::sub:
-      return "'-'";
-    case Op::mul:
-      return "'*'";
-    case Op::div:
-      return "'/'";
-    case Op::pow:
-      return "'^'";
-    case Op::matmul:
-      return "'@'";
-    default:
-      return "'" + std::string(op_name(op)) + "'";
-  }
+  const OpInfo& info = op_info(op);
+  return "'" + std::string(info.symbol.empty() ? info.name : info.symbol) + "'";
 }
 
 // The shape-rule column of the op table: the result shape of `op` applied to children of shapes

@@ -117,7 +117,9 @@ class Printer {
       case Form::compare:  // comparisons do not chain: a comparison operand is parenthesized
         open(kCompare, need);
         print(n[0], kSum);
-        out_ += comparison_operator(n.op);
+        out_ += ' ';
+        out_ += op_info(n.op).symbol;
+        out_ += ' ';
         print(n[1], kSum);
         close(kCompare, need);
         return;
@@ -132,23 +134,6 @@ class Printer {
   }
 
  private:
-  static const char* comparison_operator(Op op) {
-    switch (op) {
-      case Op::less:
-        return " < ";
-      case Op::less_equal:
-        return " <= ";
-      case Op::greater:
-        return " > ";
-      case Op::greater_equal:
-        return " >= ";
-      case Op::equal:
-        return " == ";
-      default:
-        return " != ";
-    }
-  }
-
   // A node that prints as its name: the flattening of sums and products stops there.
   bool named(NodeId id) const { return names_ && id != root_ && names_->count(id); }
 

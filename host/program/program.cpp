@@ -284,12 +284,10 @@ void refuse_flat_ops(const Graph& g, const std::vector<NodeId>& roots) {
   for (NodeId id : g.reachable(roots)) {
     const Node& n = g[id];
     if (op_info(n.op).differentiable) continue;
-    static constexpr std::pair<Op, const char*> kSpelled[] = {
-        {Op::less, "<"},           {Op::less_equal, "<="}, {Op::greater, ">"},
-        {Op::greater_equal, ">="}, {Op::equal, "=="},      {Op::not_equal, "!="}};
-    std::string what(op_name(n.op));
-    for (const auto& [op, text] : kSpelled)
-      if (op == n.op) what = std::string("the comparison '") + text + "'";
+    const OpInfo& info = op_info(n.op);
+    const std::string what = info.symbol.empty()
+                                 ? std::string(info.name)
+                                 : "the comparison '" + std::string(info.symbol) + "'";
     throw input_error(what +
                           " has no gradient (it is piecewise constant), so the cost cannot use "
                           "it",
