@@ -199,6 +199,12 @@ TEST(Predict, LoggedValidationAccuracyIsACountOfPredictions) {
     EXPECT_EQ(logged, static_cast<double>(right) / static_cast<double>(labels.size()))
         << config << ": " << right << " of " << labels.size() << " right, logged " << logged;
     EXPECT_GT(right, 0) << config;
+    // The metric's chart: its own axis name, both series.
+    const std::string svg = read_file(run / "accuracy.svg");
+    EXPECT_NE(svg.find(">accuracy</text>"), std::string::npos) << config;
+    EXPECT_NE(svg.find(": accuracy</title>"), std::string::npos) << config;
+    EXPECT_NE(svg.find("validation"), std::string::npos) << config;
+    EXPECT_NE(svg.find("<polyline"), std::string::npos) << config;
   }
 }
 

@@ -185,7 +185,7 @@ void draw_series(std::string& svg, const Series& s, const Axis& x, const Axis& y
 }
 
 // Grid lines, tick labels, the frame and the axis names.
-void draw_axes(std::string& svg, const Axis& x, const Axis& y) {
+void draw_axes(std::string& svg, const Axis& x, const Axis& y, std::string_view y_name) {
   auto x_tick = [&](double tick) { return kLeft + x.tick_fraction(tick) * kPlotWidth; };
   auto y_tick = [&](double tick) {
     return kTop + kPlotHeight - y.tick_fraction(tick) * kPlotHeight;
@@ -227,7 +227,7 @@ void draw_axes(std::string& svg, const Axis& x, const Axis& y) {
   svg += fmt::format(
       R"svg(<text x="18" y="{0}" text-anchor="middle" transform="rotate(-90 18 {0})">{1}</text>)svg"
       "\n",
-      kTop + kPlotHeight / 2, y.log ? "loss (log scale)" : "loss");
+      kTop + kPlotHeight / 2, y.log ? xml_escape(y_name) + " (log scale)" : xml_escape(y_name));
 }
 
 // Top right inside the plot, one entry per series that has points.
@@ -253,7 +253,7 @@ void draw_legend(std::string& svg, std::span<const Series> series) {
 }  // namespace
 
 std::string render_loss_svg(std::span<const LossPoint> train, std::span<const LossPoint> val,
-                            std::string_view title) {
+                            std::string_view title, std::string_view y_name) {
   // The y scale: log when all finite losses are positive and span more than two decades.
   double lo = std::numeric_limits<double>::infinity();
   double hi = -std::numeric_limits<double>::infinity();
@@ -300,7 +300,7 @@ std::string render_loss_svg(std::span<const LossPoint> train, std::span<const Lo
                      "\n",
                      kLeft + kPlotWidth / 2, escaped_title);
 
-  draw_axes(svg, x, y);
+  draw_axes(svg, x, y, y_name);
 
   // The curves, clipped to the plot area.
   svg += fmt::format(R"(<clipPath id="plot-area"><rect x="{}" y="{}" width="{}" height="{}"/>)"
@@ -324,8 +324,9 @@ std::string render_loss_svg(std::span<const LossPoint> train, std::span<const Lo
 }
 
 void write_loss_svg(const std::filesystem::path& path, std::span<const LossPoint> train,
-                    std::span<const LossPoint> val, std::string_view title) {
-  write_file_atomically(path.string(), render_loss_svg(train, val, title));
+                    std::span<const LossPoint> val, std::string_view title,
+                    std::string_view y_name) {
+  write_file_atomically(path.string(), render_loss_svg(train, val, title, y_name));
 }
 
 }  // namespace descent

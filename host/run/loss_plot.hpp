@@ -22,12 +22,14 @@ struct LossPoint {
 // are all positive and span more than two decades. A series longer than 2000 points is
 // decimated to at most 2000 by keeping the minimum and maximum of each of 1000 buckets, so
 // spikes survive. Non-finite losses (and, on a log scale, non-positive ones) are not drawn.
-// Points are drawn in the order given.
+// Points are drawn in the order given. `y_name` names the y axis (a [metrics] chart draws a
+// metric the same way, under its name).
 std::string render_loss_svg(std::span<const LossPoint> train, std::span<const LossPoint> val,
-                            std::string_view title = "loss");
+                            std::string_view title = "loss", std::string_view y_name = "loss");
 
 // render_loss_svg, written atomically to `path`. An I/O error throws (ExitCode::io_error).
 void write_loss_svg(const std::filesystem::path& path, std::span<const LossPoint> train,
-                    std::span<const LossPoint> val, std::string_view title = "loss");
+                    std::span<const LossPoint> val, std::string_view title = "loss",
+                    std::string_view y_name = "loss");
 
 }  // namespace descent

@@ -175,6 +175,41 @@ std::string MetricsLog::csv_header(const std::vector<std::string>& metric_names)
   return header;
 }
 
+void read_metric_points(const std::filesystem::path& run_dir, const std::string& name,
+                        std::vector<LossPoint>& train, std::vector<LossPoint>& val) {
+  const auto text = read_if_exists(run_dir / MetricsLog::kCsvName);
+  if (!text) return;
+  const std::vector<std::string_view> lines = complete_lines(*text);
+  if (lines.empty()) return;
+  const auto cells_of = [](std::string_view line) {
+    std::vector<std::string_view> cells;
+    for (std::size_t comma = line.find(','); true; comma = line.find(',')) {
+      cells.push_back(line.substr(0, comma));
+      if (comma == std::string_view::npos) break;
+      line.remove_prefix(comma + 1);
+    }
+    return cells;
+  };
+  const std::vector<std::string_view> header = cells_of(lines[0]);
+  const std::string val_name = "val_" + name;
+  std::size_t column = 0, val_column = 0;
+  for (std::size_t c = 0; c < header.size(); ++c) {
+    if (header[c] == name) column = c;
+    if (header[c] == val_name) val_column = c;
+  }
+  if (column == 0 || val_column == 0) return;  // column 0 is the step
+  for (std::size_t k = 1; k < lines.size(); ++k) {
+    const std::vector<std::string_view> cells = cells_of(lines[k]);
+    const std::optional<long> step = csv_row_step(lines[k]);
+    if (!step || cells.size() <= std::max(column, val_column)) continue;
+    const auto number = [](std::string_view cell) {
+      return std::strtod(std::string(cell).c_str(), nullptr);
+    };
+    if (!cells[column].empty()) train.push_back({*step, number(cells[column])});
+    if (!cells[val_column].empty()) val.push_back({*step, number(cells[val_column])});
+  }
+}
+
 MetricsLog::MetricsLog(const std::filesystem::path& run_dir, std::vector<std::string> metric_names)
     : metric_names_(std::move(metric_names)),
       csv_path_(run_dir / kCsvName),

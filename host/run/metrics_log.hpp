@@ -79,5 +79,9 @@ class MetricsLog {
 // across resumes), for the plot. A missing file gives no points.
 void read_loss_points(const std::filesystem::path& run_dir, std::vector<LossPoint>& train,
                       std::vector<LossPoint>& val);
+// The values of the [metrics] column `name` and of val_<name> logged in metrics.csv (empty
+// cells left out), for the metric's chart. A missing file or column gives no points.
+void read_metric_points(const std::filesystem::path& run_dir, const std::string& name,
+                        std::vector<LossPoint>& train, std::vector<LossPoint>& val);
 
 }  // namespace descent

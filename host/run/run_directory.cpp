@@ -163,6 +163,15 @@ void RunDirectory::write_loss_plot(const std::string& title) const {
   write_loss_svg(dir_ / "loss.svg", train, val, title);
 }
 
+void RunDirectory::write_metric_plots(const std::vector<std::string>& names,
+                                      const std::string& experiment) const {
+  for (const std::string& name : names) {
+    std::vector<LossPoint> train, val;
+    read_metric_points(dir_, name, train, val);
+    write_loss_svg(dir_ / (name + ".svg"), train, val, experiment + ": " + name, name);
+  }
+}
+
 void RunDirectory::write_manifest(const Json& fields) const {
   if (fields.type() != Json::Type::object)
     throw Error(ExitCode::failure, "write_manifest: the manifest must be a JSON object");

@@ -70,6 +70,10 @@ class RunDirectory {
   void write_data_description(const SavedData& data) const;
   // loss.svg from every row of metrics.csv (across resumes).
   void write_loss_plot(const std::string& title) const;
+  // <name>.svg for each [metrics] name: the metric over the logged batches and the validation
+  // split, from metrics.csv, titled "<experiment>: <name>".
+  void write_metric_plots(const std::vector<std::string>& names,
+                          const std::string& experiment) const;
   // manifest.json: `fields` must be a Json object.
   void write_manifest(const Json& fields) const;
 

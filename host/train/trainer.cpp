@@ -370,6 +370,7 @@ class TrainingRun {
       run_dir_->write_data_description(describe_data(config_.data, *dataset_));
     }
     run_dir_->write_loss_plot(config_.name + ": loss");
+    run_dir_->write_metric_plots(metric_names_, config_.name);
     run_dir_->write_manifest(manifest());
   }
 
