@@ -3,7 +3,6 @@
 // field, the round trip through config.resolved.toml, and the exact diagnostic (file:line:col,
 // message, caret excerpt, note) of each malformed constant or bounds value.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -14,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "config/experiment.hpp"
+#include "test_support.hpp"
 
 namespace descent {
 namespace {
@@ -24,20 +24,8 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 class ConstantsBoundsConfig : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("descent-constants-bounds-" + std::string(test->name()) +
-                                        "-" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-
   std::string write(const std::string& name, const std::string& content) const {
-    const std::string path = (dir_ / name).string();
+    const std::string path = (dir_.path() / name).string();
     std::ofstream(path, std::ios::binary) << content;
     return path;
   }
@@ -60,7 +48,7 @@ class ConstantsBoundsConfig : public ::testing::Test {
     return {};
   }
 
-  fs::path dir_;
+  TempDir dir_{"descent_constants_bounds"};  // test_support.hpp: removed with everything in it
 };
 
 const std::string kConstants = R"toml([params]
@@ -93,7 +81,7 @@ TEST_F(ConstantsBoundsConfig, ReadsEveryKindOfConstant) {
   EXPECT_FALSE(shift.file_read);
   EXPECT_TRUE(shift.values.empty());
   EXPECT_EQ(shift.file_as_written, "data/shift.npy");
-  EXPECT_EQ(fs::path(shift.file), dir_ / "data" / "shift.npy");
+  EXPECT_EQ(fs::path(shift.file), dir_.path() / "data" / "shift.npy");
   EXPECT_EQ(shift.where.start().line, 8);
   EXPECT_EQ(shift.where.start().col, 18);  // the file's name
   EXPECT_EQ(c.constants[5].file_as_written, "t.CSV");
@@ -157,8 +145,9 @@ TEST_F(ConstantsBoundsConfig, ResolvedConfigKeepsConstantsAndBounds) {
   EXPECT_EQ(resolved_config_toml(second), text);
   // Absolute paths (the run directory's copy): the constant's file too.
   const std::string absolute = resolved_config_toml(first, /*absolute_paths=*/true);
-  EXPECT_NE(absolute.find("shift = { file = \"" + (dir_ / "data" / "shift.npy").string() + "\" }"),
-            std::string::npos)
+  EXPECT_NE(
+      absolute.find("shift = { file = \"" + (dir_.path() / "data" / "shift.npy").string() + "\" }"),
+      std::string::npos)
       << absolute;
 }
 

@@ -376,25 +376,22 @@ NodeId Graph::apply_interned(Op op, std::uint8_t arity, NodeId a, NodeId b, cons
   }
   const bool varying =
       kind == OpKind::batch ? false : left_head.varying() || (arity == 2 && right_head.varying());
+  const auto fill = [&](Node& n) {
+    n.op = op;
+    n.arity = arity;
+    n.child[0] = a;
+    n.child[1] = b;
+    n.attr = attr;
+    n.shape = shape;
+    n.varying = varying;
+  };
   if (!short_key) {
     Node node;
-    node.op = op;
-    node.arity = arity;
-    node.child[0] = a;
-    node.child[1] = b;
-    node.attr = attr;
-    node.shape = shape;
-    node.varying = varying;
+    fill(node);
     return intern(std::move(node), span);
   }
   Node& fresh = append(key);
-  fresh.op = op;
-  fresh.arity = arity;
-  fresh.child[0] = a;
-  fresh.child[1] = b;
-  fresh.attr = attr;
-  fresh.shape = shape;
-  fresh.varying = varying;
+  fill(fresh);
   fresh.span = span;
   return added(fresh);
 }

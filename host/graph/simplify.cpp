@@ -245,6 +245,28 @@ NodeId product_chain(Graph& g, const std::vector<Factor>& factors) {
   return chain;
 }
 
+// A product split for a linear op to move its scalar factors out: the coefficient, the
+// factors of one value per sample, and the product of the rest (which keeps the product's
+// shape). Nothing when there is nothing to move or the rest would change the shape.
+struct ScalarSplit {
+  double coefficient = 1.0;
+  std::vector<Factor> scalars;
+  NodeId rest = kNoNode;
+};
+std::optional<ScalarSplit> split_scalar_factors(Rewriter& r, NodeId product) {
+  Graph& g = r.g();
+  const Op op = r.op(product);
+  if (op != Op::mul && op != Op::div && op != Op::neg) return std::nullopt;
+  ScalarSplit split;
+  std::vector<Factor> factors, rest;
+  r.gather_product(product, 1.0, split.coefficient, factors, true);
+  for (const Factor& f : factors) (g[f.base].shape.is_scalar() ? split.scalars : rest).push_back(f);
+  if ((split.scalars.empty() && split.coefficient == 1.0) || rest.empty()) return std::nullopt;
+  split.rest = product_chain(g, rest);
+  if (!(g[split.rest].shape == g[product].shape)) return std::nullopt;
+  return split;
+}
+
 // sum and mean are linear: sum(c*v) → c*sum(v) and mean(c*v) → c*mean(v) for factors c of one
 // value per sample (numbers, scalar parameters, per-sample scalars); sum(onehot(i, k)) → 1.
 // The softmax cross-entropy's gradient meets sum(-onehot(y, k)/batch_size), which becomes
@@ -255,18 +277,11 @@ Opt scalar_factor_out_of_sum(Rewriter& r, NodeId id) {
   if (node_op != Op::sum && node_op != Op::mean) return kNo;
   const NodeId inner = g[id][0];
   if (node_op == Op::sum && g[inner].op == Op::onehot) return g.constant(1.0, Shape::scalar());
-  const Op op = g[inner].op;
-  if (op != Op::mul && op != Op::div && op != Op::neg) return kNo;
-  double coefficient = 1.0;
-  std::vector<Factor> factors, scalars, rest;
-  r.gather_product(inner, 1.0, coefficient, factors, true);
-  for (const Factor& f : factors) (g[f.base].shape.is_scalar() ? scalars : rest).push_back(f);
-  if ((scalars.empty() && coefficient == 1.0) || rest.empty()) return kNo;
-  const NodeId rest_chain = product_chain(g, rest);
-  if (!(g[rest_chain].shape == g[inner].shape)) return kNo;
-  NodeId out = g.apply(node_op, rest_chain);
-  if (!scalars.empty()) out = g.mul(product_chain(g, scalars), out);
-  if (coefficient != 1.0) out = g.mul(g.num(coefficient), out);
+  const std::optional<ScalarSplit> split = split_scalar_factors(r, inner);
+  if (!split) return kNo;
+  NodeId out = g.apply(node_op, split->rest);
+  if (!split->scalars.empty()) out = g.mul(product_chain(g, split->scalars), out);
+  if (split->coefficient != 1.0) out = g.mul(g.num(split->coefficient), out);
   return out;
 }
 
@@ -385,20 +400,12 @@ Opt scalar_factor_out_of_window(Rewriter& r, NodeId id) {
   Graph& g = r.g();
   const Op op = r.op(id);
   if (op != Op::slice && op != Op::pad) return kNo;
-  const NodeId inner = g[id][0];
-  const Op inner_op = r.op(inner);
-  if (inner_op != Op::mul && inner_op != Op::div && inner_op != Op::neg) return kNo;
   const Shape attr = g[id].attr;
   const Shape shape = g[id].shape;
-  double coefficient = 1.0;
-  std::vector<Factor> factors, scalars, rest;
-  r.gather_product(inner, 1.0, coefficient, factors, true);
-  for (const Factor& f : factors) (g[f.base].shape.is_scalar() ? scalars : rest).push_back(f);
-  if ((scalars.empty() && coefficient == 1.0) || rest.empty()) return kNo;
-  const NodeId rest_chain = product_chain(g, rest);
-  if (!(g[rest_chain].shape == g[inner].shape)) return kNo;
-  scalars.push_back({g.apply_with_attr(op, rest_chain, attr), 1.0});
-  const NodeId out = r.build_product(coefficient, std::move(scalars), shape);
+  std::optional<ScalarSplit> split = split_scalar_factors(r, g[id][0]);
+  if (!split) return kNo;
+  split->scalars.push_back({g.apply_with_attr(op, split->rest, attr), 1.0});
+  const NodeId out = r.build_product(split->coefficient, std::move(split->scalars), shape);
   if (!r.shaped_like(out, shape)) return kNo;
   return out;
 }

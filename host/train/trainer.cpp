@@ -206,22 +206,21 @@ class TrainingRun {
     update.lr = learning_rate_at(config_.train.schedule, state_.step, cadence_.total);
     update.clip_norm = config_.train.clip_norm;
     unreported_.push_back({state_.step, state_.epoch, state_.cursor, state_.epoch_rng});
-    if (!program_.metrics.empty() && logs_after(batch)) batch_metrics(batch);
+    const StepEvents events =
+        events_after(state_.step + 1, state_.cursor + (dataset_ ? batch.rows : cadence_.rows));
+    if (!program_.metrics.empty() && (events.log || events.evaluate)) batch_metrics(batch);
     backend_.step(batch, update);
     ++state_.step;
     samples_since_ += batch.rows;
     state_.cursor += dataset_ ? batch.rows : cadence_.rows;
-    const bool epoch_end = state_.cursor >= cadence_.rows;
-    if (epoch_end) {
+    if (events.epoch_end) {
       ++state_.epoch;
       state_.cursor = 0;
       state_.epoch_rng = shuffler_.save();
       start_epoch();
     }
-    const bool last = state_.step == cadence_.total;
+    const bool last = events.last, log = events.log, evaluate = events.evaluate;
     const bool stop = options_.stop_requested && options_.stop_requested->load();
-    const bool log = state_.step % cadence_.log_every == 0 || epoch_end || last;
-    const bool evaluate = cadence_.validating && (state_.step % cadence_.eval_every == 0 || last);
     const bool checkpoint = state_.step % cadence_.checkpoint_every == 0 || last || stop;
     if (log || evaluate || checkpoint || unreported_.size() >= kReportEvery) report_steps();
     if (evaluate) evaluate_now();
@@ -237,13 +236,19 @@ class TrainingRun {
     }
   }
 
-  // Whether the step about to run on `batch` ends in a logged row (step_once's rule).
-  bool logs_after(const BatchRows& batch) const {
-    const long next = state_.step + 1;
-    const bool epoch_end = dataset_ && state_.cursor + batch.rows >= cadence_.rows;
-    const bool evaluate =
-        cadence_.validating && (next % cadence_.eval_every == 0 || next == cadence_.total);
-    return next % cadence_.log_every == 0 || epoch_end || next == cadence_.total || evaluate;
+  // What the step that brings the run to `step`, its data cursor to `cursor` (before an epoch's
+  // end wraps it), ends with: known before the step runs, so that the [metrics] of a step that
+  // will be logged are taken at the parameters it starts from.
+  struct StepEvents {
+    bool epoch_end, last, log, evaluate;
+  };
+  StepEvents events_after(long step, std::int64_t cursor) const {
+    StepEvents e{};
+    e.epoch_end = cursor >= cadence_.rows;
+    e.last = step == cadence_.total;
+    e.log = step % cadence_.log_every == 0 || e.epoch_end || e.last;
+    e.evaluate = cadence_.validating && (step % cadence_.eval_every == 0 || e.last);
+    return e;
   }
 
   // The [metrics] over the batch of the step about to run, at the parameters it starts from
