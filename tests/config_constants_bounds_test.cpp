@@ -48,7 +48,8 @@ class ConstantsBoundsConfig : public ::testing::Test {
     return {};
   }
 
-  TempDir dir_{"descent_constants_bounds"};  // test_support.hpp: removed with everything in it
+  test::TempDir dir_{
+      "descent_constants_bounds"};  // test_support.hpp: removed with everything in it
 };
 
 const std::string kConstants = R"toml([params]
