@@ -5,7 +5,9 @@
 #   scripts/golden_runs.sh update [DESCENT]   rewrites tests/golden/runs.sha256 (say why in the
 #                                             commit: it is the proof that a change kept results)
 # What is compared: params.json, params/*.npy, and metrics.csv / metrics.jsonl without their
-# timing columns (samples_per_s, wall_s), which differ from run to run. DESCENT defaults to
+# timing columns (samples_per_s, wall_s), which differ from run to run. Every run uses one
+# thread (--threads 1), so that the digests do not depend on the machine's cores (a batched
+# product's bits depend on its thread count). DESCENT defaults to
 # build/host/cli/descent. A ctest (golden_runs) runs `check` on the test build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +19,7 @@ trap 'rm -rf "$work"' EXIT
 
 for config in configs/*.toml; do
   name="$(basename "$config" .toml)"
-  "$descent" train "$config" --device cpu --quiet --out "$work/$name" >"$work/$name.log" 2>&1 || {
+  "$descent" train "$config" --device cpu --threads 1 --quiet --out "$work/$name" >"$work/$name.log" 2>&1 || {
     echo "golden_runs: descent train $config failed:" >&2
     cat "$work/$name.log" >&2
     exit 1

@@ -78,16 +78,18 @@ CheckReport check_with(const Experiment& e, Backend& backend, long steps) {
                        initial_state(e.config, *e.program).params, plan);
 }
 
-TEST(Check, TheCpuBackendPassesOnEveryExampleConfig) {
+TEST(Check, TheCpuBackendPassesOnEveryExampleConfigWithBothPlans) {
   TempDir dir("descent_check");
-  for (const fs::path& config : program_configs()) {
-    const CliResult r =
-        run_descent({"check", config.string(), "--device", "cpu", "--steps", "4"}, dir.path());
-    EXPECT_EQ(r.exit_code, 0) << config << "\n" << r.out << r.err;
-    EXPECT_NE(r.out.find("check passed: cpu (f64) in f64"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("step 4 ("), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find(" objective "), std::string::npos) << r.out;
-  }
+  for (const fs::path& config : program_configs())
+    for (const char* plan : {"fused", "batched"}) {
+      const CliResult r =
+          run_descent({"check", config.string(), "--device", "cpu", "--steps", "4", "--plan", plan},
+                      dir.path());
+      EXPECT_EQ(r.exit_code, 0) << config << " --plan " << plan << "\n" << r.out << r.err;
+      EXPECT_NE(r.out.find("check passed: cpu (f64) in f64"), std::string::npos) << r.out;
+      EXPECT_NE(r.out.find("step 4 ("), std::string::npos) << r.out;
+      EXPECT_NE(r.out.find(" objective "), std::string::npos) << r.out;
+    }
 }
 
 TEST(Check, AGradientOffByOnePartInABillionFails) {

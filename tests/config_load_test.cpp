@@ -590,6 +590,8 @@ early_stopping = { patience = 0, min_delta = 0.0 }
 log_every = 0
 checkpoint_every = 0
 precision = "auto"
+plan = "auto"
+threads = 0
 )toml");
 }
 

@@ -72,7 +72,7 @@ class CpuBackendMatchesInterpreter : public ::testing::TestWithParam<std::string
     for (ParamState& p : state_.params)
       for (double& v : p.value) v = normal(rng);
     splits_ = data_splits(*e_.program, *e_.dataset);
-    backend_ = make_cpu_backend(*e_.program, e_.plan, CpuMath::reference);
+    backend_ = make_cpu_backend(*e_.program, e_.plan, {.math = CpuMath::reference});
     backend_->attach(splits_);
     backend_->load(state_.params);
   }

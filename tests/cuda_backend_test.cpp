@@ -86,7 +86,8 @@ TEST_P(GpuCudaBackend, MatchesTheCpuReference) {
   SKIP_WITHOUT_GPU();
   const ExampleRun s(GetParam().config);
   const std::unique_ptr<Backend> gpu = cuda_backend(s.e, GetParam().f32);
-  const std::unique_ptr<Backend> cpu = make_cpu_backend(*s.e.program, s.e.plan, CpuMath::reference);
+  const std::unique_ptr<Backend> cpu =
+      make_cpu_backend(*s.e.program, s.e.plan, {.math = CpuMath::reference});
   EXPECT_EQ(gpu->precision(), GetParam().f32 ? "f32" : "f64");
   EXPECT_EQ(gpu->name().rfind(std::string("cuda (") + gpu->precision() + ", ", 0), 0u)
       << gpu->name();

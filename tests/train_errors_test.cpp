@@ -573,7 +573,8 @@ note: the sections are [experiment], [data], [params], [constants], [model], [co
       {"ResumeWithAConfig",
        {"train", "{dir}/c.toml", "--resume", "{dir}/run", "--quiet"},
        2,
-       "error: --resume continues a run with its own saved config; drop CONFIG and --set\n"},
+       "error: --resume continues a run with its own saved config; drop CONFIG, --set, --plan and "
+       "--threads\n"},
       {"ResumeOfAFolderThatIsNoRun",
        {"train", "--resume", "{dir}", "--quiet"},
        4,

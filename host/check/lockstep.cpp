@@ -14,7 +14,7 @@ namespace descent {
 
 namespace {
 
-constexpr double kRoundings = 64;  // K: roundings along a per-sample term
+constexpr double kRoundings = 64;  // K: roundings along a per-sample term (plus L, below)
 constexpr double kCombine = 8;     // C: the conditioning of phase 3
 constexpr double kUpdate = 32;     // the update rule's arithmetic, in roundings
 constexpr std::int64_t kScaleRows = 4096;
@@ -83,6 +83,25 @@ std::vector<double> node_scales(const Program& program, const ProgramPlan& plan,
   return scale;
 }
 
+// L: the longest sum inside one sample (a matrix product's inner dimension, a dot product's or
+// a sum's length). The oracle adds such a sum in order; a backend may add it in another order
+// (a batched product through BLAS, a GPU's tree), which changes its rounding by up to L
+// roundings relative to the sum of the terms' magnitudes.
+double longest_sample_sum(const Graph& g, const StepPlan& plan) {
+  std::int64_t longest = 0;
+  for (NodeId id : plan.all_in_order) {
+    const Node& n = g[id];
+    if (n.op == Op::matmul) {
+      const Shape& a = g[n[0]].shape;
+      longest = std::max<std::int64_t>(longest, a.dims[a.rank - 1]);
+      continue;
+    }
+    for (int i = 0; i < n.arity; ++i)
+      if (g[n[i]].shape.size() > n.shape.size()) longest = std::max(longest, g[n[i]].shape.size());
+  }
+  return static_cast<double>(longest);
+}
+
 // The largest scale among the totals an output reads, and the per-sample values it is made of
 // without a total in between.
 double output_scale(const Graph& g, const ProgramPlan& plan, const std::vector<double>& scales,
@@ -131,10 +150,13 @@ class Lockstep {
       : program_(program),
         plan_(plan),
         backend_(backend),
-        oracle_(make_cpu_backend(program, plan, CpuMath::reference)),
+        // The oracle evaluates every product per sample, in order (the Interpreter's values).
+        oracle_plan_(plan_program(program, PlanChoice::fused)),
+        oracle_(make_cpu_backend(program, oracle_plan_, {.math = CpuMath::reference})),
         data_(data),
         order_(order),
-        u_(unit_roundoff(backend.precision())) {
+        u_(unit_roundoff(backend.precision())),
+        roundings_(kRoundings + longest_sample_sum(program.graph, plan.step)) {
     for (Backend* b : {&backend_, oracle_.get()}) {
       if (data_) b->attach(*data_);
       if (!order_.empty()) b->set_epoch_order(order_);
@@ -154,7 +176,7 @@ class Lockstep {
     const auto model = [&](NodeId output) {
       const double scale = output_scale(program_.graph, plan_, scales, output);
       return [=, this](std::size_t, double want) {
-        return kCombine * (kRoundings + depth) * u_ * (std::fabs(want) + scale);
+        return kCombine * (roundings_ + depth) * u_ * (std::fabs(want) + scale);
       };
     };
     // Objective and gradients, no update.
@@ -229,10 +251,12 @@ class Lockstep {
   const Program& program_;
   const ProgramPlan& plan_;
   Backend& backend_;
+  ProgramPlan oracle_plan_;
   std::unique_ptr<Backend> oracle_;
   const DataSplits* data_;
   const std::vector<std::int64_t>& order_;
   double u_;
+  double roundings_;  // K + L
 };
 
 }  // namespace

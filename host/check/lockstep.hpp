@@ -6,10 +6,12 @@
 //
 // Error model. u is the backend precision's unit roundoff (2^-24 in f32, 2^-53 in f64).
 //  - The objective and the gradients are functions of batch totals Σ_r t_r over the n rows. A
-//    per-sample term t_r goes through at most K = 64 roundings of size u, conditioned by at most
-//    a small constant (the example programs: sums, products, exp/log/tanh/softmax compositions;
-//    CUDA's and vector_math's transcendental functions are within 4 ulp); the backend then adds
-//    the n terms along chains of at most D(n) additions (Backend::summation_depth: n for a
+//    per-sample term t_r goes through at most K = 64 + L roundings of size u, conditioned by at
+//    most a small constant (the example programs: sums, products, exp/log/tanh/softmax
+//    compositions; CUDA's and vector_math's transcendental functions are within 4 ulp), where L
+//    is the longest sum inside a sample (a matrix product's inner dimension: the backend may
+//    add it in another order than the oracle, a batched product through BLAS); the backend then
+//    adds the n terms along chains of at most D(n) additions (Backend::summation_depth: n for a
 //    sequential sum, about log2(32) + n/threads + warps + blocks for the GPU's tree), each adding
 //    u * Σ|t|, and the oracle, in f64, along its own chains (a sequential sum: n). Phase 3
 //    combines totals with coefficients of order one (C = 8). So element i of an output may be

@@ -1,7 +1,11 @@
 // Choosing and making the backend (see backend_factory.hpp).
 #include "cli/backend_factory.hpp"
 
+#include <algorithm>
+#include <thread>
+
 #include "common/error.hpp"
+#include "config/limits.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cuda/api/gpu_api.hpp"
 
@@ -17,6 +21,12 @@ RunPrecision effective(const std::string& flag, RunPrecision configured) {
 }
 
 }  // namespace
+
+int resolve_threads(long configured) {
+  if (configured > 0) return static_cast<int>(std::min<long>(configured, kMaxThreads));
+  const auto cores = static_cast<long>(std::thread::hardware_concurrency());
+  return static_cast<int>(std::clamp<long>(cores, 1, kMaxThreads));
+}
 
 BackendChoice choose_backend(const std::string& device, const std::string& precision,
                              RunPrecision configured) {
@@ -51,7 +61,21 @@ BackendChoice choose_backend(const std::string& device, const std::string& preci
 }
 
 std::unique_ptr<Backend> make_backend(BackendChoice& choice, const Experiment& e) {
-  if (choice.device == "cpu") return make_cpu_backend(*e.program, e.plan);
+  choice.threads = resolve_threads(e.config.train.threads);
+  const CpuBackendOptions cpu{.f32 = choice.precision == "f32", .threads = choice.threads};
+  if (choice.device == "cpu") return make_cpu_backend(*e.program, e.plan, cpu);
+  if (e.config.train.plan == PlanChoice::batched) {
+    // The GPU's kernels run every product per sample: a batched plan runs on the CPU.
+    if (!choice.automatic)
+      throw input_error(
+          "plan \"batched\" is not available on the GPU yet (its kernels run every product per "
+          "sample); use --plan fused or auto, or --device cpu");
+    choice.device = "cpu";
+    if (!choice.precision_set) choice.precision = "f64";
+    choice.why = "cpu (plan \"batched\" runs on the CPU only)";
+    return make_cpu_backend(*e.program, e.plan,
+                            {.f32 = choice.precision == "f32", .threads = choice.threads});
+  }
   gpu::CudaBackendOptions options;
   options.f32 = choice.precision == "f32";
   options.name = e.config.name;
@@ -66,7 +90,7 @@ std::unique_ptr<Backend> make_backend(BackendChoice& choice, const Experiment& e
     choice.device = "cpu";
     choice.precision = "f64";
     choice.why = "cpu (the GPU backend refused the program: " + error.message() + ")";
-    return make_cpu_backend(*e.program, e.plan);
+    return make_cpu_backend(*e.program, e.plan, {.threads = choice.threads});
   }
 }
 

@@ -18,7 +18,11 @@ struct BackendChoice {
   std::string why;             // one line for the log: which device and why
   bool automatic = false;      // --device auto: a program the GPU refuses may run on the CPU
   bool precision_set = false;  // the precision was asked for, not "auto"
+  int threads = 1;             // the CPU backend's threads (train.threads resolved)
 };
+
+// train.threads resolved: the configured count, or (0) the machine's cores, at most kMaxThreads.
+int resolve_threads(long configured);
 
 // `device`: auto | cpu | gpu; `precision`: "" (the config's), auto, f32, f64. --device gpu with no
 // GPU answering is Error(ExitCode::no_device); f32 on the CPU is a user error (the CPU backend

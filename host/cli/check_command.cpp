@@ -13,6 +13,7 @@
 #include "cli/backend_factory.hpp"
 #include "cli/commands.hpp"
 #include "cli/experiment_setup.hpp"
+#include "cli/run_options.hpp"
 #include "common/error.hpp"
 #include "optim/schedule.hpp"
 #include "train/epoch_order.hpp"
@@ -25,6 +26,7 @@ namespace {
 struct CheckCommandOptions {
   std::string config;
   std::vector<std::string> overrides;
+  RunOptions run;  // --plan, --threads
   long steps = 3;
   std::string device = "gpu";
   std::string precision;
@@ -63,9 +65,9 @@ std::vector<CheckStep> run_steps(const Experiment& e, long count,
   return steps;
 }
 
-void print_report(const CheckReport& report) {
-  fmt::print("check: {} against the oracle (cpu, f64, reference math), {} step{}\n", report.backend,
-             report.steps.size(), report.steps.size() == 1 ? "" : "s");
+void print_report(const CheckReport& report, const std::string& plan) {
+  fmt::print("check: {} (plan {}) against the oracle (cpu, f64, reference math), {} step{}\n",
+             report.backend, plan, report.steps.size(), report.steps.size() == 1 ? "" : "s");
   for (const StepCheck& s : report.steps) {
     fmt::print("step {} ({} rows):", s.step, s.rows);
     for (const TensorCheck& t : s.tensors) fmt::print(" {} {:.3g}%", t.tensor, 100 * t.fraction());
@@ -74,7 +76,9 @@ void print_report(const CheckReport& report) {
 }
 
 int run_check(const CheckCommandOptions& options) {
-  Experiment e = set_up_experiment(options.config, options.overrides);
+  std::vector<std::string> overrides = options.overrides;
+  for (std::string& o : options.run.overrides()) overrides.push_back(std::move(o));
+  Experiment e = set_up_experiment(options.config, overrides);
   BackendChoice choice =
       choose_backend(options.device, options.precision, e.config.train.precision);
   auto backend = make_backend(choice, e);
@@ -85,7 +89,7 @@ int run_check(const CheckCommandOptions& options) {
   const CheckReport report =
       check_backend(*e.program, e.plan, *backend, e.dataset ? &splits : nullptr, order,
                     initial_state(e.config, *e.program).params, steps);
-  print_report(report);
+  print_report(report, describe_plan(e.plan.step));
   long step = 0;
   if (const TensorCheck* t = report.first_failure(&step)) {
     fmt::print(
@@ -117,6 +121,7 @@ Run add_check_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "f32", "f64"}));
   cmd->add_option("--set", options->overrides, "Override a config value, e.g. --set train.lr=0.1")
       ->allow_extra_args(false);
+  add_run_options(*cmd, options->run);
   return [options, cmd]() -> int { return cmd->parsed() ? run_check(*options) : -1; };
 }
 

@@ -19,7 +19,7 @@ Experiment set_up_experiment(const std::string& config_path,
     for (const DatasetInput& in : e.dataset->inputs) shapes.push_back({in.name, in.shape});
   }
   e.program = std::make_unique<Program>(build_program(e.config, shapes));
-  e.plan = plan_program(*e.program);
+  e.plan = plan_program(*e.program, e.config.train.plan);
   cli::check_run_fits(e.config, *e.program, e.plan, cli::available_memory());
   return e;
 }

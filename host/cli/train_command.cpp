@@ -10,6 +10,7 @@
 #include "cli/backend_factory.hpp"
 #include "cli/commands.hpp"
 #include "cli/experiment_setup.hpp"
+#include "cli/run_options.hpp"
 #include "common/error.hpp"
 #include "run/run_directory.hpp"
 #include "train/trainer.hpp"
@@ -25,6 +26,7 @@ extern "C" void request_stop(int) { g_stop_requested.store(true); }
 struct TrainCommandOptions {
   std::string config;
   std::vector<std::string> overrides;
+  RunOptions run;  // --plan, --threads
   std::string out;
   std::string resume;
   std::string device = "auto";
@@ -45,9 +47,10 @@ int run_train(const TrainCommandOptions& options) {
   TrainOptions train;
   std::string config_path = options.config;
   if (!options.resume.empty()) {
-    if (!options.config.empty() || !options.overrides.empty())
+    if (!options.config.empty() || !options.overrides.empty() || options.run.any())
       throw input_error(
-          "--resume continues a run with its own saved config; drop CONFIG and --set");
+          "--resume continues a run with its own saved config; drop CONFIG, --set, --plan and "
+          "--threads");
     train.out_dir = options.resume;
     train.resume = true;
     config_path =
@@ -61,18 +64,27 @@ int run_train(const TrainCommandOptions& options) {
   }
   if (options.quiet) spdlog::set_level(spdlog::level::warn);
 
-  Experiment e = set_up_experiment(config_path, options.overrides);
+  std::vector<std::string> overrides = options.overrides;
+  for (std::string& o : options.run.overrides()) overrides.push_back(std::move(o));
+  Experiment e = set_up_experiment(config_path, overrides);
   BackendChoice choice =
       choose_backend(options.device, options.precision, e.config.train.precision);
   auto backend = make_backend(choice, e);
-  spdlog::info("device: {}, precision {}", choice.why, choice.precision);
-  // The run directory keeps the precision that ran, so that a resumed run continues in it.
+  // The GPU's kernels run every product per sample whatever the plan batches.
+  const std::string plan = choice.device == "gpu" ? "fused" : describe_plan(e.plan.step);
+  spdlog::info("device: {}, precision {}, plan {}{}", choice.why, choice.precision, plan,
+               choice.device == "cpu" ? fmt::format(", {} threads", choice.threads) : "");
+  // The run directory keeps the precision and threads that ran, so that a resumed run
+  // continues with them (the same bits).
   e.config.train.precision = choice.precision == "f32" ? RunPrecision::f32 : RunPrecision::f64;
+  e.config.train.threads = choice.threads;
   if (!train.resume)
     train.out_dir = options.out.empty() ? default_run_dir(e.config.name) : options.out;
   train.resolved_config = resolved_config_toml(e.config, /*absolute_paths=*/true);
   train.device = choice.device;
   train.precision = choice.precision;
+  train.plan = plan;
+  train.threads = choice.device == "cpu" ? choice.threads : 0;
   train.quiet = options.quiet;
   train.stop_requested = &g_stop_requested;
   std::signal(SIGINT, request_stop);
@@ -103,6 +115,7 @@ Run add_train_command(CLI::App& app) {
   cmd->add_option("config", options->config, "The experiment's TOML config");
   cmd->add_option("--set", options->overrides, "Override a config value, e.g. --set train.lr=0.1")
       ->allow_extra_args(false);
+  add_run_options(*cmd, options->run);
   cmd->add_option("--out", options->out, "Run directory (default: runs/NAME-TIMESTAMP)");
   cmd->add_option("--resume", options->resume,
                   "Continue an interrupted run from its directory's checkpoint");

@@ -73,8 +73,11 @@ inline constexpr std::string_view kTrainKeys[] = {
     "weight_decay", "alpha",        "schedule",       "gamma",  "step_size",  "min_lr",
     "warmup_steps", "warmup_start", "epochs",         "steps",  "batch_size", "seed",
     "clip_norm",    "eval_every",   "early_stopping", "starts", "log_every",  "checkpoint_every",
-    "precision"};
-inline constexpr KeyAlias kTrainAliases[] = {{"learning_rate", "lr"},
+    "precision",    "plan",         "threads"};
+inline constexpr KeyAlias kTrainAliases[] = {{"num_threads", "threads"},
+                                             {"nthreads", "threads"},
+                                             {"jobs", "threads"},
+                                             {"learning_rate", "lr"},
                                              {"rate", "lr"},
                                              {"optim", "optimizer"},
                                              {"scheduler", "schedule"},

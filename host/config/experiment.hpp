@@ -123,6 +123,12 @@ struct EarlyStopping {
 enum class RunPrecision { automatic, f32, f64 };
 inline constexpr std::string_view kRunPrecisionNames[] = {"auto", "f32", "f64"};
 
+// How the step plan evaluates products of a shared matrix with per-sample vectors (DESIGN §5):
+// automatic lets the plan's cost model choose per product; fused keeps every product per
+// sample; batched makes every such product a matrix-matrix product over a tile of the batch.
+enum class PlanChoice { automatic, fused, batched };
+inline constexpr std::string_view kPlanChoiceNames[] = {"auto", "fused", "batched"};
+
 struct TrainConfig {
   OptimizerConfig optimizer;  // kind + hyperparameters (defaults per kind)
   ScheduleConfig schedule;    // its lr mirrors optimizer.lr
@@ -137,6 +143,8 @@ struct TrainConfig {
   long log_every = 0;         // steps between log lines / metric rows; 0 = automatic
   long checkpoint_every = 0;  // steps between checkpoints; 0 = automatic
   RunPrecision precision = RunPrecision::automatic;
+  PlanChoice plan = PlanChoice::automatic;
+  long threads = 0;  // CPU threads; 0 = automatic (the machine's cores, at most kMaxThreads)
 };
 
 struct ExperimentConfig {

@@ -20,6 +20,8 @@ inline constexpr std::int64_t kMaxStarts = std::int64_t{1} << 24;
 inline constexpr std::int64_t kMaxEpochs = std::int64_t{1} << 31;
 // train.steps.
 inline constexpr std::int64_t kMaxSteps = std::int64_t{1} << 40;
+// train.threads (and --threads): CPU threads of the CPU backend.
+inline constexpr std::int64_t kMaxThreads = 64;
 // Rows of a data set (host/data checks it once the files are read).
 inline constexpr std::int64_t kMaxDataRows = std::int64_t{1} << 31;
 

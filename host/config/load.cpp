@@ -72,6 +72,8 @@
 //   seed = 0                 # parameter initialization (and data, unless data.seed is set)
 //   clip_norm = 0.0          # clip the global gradient norm; 0 (default): off
 //   precision = "auto"       # auto (f32 on the GPU, f64 on the CPU), f32, f64
+//   plan = "auto"            # auto (a cost model per product), fused, batched (DESIGN §5)
+//   threads = 0              # CPU threads; 0 (default): the machine's cores, at most 64
 //   eval_every = 0           # fit mode: steps between evaluations; 0: once per epoch
 //   early_stopping = { patience = 10, min_delta = 1e-4 }   # fit mode, needs data.validation > 0
 //   starts = 256             # minimize mode: independent starting points (default 1)

@@ -232,6 +232,9 @@ TrainConfig read_train(const TableReader& train, const DataConfig& data) {
   if (const auto precision = train.string("precision"))
     out.precision = parse_choice<RunPrecision>("precision", *precision, kRunPrecisionNames,
                                                train.value_span("precision"));
+  if (const auto plan = train.string("plan"))
+    out.plan = parse_choice<PlanChoice>("plan", *plan, kPlanChoiceNames, train.value_span("plan"));
+  out.threads = train.integer_in_range("threads", 0, kMaxThreads).value_or(0);
   return out;
 }
 

@@ -183,6 +183,8 @@ void write_train(const ExperimentConfig& config, std::string& out) {
   out += fmt::format("checkpoint_every = {}\n", train.checkpoint_every);
   out += fmt::format("precision = \"{}\"\n",
                      kRunPrecisionNames[static_cast<std::size_t>(train.precision)]);
+  out += fmt::format("plan = \"{}\"\n", kPlanChoiceNames[static_cast<std::size_t>(train.plan)]);
+  out += fmt::format("threads = {}\n", train.threads);
 }
 
 }  // namespace

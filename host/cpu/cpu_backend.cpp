@@ -11,6 +11,7 @@
 
 #include "common/error.hpp"
 #include "cpu/interpreter.hpp"
+#include "cpu/matrix_product.hpp"
 #include "optim/optimizer.hpp"
 #include "program/bounds.hpp"
 
@@ -21,6 +22,9 @@ namespace {
 // Per-sample values of one chunk take about this much memory, so that they stay in cache
 // (a core's L2 on current CPUs) while the chunk's nodes are evaluated one after another.
 constexpr std::int64_t kChunkBytes = std::int64_t{512} * 1024;
+// A batched plan's chunks have at least this many rows: a matrix-matrix product over fewer
+// rows reads its matrix too often per row (measured: README, "Matrix products").
+constexpr std::int64_t kBatchedTileRows = 256;
 
 // Evaluates `outputs` over a batch, with the batch axis tiled into chunks of rows:
 //   1. the uniform nodes (parameters, constants and what they compute), once;
@@ -50,9 +54,10 @@ class BatchEvaluator {
         index_(graph.size(), nullptr),
         tiled_(plan.phased && !plan.per_sample_outputs),
         // What a chunk keeps per row: the per-sample variables and nodes that phase 2 evaluates.
-        chunk_rows_(
-            std::max<std::int64_t>(1, kChunkBytes / static_cast<std::int64_t>(sizeof(double)) /
-                                          std::max<std::int64_t>(plan.values_per_row, 1))) {
+        // A batched plan's products want tall tiles (a matrix is read once per tile).
+        chunk_rows_(std::max<std::int64_t>(plan.batched() ? kBatchedTileRows : 1,
+                                           kChunkBytes / static_cast<std::int64_t>(sizeof(double)) /
+                                               std::max<std::int64_t>(plan.values_per_row, 1))) {
     for (NodeId id : plan.all_in_order) {
       const Node& n = graph[id];
       for (int i = 0; i < n.arity; ++i) inputs_[id].push_back(&values_[n[i]]);
@@ -102,7 +107,10 @@ class BatchEvaluator {
         Tensor& total = values_[t.node];
         switch (t.product) {
           case PlanTotal::Product::outer:
-            add_outer(values_[t.a], values_[t.b], total);
+            if (t.batched)
+              add_outer_product(values_[t.a], values_[t.b], total);
+            else
+              add_outer(values_[t.a], values_[t.b], total);
             break;
           case PlanTotal::Product::scalar_times:
             add_products(values_[t.a], values_[t.b], total);
@@ -164,7 +172,38 @@ class BatchEvaluator {
   }
 
   void evaluate(const std::vector<NodeId>& nodes) {
-    for (NodeId id : nodes) evaluate_node(graph_, id, inputs_[id], values_[id], math_);
+    for (NodeId id : nodes) {
+      if (const PlanProduct* p = plan_.product_of(id))
+        evaluate_product(*p);
+      else
+        evaluate_node(graph_, id, inputs_[id], values_[id], math_);
+    }
+  }
+
+  // A batched product over the chunk's rows R (one per-sample vector a row): R·Mᵀ for M@v,
+  // R·M for v@M (see PlanProduct).
+  void evaluate_product(const PlanProduct& p) {
+    const Tensor& v = values_[p.vector];
+    const Tensor& matrix = values_[p.matrix];
+    Tensor& out = values_[p.node];
+    const std::int64_t rows = v.samples();
+    out.shape = graph_[p.node].shape;
+    out.batch = rows;
+    out.view = nullptr;
+    out.data.resize(static_cast<std::size_t>(rows * out.shape.size()));
+    if (p.matrix_left)
+      matrix_product(Transpose::no, Transpose::yes, rows, p.m, p.k, v.values(), p.k,
+                     matrix.values(), p.k, 0.0, out.data.data(), p.m);
+    else
+      matrix_product(Transpose::no, Transpose::no, rows, p.k, p.m, v.values(), p.m, matrix.values(),
+                     p.k, 0.0, out.data.data(), p.k);
+  }
+
+  // total += Σ_r outer(a_r, b_r) over the chunk's rows, as one product Aᵀ·B (batched totals).
+  static void add_outer_product(const Tensor& a, const Tensor& b, Tensor& total) {
+    const std::int64_t m = total.shape.dims[0], n = total.shape.dims[1];
+    matrix_product(Transpose::yes, Transpose::no, m, n, a.samples(), a.values(), m, b.values(), n,
+                   1.0, total.data.data(), n);
   }
 
   // sum[k] += value(r, k) for r = 0, 1, ..., rows-1, for k < W, with the W sums held in
@@ -366,8 +405,11 @@ class CpuBackend final : public Backend {
 }  // namespace
 
 std::unique_ptr<Backend> make_cpu_backend(const Program& program, const ProgramPlan& plan,
-                                          CpuMath math) {
-  return std::make_unique<CpuBackend>(program, plan, math);
+                                          const CpuBackendOptions& options) {
+  if (options.f32)
+    throw Error(ExitCode::bad_input, "precision f32 is not available on the CPU backend yet");
+  set_matrix_product_threads(options.threads);
+  return std::make_unique<CpuBackend>(program, plan, options.math);
 }
 
 }  // namespace descent

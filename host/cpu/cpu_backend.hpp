@@ -13,8 +13,16 @@
 
 namespace descent {
 
-// `plan` (plan_program(program)) must outlive the backend.
+struct CpuBackendOptions {
+  CpuMath math = CpuMath::fast;
+  bool f32 = false;  // compute in float (the data rows are rounded as a tile loads them)
+  int threads = 1;   // threads of the batched products and of the rows of large batches
+};
+
+// `plan` (plan_program(program)) must outlive the backend. The plan's batched products run
+// through cpu/matrix_product.hpp; the Interpreter's bit-for-bit values need a fused plan and
+// CpuMath::reference.
 std::unique_ptr<Backend> make_cpu_backend(const Program& program, const ProgramPlan& plan,
-                                          CpuMath math = CpuMath::fast);
+                                          const CpuBackendOptions& options = {});
 
 }  // namespace descent

@@ -1,6 +1,8 @@
 // Planning a step's phases (see step_plan.hpp).
 #include "plan/step_plan.hpp"
 
+#include <algorithm>
+
 #include "common/error.hpp"
 
 namespace descent {
@@ -37,7 +39,59 @@ void fuse_products(const Graph& g, const std::vector<int>& readers, StepPlan& pl
   }
 }
 
+// Whether the automatic choice batches a product over a matrix of `elements` values.
+bool worth_batching(PlanChoice choice, std::int64_t elements) {
+  switch (choice) {
+    case PlanChoice::fused:
+      return false;
+    case PlanChoice::batched:
+      return true;
+    case PlanChoice::automatic:
+      break;
+  }
+  return elements >= kBatchedMinElements;
+}
+
+// Lists phase 2's products of a uniform matrix with a per-sample vector, and marks the outer
+// totals of two per-sample vectors, that `choice` batches.
+void batch_products(const Graph& g, PlanChoice choice, StepPlan& plan) {
+  plan.product_slot.assign(g.size(), -1);
+  for (NodeId id : plan.per_sample) {
+    const Node& n = g[id];
+    if (n.op != Op::matmul) continue;
+    const Node& a = g[n[0]];
+    const Node& b = g[n[1]];
+    PlanProduct p;
+    p.node = id;
+    if (!a.varying && a.shape.rank == 2 && b.varying && b.shape.rank == 1) {
+      p.matrix = n[0];
+      p.vector = n[1];
+      p.matrix_left = true;
+    } else if (a.varying && a.shape.rank == 1 && !b.varying && b.shape.rank == 2) {
+      p.vector = n[0];
+      p.matrix = n[1];
+      p.matrix_left = false;
+    } else {
+      continue;
+    }
+    const Shape& m = g[p.matrix].shape;
+    p.m = m.dims[0];
+    p.k = m.dims[1];
+    if (!worth_batching(choice, m.size())) continue;
+    plan.product_slot[id] = static_cast<std::int32_t>(plan.products.size());
+    plan.products.push_back(p);
+  }
+  for (PlanTotal& total : plan.totals)
+    if (total.product == PlanTotal::Product::outer && g[total.a].varying && g[total.b].varying)
+      total.batched = worth_batching(choice, total.size);
+}
+
 }  // namespace
+
+bool StepPlan::batched() const {
+  return !products.empty() ||
+         std::any_of(totals.begin(), totals.end(), [](const PlanTotal& t) { return t.batched; });
+}
 
 const PlanTotal* StepPlan::total_of(NodeId node) const {
   for (const PlanTotal& t : totals)
@@ -45,7 +99,7 @@ const PlanTotal* StepPlan::total_of(NodeId node) const {
   return nullptr;
 }
 
-StepPlan plan_step(const Graph& g, const std::vector<NodeId>& outputs) {
+StepPlan plan_step(const Graph& g, const std::vector<NodeId>& outputs, PlanChoice choice) {
   StepPlan plan;
   plan.outputs = outputs;
   plan.phase.assign(g.size(), PlanPhase::unused);
@@ -101,16 +155,31 @@ StepPlan plan_step(const Graph& g, const std::vector<NodeId>& outputs) {
   }
   for (NodeId id : outputs)
     if (g[id].varying) plan.per_sample_outputs = true;
-  if (plan.phased && !plan.per_sample_outputs) fuse_products(g, readers, plan);
+  if (plan.phased && !plan.per_sample_outputs) {
+    fuse_products(g, readers, plan);
+    batch_products(g, choice, plan);
+  }
   for (NodeId id : plan.row_variables) plan.values_per_row += g[id].shape.size();
   for (NodeId id : plan.per_sample) plan.values_per_row += g[id].shape.size();
   return plan;
 }
 
-ProgramPlan plan_program(const Program& program) {
+std::string describe_plan(const StepPlan& plan) {
+  if (!plan.batched()) return "fused";
+  const auto totals = std::count_if(plan.totals.begin(), plan.totals.end(),
+                                    [](const PlanTotal& t) { return t.batched; });
+  const auto count = [](std::size_t n, const char* what) {
+    return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+  };
+  return "batched (" + count(plan.products.size(), "product") + ", " +
+         count(static_cast<std::size_t>(totals), "outer total") + ")";
+}
+
+ProgramPlan plan_program(const Program& program, PlanChoice choice) {
   std::vector<NodeId> outputs = program.step_outputs();
   outputs.push_back(program.objective);
-  return {plan_step(program.graph, outputs), plan_step(program.graph, {program.reported})};
+  return {plan_step(program.graph, outputs, choice),
+          plan_step(program.graph, {program.reported}, choice)};
 }
 
 }  // namespace descent

@@ -17,14 +17,24 @@
 // refuses), and per-sample outputs (minimize mode's gradients: one per start), which a backend
 // must keep for every row.
 //
-// Does not: evaluate, allocate or choose launch sizes; the batched (matrix-product) shape of
-// issue "matrix models" will add steps here, not a second planner.
+// Products (the batched shape, DESIGN §5). A per-sample product of a shared matrix with a
+// per-sample vector, M@v or v@M, is one matrix-vector product per row; over a tile of rows it
+// is one matrix-matrix product (R·Mᵀ or R·M, R the tile's vectors as rows), which a backend
+// hands to BLAS. A fused outer total Σ_r outer(a_r, b_r) over a tile is Aᵀ·B. The plan lists the
+// products it batches (PlanProduct, PlanTotal::batched): every such product under
+// PlanChoice::batched, none under fused, and under automatic the ones whose matrix is large
+// enough that a matrix-matrix product beats the per-row loop (kBatchedMinElements). A
+// backend that does not batch evaluates the same nodes per sample: the values agree to
+// rounding, the order of the additions differs.
+//
+// Does not: evaluate, allocate or choose launch or tile sizes.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "config/experiment.hpp"
 #include "graph/graph.hpp"
 #include "program/program.hpp"
 
@@ -51,7 +61,26 @@ struct PlanTotal {
   //   outer:        child = outer(a, b).
   enum class Product : std::uint8_t { none, scalar_times, outer } product = Product::none;
   NodeId a = kNoNode, b = kNoNode;
+  // An outer total over a tile as one matrix product, Aᵀ·B (a and b both per sample).
+  bool batched = false;
 };
+
+// A per-sample product of a shared matrix with a per-sample vector, batched over a tile:
+//   matrix_left  (M@v, M of shape (m, k), v of k): the tile's rows R (rows × k) give R·Mᵀ;
+//   !matrix_left (v@M, v of m, M of shape (m, k)): R (rows × m) gives R·M.
+struct PlanProduct {
+  NodeId node = kNoNode;
+  NodeId vector = kNoNode;  // the per-sample operand
+  NodeId matrix = kNoNode;  // the uniform operand
+  bool matrix_left = true;
+  std::int64_t m = 0, k = 0;  // the matrix's shape
+};
+
+// The automatic choice batches a product whose matrix has at least this many elements: below
+// it the per-row loop is as fast (a small matrix stays in registers and L1), above it a
+// matrix-matrix product reads the matrix once per tile instead of once per row (measured on
+// the example configs and the benchmark MLP: README, "Matrix products").
+inline constexpr std::int64_t kBatchedMinElements = 256;
 
 struct StepPlan {
   std::vector<NodeId> outputs;
@@ -66,11 +95,13 @@ struct StepPlan {
   std::string unphased_reason;
   bool per_sample_outputs = false;  // some output has one value per sample
 
-  std::vector<NodeId> uniform_first;  // phase 1, in id order
-  std::vector<NodeId> per_sample;     // phase 2, in id order, fused products left out
-  std::vector<PlanTotal> totals;      // in id order
-  std::vector<NodeId> uniform_last;   // phase 3, in id order
-  std::vector<NodeId> all_in_order;   // every node but the variables, in id order
+  std::vector<NodeId> uniform_first;       // phase 1, in id order
+  std::vector<NodeId> per_sample;          // phase 2, in id order, fused products left out
+  std::vector<PlanTotal> totals;           // in id order
+  std::vector<NodeId> uniform_last;        // phase 3, in id order
+  std::vector<PlanProduct> products;       // phase 2's batched products, in id order
+  std::vector<std::int32_t> product_slot;  // by NodeId: its index in products, or -1
+  std::vector<NodeId> all_in_order;        // every node but the variables, in id order
 
   // By NodeId: a phase-1 node's place in U, else -1 (constants have none: they are numbers).
   std::vector<std::int64_t> uniform_offset;
@@ -81,11 +112,18 @@ struct StepPlan {
   std::int64_t values_per_row = 0;
 
   const PlanTotal* total_of(NodeId node) const;
+  const PlanProduct* product_of(NodeId node) const {
+    const std::int32_t slot = product_slot.empty() ? -1 : product_slot[node];
+    return slot < 0 ? nullptr : &products[static_cast<std::size_t>(slot)];
+  }
+  // Whether any product or total is batched.
+  bool batched() const;
 };
 
 // Plans the evaluation of `outputs`. A batch total of a value that is the same for every
 // sample is an internal error (the simplifier turns batch_sum(u) into u*batch_size).
-StepPlan plan_step(const Graph& graph, const std::vector<NodeId>& outputs);
+StepPlan plan_step(const Graph& graph, const std::vector<NodeId>& outputs,
+                   PlanChoice choice = PlanChoice::automatic);
 
 // The plans of a Program: a training step's (outputs: the reported loss, every gradient in
 // Program order, the objective) and an evaluation's (the reported loss alone).
@@ -99,6 +137,10 @@ struct ProgramPlan {
   std::size_t objective_output() const { return step.outputs.size() - 1; }
 };
 
-ProgramPlan plan_program(const Program& program);
+ProgramPlan plan_program(const Program& program, PlanChoice choice = PlanChoice::automatic);
+
+// What a training step's plan batches, for logs and the manifest: "fused" or, e.g.,
+// "batched (2 products, 1 outer total)".
+std::string describe_plan(const StepPlan& plan);
 
 }  // namespace descent

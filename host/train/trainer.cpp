@@ -388,6 +388,7 @@ class TrainingRun {
         .set("device", options_.device)
         .set("backend", backend_.name())
         .set("precision", options_.precision)
+        .set("plan", options_.plan)
         .set("seed", static_cast<std::int64_t>(config_.train.seed))
         .set("optimizer", describe_optimizer(config_.train.optimizer))
         .set("schedule", describe_schedule(config_.train.schedule))
@@ -397,6 +398,7 @@ class TrainingRun {
         .set("resumed", options_.resume)
         .set("started_at", started_at_)
         .set("finished_at", now_iso8601());
+    if (options_.threads > 0) m.set("threads", static_cast<std::int64_t>(options_.threads));
     if (state_.best_step >= 0)
       m.set("best_val_loss", state_.best_val).set("best_step", state_.best_step);
     return m;

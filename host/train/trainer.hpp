@@ -23,6 +23,8 @@ struct TrainOptions {
   const std::atomic<bool>* stop_requested = nullptr;  // set by SIGINT/SIGTERM
   std::string device = "cpu";
   std::string precision = "f64";
+  std::string plan = "fused";   // describe_plan of the step plan
+  int threads = 0;              // the CPU backend's threads; 0: not the CPU
   std::string resolved_config;  // written to config.resolved.toml
 };
 
