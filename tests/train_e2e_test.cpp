@@ -475,6 +475,43 @@ TEST(TrainE2E, LeastSquaresWithConstantsEndsAtTheNormalEquationsSolution) {
   EXPECT_FALSE(fs::exists(tmp / "run" / "params" / "b.npy"));
 }
 
+// configs/circle.toml (indexing, a constant matrix from a CSV file, per-element bounds): the
+// fitted circle explains the points at least as well as the circle that made them (it
+// minimizes the same mean loss, computed here from the CSV files), and lies near it: the
+// points' noise (0.02 over 200 points) moves the least-squares centre and radius by about
+// 0.02 * sqrt(2/200) = 0.002, so 0.01 is five of those.
+TEST(TrainE2E, CircleFitWithIndexingAndAFileConstantFindsTheCircle) {
+  TempDir tmp;
+  const CliResult r = run_descent(
+      {"train", config_path("circle.toml").string(), "--out", (tmp / "run").string(), "--quiet"},
+      tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const NpyF8 p = read_npy_f8(tmp / "run" / "params" / "p.npy");
+  ASSERT_EQ(p.values.size(), 3u);
+  const auto rows = read_csv_rows(kSourceDir / "configs" / "data" / "circle.csv");
+  std::vector<std::vector<double>> frame;
+  for (const auto& row : read_csv_rows(kSourceDir / "configs" / "data" / "circle_frame.csv"))
+    if (!row.empty() && row[0].rfind('#', 0) != 0)
+      frame.push_back({std::stod(row[0]), std::stod(row[1])});
+  ASSERT_EQ(frame.size(), 2u);
+  const auto mean_loss = [&](double cx, double cy, double radius) {
+    double sum = 0.0;
+    for (std::size_t i = 1; i < rows.size(); ++i) {  // row 0 is the header
+      const double x1 = std::stod(rows[i][0]), x2 = std::stod(rows[i][1]);
+      const double u0 = frame[0][0] * x1 + frame[0][1] * x2;
+      const double u1 = frame[1][0] * x1 + frame[1][1] * x2;
+      const double d = std::hypot(u0 - cx, u1 - cy) - radius;
+      sum += d * d;
+    }
+    return sum / static_cast<double>(rows.size() - 1);
+  };
+  EXPECT_LE(mean_loss(p.values[0], p.values[1], p.values[2]), mean_loss(1.5, -0.5, 2.0));
+  EXPECT_NEAR(p.values[0], 1.5, 0.01);
+  EXPECT_NEAR(p.values[1], -0.5, 0.01);
+  EXPECT_NEAR(p.values[2], 2.0, 0.01);
+  EXPECT_FALSE(fs::exists(tmp / "run" / "params" / "frame.npy"));  // a constant, never trained
+}
+
 TEST(TrainE2E, TenDimensionalRosenbrockWrittenWithSlicesEndsAtItsMinimum) {
   TempDir tmp;
   const CliResult r = run_descent({"train", config_path("rosenbrock10.toml").string(), "--out",
