@@ -1,7 +1,8 @@
-// The CPU backend: trains a Program in double precision on this machine's CPU (see
-// cpu_backend.cpp for how a batch is evaluated). With CpuMath::fast (the default, what training
-// uses) its transcendental functions are vector_math.hpp's; with CpuMath::reference they are
-// the Interpreter's, and every value it computes is the Interpreter's bit for bit.
+// The CPU backend: trains a Program on this machine's CPU, in double precision (the default) or in
+// single precision (CpuBackendOptions::f32); see cpu_backend.cpp for how a batch is evaluated.
+// With CpuMath::fast (the default, what training uses) its transcendental functions are
+// vector_math.hpp's; with CpuMath::reference they are the Interpreter's, and in f64 every value it
+// computes is the Interpreter's bit for bit.
 #pragma once
 
 #include <memory>
@@ -13,7 +14,19 @@
 
 namespace descent {
 
+struct CpuBackendOptions {
+  CpuMath math = CpuMath::fast;
+  // Compute in float: the data set's rows are converted as a chunk loads them, the parameters
+  // when they are bound; the update runs in float from the double master copy (ParamState).
+  bool f32 = false;
+  // Threads the backend may use. Carried only: evaluation runs on the calling thread for now.
+  int threads = 1;
+};
+
 // `plan` (plan_program(program)) must outlive the backend.
+std::unique_ptr<Backend> make_cpu_backend(const Program& program, const ProgramPlan& plan,
+                                          const CpuBackendOptions& options);
+// The f64 backend with `math`.
 std::unique_ptr<Backend> make_cpu_backend(const Program& program, const ProgramPlan& plan,
                                           CpuMath math = CpuMath::fast);
 
