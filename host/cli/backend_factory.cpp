@@ -16,6 +16,13 @@ RunPrecision effective(const std::string& flag, RunPrecision configured) {
   throw input_error("--precision must be auto, f32 or f64, not '" + flag + "'");
 }
 
+// The CPU backend in the chosen precision.
+std::unique_ptr<Backend> make_cpu(const BackendChoice& choice, const Experiment& e) {
+  CpuBackendOptions options;
+  options.f32 = choice.precision == "f32";
+  return make_cpu_backend(*e.program, e.plan, options);
+}
+
 }  // namespace
 
 BackendChoice choose_backend(const std::string& device, const std::string& precision,
@@ -43,15 +50,11 @@ BackendChoice choose_backend(const std::string& device, const std::string& preci
     choice.precision = choice.device == "gpu" ? "f32" : "f64";
   else
     choice.precision = p == RunPrecision::f32 ? "f32" : "f64";
-  if (choice.device == "cpu" && choice.precision == "f32")
-    throw input_error(
-        "precision f32 is not available on the CPU, whose backend computes in f64; "
-        "use --precision f64 (or auto), or a GPU");
   return choice;
 }
 
 std::unique_ptr<Backend> make_backend(BackendChoice& choice, const Experiment& e) {
-  if (choice.device == "cpu") return make_cpu_backend(*e.program, e.plan);
+  if (choice.device == "cpu") return make_cpu(choice, e);
   gpu::CudaBackendOptions options;
   options.f32 = choice.precision == "f32";
   options.name = e.config.name;
@@ -66,7 +69,7 @@ std::unique_ptr<Backend> make_backend(BackendChoice& choice, const Experiment& e
     choice.device = "cpu";
     choice.precision = "f64";
     choice.why = "cpu (the GPU backend refused the program: " + error.message() + ")";
-    return make_cpu_backend(*e.program, e.plan);
+    return make_cpu(choice, e);
   }
 }
 
