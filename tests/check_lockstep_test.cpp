@@ -1,11 +1,12 @@
 // `descent check` (host/check/lockstep.cpp, host/cli/check_command.cpp) and the device and
 // precision choices of the composition root (host/cli/backend_factory.cpp):
 //   - the fast CPU backend passes the lockstep check on every example config (through the
-//     binary), and prints each step's tensors as percentages of their tolerances;
+//     binary), in f64 and in f32, and prints each step's tensors as percentages of their
+//     tolerances;
 //   - a backend that is wrong by one part in 10^9 in one gradient fails it, naming that tensor,
 //     and the step, and so does one whose update is wrong;
 //   - --device gpu without a GPU is exit 5 with the reason; --device auto trains on the CPU and
-//     says why; f32 on the CPU is refused; the manifest and the run's resolved config record the
+//     says why; f32 on the CPU trains; the manifest and the run's resolved config record the
 //     precision that ran.
 #include <gtest/gtest.h>
 
@@ -92,6 +93,18 @@ TEST(Check, TheCpuBackendPassesOnEveryExampleConfigWithBothPlans) {
     }
 }
 
+TEST(Check, TheF32CpuBackendPassesOnEveryExampleConfig) {
+  TempDir dir("descent_check_f32");
+  for (const fs::path& config : program_configs()) {
+    const CliResult r = run_descent(
+        {"check", config.string(), "--device", "cpu", "--precision", "f32", "--steps", "4"},
+        dir.path());
+    EXPECT_EQ(r.exit_code, 0) << config << "\n" << r.out << r.err;
+    EXPECT_NE(r.out.find("check passed: cpu (f32) in f32"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("step 4 ("), std::string::npos) << r.out;
+  }
+}
+
 TEST(Check, AGradientOffByOnePartInABillionFails) {
   const Experiment e = set_up_experiment(config_path("logistic.toml").string(), {});
   auto cpu = make_cpu_backend(*e.program, e.plan);
@@ -141,14 +154,18 @@ TEST(DeviceChoice, AutoTrainsOnTheCpuAndSaysWhyWithoutAGpu) {
   EXPECT_FALSE(fs::exists(dir / "gpu"));
 }
 
-TEST(DeviceChoice, F32OnTheCpuIsRefused) {
+TEST(DeviceChoice, F32OnTheCpuTrainsAndIsRecorded) {
   TempDir dir("descent_cpu_f32");
   const CliResult r = run_descent({"train", config_path("linear.toml").string(), "--out",
                                    (dir / "run").string(), "--device", "cpu", "--precision", "f32"},
                                   dir.path());
-  EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_NE(r.err.find("precision f32 is not available on the CPU"), std::string::npos) << r.err;
-  EXPECT_FALSE(fs::exists(dir / "run"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("device: cpu (as asked), precision f32"), std::string::npos) << r.err;
+  const std::string manifest = read_file(dir / "run" / "manifest.json");
+  EXPECT_NE(manifest.find("\"device\": \"cpu\""), std::string::npos) << manifest;
+  EXPECT_NE(manifest.find("\"precision\": \"f32\""), std::string::npos) << manifest;
+  const std::string resolved = read_file(dir / "run" / "config.resolved.toml");
+  EXPECT_NE(resolved.find("precision = \"f32\""), std::string::npos) << resolved;
 }
 
 }  // namespace

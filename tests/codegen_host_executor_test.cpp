@@ -12,10 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -24,6 +21,7 @@
 #include "cli/experiment_setup.hpp"
 #include "codegen/emitted_host_programs.hpp"
 #include "codegen/host_step_device.hpp"
+#include "oracle_check.hpp"
 #include "program/bounds.hpp"
 #include "program/init.hpp"
 #include "test_support.hpp"
@@ -56,45 +54,6 @@ std::unique_ptr<Backend> host_executor(const EmittedHostProgram& compiled, const
       std::make_unique<codegen::HostStepDevice<double>>(compiled.f64_step, compiled.f64_eval));
 }
 
-// Parameters at seeded random values (every start its own in minimize mode), optimizer state
-// as a run starts it.
-std::vector<ParamState> random_start(const Experiment& e) {
-  std::vector<ParamState> state = initial_state(e.config, *e.program).params;
-  std::mt19937_64 rng(21);
-  std::normal_distribution<double> normal(0.0, 0.5);
-  for (ParamState& p : state)
-    for (double& v : p.value) v = normal(rng);
-  return state;
-}
-
-CheckStep one_step(const Experiment& e, std::int64_t rows, bool shuffled) {
-  CheckStep step;
-  step.batch.rows = rows;
-  step.batch.shuffled = shuffled;
-  step.update.optimizer = e.config.train.optimizer;
-  step.update.step = 1;
-  step.update.lr = e.config.train.optimizer.lr;
-  step.update.clip_norm = e.config.train.clip_norm;
-  return step;
-}
-
-// The worst tensor of a report (the largest fraction of its tolerance), each failure reported.
-TensorCheck worst_of(const CheckReport& report, const std::string& what) {
-  TensorCheck worst;
-  for (const StepCheck& s : report.steps)
-    for (const TensorCheck& t : s.tensors) {
-      if (t.fraction() >= worst.fraction()) worst = t;
-      if (std::getenv("DESCENT_TEST_VERBOSE") && t.fraction() > 0.05)
-        std::printf("  %s: %s[%lld] %.3g%% (got %.17g want %.17g tol %.3g)\n", what.c_str(),
-                    t.tensor.c_str(), static_cast<long long>(t.element), 100 * t.fraction(), t.got,
-                    t.want, t.tolerance);
-      EXPECT_TRUE(t.ok()) << what << ": " << t.tensor << "[" << t.element << "] = " << t.got
-                          << " vs " << t.want << ", error " << t.error << " > tolerance "
-                          << t.tolerance;
-    }
-  return worst;
-}
-
 class HostExecutor : public ::testing::TestWithParam<int> {
  protected:
   const EmittedHostProgram& compiled() const { return kEmittedHostPrograms[GetParam()]; }
@@ -102,44 +61,10 @@ class HostExecutor : public ::testing::TestWithParam<int> {
 
 TEST_P(HostExecutor, AgreesWithTheOracleAtEveryRowCount) {
   const EmittedHostProgram& c = compiled();
-  TensorCheck worst;
-  std::string worst_case;
-  for (const std::int64_t rows : kRowCounts) {
-    const Experiment probe = set_up_experiment((kSourceDir / c.config).string(), {});
-    const bool minimize = probe.config.minimize();
-    // Minimize mode: the rows are the starts.
-    const Experiment e = minimize ? set_up_experiment((kSourceDir / c.config).string(),
-                                                      {"train.starts=" + std::to_string(rows)})
-                                  : set_up_experiment((kSourceDir / c.config).string(), {});
-    DataSplits splits;
-    if (e.dataset) splits = data_splits(*e.program, *e.dataset);
-    for (const bool shuffled : {false, true}) {
-      if (shuffled && minimize) continue;  // starts are never shuffled
-      if (!shuffled && e.dataset && rows > e.dataset->train_rows) continue;
-      // Shuffled: rows drawn with repeats from the split, so that a small split fills any count.
-      std::vector<std::int64_t> order;
-      if (shuffled) {
-        std::mt19937_64 rng(static_cast<std::uint64_t>(rows));
-        std::uniform_int_distribution<std::int64_t> pick(0, e.dataset->train_rows - 1);
-        for (std::int64_t r = 0; r < rows; ++r) order.push_back(pick(rng));
-      }
-      auto backend = host_executor(c, e);
-      const CheckReport report =
-          check_backend(*e.program, e.plan, *backend, e.dataset ? &splits : nullptr, order,
-                        random_start(e), {one_step(e, rows, shuffled)});
-      const std::string what = std::string(c.config) + " " +
-                               (c.precision == Precision::f32 ? "f32" : "f64") + ", " +
-                               std::to_string(rows) + " rows" + (shuffled ? " shuffled" : "");
-      const TensorCheck w = worst_of(report, what);
-      if (w.fraction() >= worst.fraction()) {
-        worst = w;
-        worst_case = what;
-      }
-    }
-  }
-  std::printf("%s: worst %s[%lld], error %.3g against a tolerance of %.3g (%.3g%%)\n",
-              worst_case.c_str(), worst.tensor.c_str(), static_cast<long long>(worst.element),
-              worst.error, worst.tolerance, 100 * worst.fraction());
+  check_at_row_counts(
+      (kSourceDir / c.config).string(), kRowCounts,
+      [&c](const Experiment& e) { return host_executor(c, e); },
+      std::string(c.config) + " " + (c.precision == Precision::f32 ? "f32" : "f64"));
 }
 
 TEST_P(HostExecutor, TwoRunsGiveTheSameBits) {

@@ -3,7 +3,8 @@
 // near the overflow and underflow thresholds, near the argument-reduction boundaries) against
 // the x86-64 long double functions (64-bit mantissa); the special values (NaN, +-inf, +-0, -1,
 // subnormals, thresholds) exactly; sigmoid and softplus at chosen points against long double
-// formulas.
+// formulas; the float overloads (every function) within half an ulp of float and a sliver, over
+// a million floats each.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -330,6 +331,81 @@ TEST(CpuVectorMath, SigmoidAndSoftplusAtChosenPoints) {
   EXPECT_GT(vmath::softplus(-710.0), 0.0);  // e^-710, a subnormal
   EXPECT_TRUE(std::isnan(vmath::sigmoid(kNaN)));
   EXPECT_TRUE(std::isnan(vmath::softplus(kNaN)));
+}
+
+// The float overloads: the double function on a float argument, rounded to float once.
+// |y - ref| in units of the float ulp at ref (the subnormal grid below 2^-126); a reference
+// beyond the float range counts as infinity, NaN must meet NaN.
+double float_ulp_error(float y, long double ref) {
+  if (std::isnan(ref) || std::isnan(y)) return std::isnan(ref) && std::isnan(y) ? 0.0 : kInf;
+  const float ref_rounded = static_cast<float>(ref);
+  if (std::isinf(ref_rounded) || std::isinf(y)) return y == ref_rounded ? 0.0 : kInf;
+  const int exponent = ref == 0.0L ? -126 : std::max(std::ilogb(ref), -126);
+  const long double ulp = std::ldexp(1.0L, exponent - 23);
+  return static_cast<double>(std::fabs(static_cast<long double>(y) - ref) / ulp);
+}
+
+// Every float in [lo, hi] equally likely by bit pattern (lo, hi >= 0), with either sign when
+// `both_signs`.
+std::vector<float> float_points(float lo, float hi, bool both_signs, int n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<std::uint32_t> d(std::bit_cast<std::uint32_t>(lo),
+                                                 std::bit_cast<std::uint32_t>(hi));
+  std::vector<float> xs;
+  for (int i = 0; i < n; ++i) {
+    const float x = std::bit_cast<float>(d(rng));
+    xs.push_back(both_signs && (rng() & 1) ? -x : x);
+  }
+  return xs;
+}
+
+// Error model: rounding the double result to float is 0.5 ulp of float; the double function's
+// own error is below 3.4 ulp of double (the bounds above) and the long double reference's below
+// 2^-9 ulp of double, together under 4 ulp of double = 4 * 2^-29 ulp of float.
+constexpr double kFloatBound = 0.5 + 4 * 0x1p-29;
+
+TEST(CpuVectorMath, FloatOverloadsRoundTheDoubleResultOnce) {
+  const auto check = [](const char* name, const std::vector<float>& xs, auto f,
+                        long double (*reference)(long double)) {
+    std::vector<float> ys(xs.size());
+    for (std::size_t i = 0; i < xs.size(); ++i) ys[i] = f(xs[i]);
+    double worst = 0.0;
+    float at = 0.0f;
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      const double err = float_ulp_error(ys[i], reference(xs[i]));
+      if (!(err <= worst)) {
+        worst = err;
+        at = xs[i];
+      }
+    }
+    std::printf("vmath::%s(float): max error %.9f ulp at x = %a\n", name, worst, at);
+    EXPECT_LE(worst, kFloatBound) << name << " at x = " << std::hexfloat << at;
+  };
+  constexpr float kMaxFloat = std::numeric_limits<float>::max();
+  constexpr float kTiny = std::numeric_limits<float>::denorm_min();
+  // Every magnitude, either sign: overflow to inf (exp past 88.7), underflow to subnormals and 0.
+  check(
+      "exp", float_points(kTiny, 110.0f, true, 1'000'000, 1), [](float x) { return vmath::exp(x); },
+      exp_ref);
+  check(
+      "log", float_points(kTiny, kMaxFloat, false, 1'000'000, 2),
+      [](float x) { return vmath::log(x); }, log_ref);
+  std::vector<float> log1p_xs = float_points(kTiny, kMaxFloat, false, 500'000, 3);
+  for (float x : float_points(kTiny, 1.0f, false, 500'000, 4)) log1p_xs.push_back(-x);
+  check(
+      "log1p", log1p_xs, [](float x) { return vmath::log1p(x); }, log1p_ref);
+  check(
+      "expm1", float_points(kTiny, 100.0f, true, 1'000'000, 5),
+      [](float x) { return vmath::expm1(x); }, expm1_ref);
+  check(
+      "tanh", float_points(kTiny, 30.0f, true, 1'000'000, 6),
+      [](float x) { return vmath::tanh(x); }, [](long double x) { return std::tanh(x); });
+  check(
+      "sigmoid", float_points(kTiny, 120.0f, true, 1'000'000, 7),
+      [](float x) { return vmath::sigmoid(x); }, sigmoid_ref);
+  check(
+      "softplus", float_points(kTiny, 120.0f, true, 1'000'000, 8),
+      [](float x) { return vmath::softplus(x); }, softplus_ref);
 }
 
 }  // namespace

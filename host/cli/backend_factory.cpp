@@ -20,6 +20,14 @@ RunPrecision effective(const std::string& flag, RunPrecision configured) {
   throw input_error("--precision must be auto, f32 or f64, not '" + flag + "'");
 }
 
+// The CPU backend in the chosen precision, with the chosen threads.
+std::unique_ptr<Backend> make_cpu(const BackendChoice& choice, const Experiment& e) {
+  CpuBackendOptions options;
+  options.f32 = choice.precision == "f32";
+  options.threads = choice.threads;
+  return make_cpu_backend(*e.program, e.plan, options);
+}
+
 }  // namespace
 
 int resolve_threads(long configured) {
@@ -53,17 +61,12 @@ BackendChoice choose_backend(const std::string& device, const std::string& preci
     choice.precision = choice.device == "gpu" ? "f32" : "f64";
   else
     choice.precision = p == RunPrecision::f32 ? "f32" : "f64";
-  if (choice.device == "cpu" && choice.precision == "f32")
-    throw input_error(
-        "precision f32 is not available on the CPU, whose backend computes in f64; "
-        "use --precision f64 (or auto), or a GPU");
   return choice;
 }
 
 std::unique_ptr<Backend> make_backend(BackendChoice& choice, const Experiment& e) {
   choice.threads = resolve_threads(e.config.train.threads);
-  const CpuBackendOptions cpu{.f32 = choice.precision == "f32", .threads = choice.threads};
-  if (choice.device == "cpu") return make_cpu_backend(*e.program, e.plan, cpu);
+  if (choice.device == "cpu") return make_cpu(choice, e);
   if (e.config.train.plan == PlanChoice::batched) {
     // The GPU's kernels run every product per sample: a batched plan runs on the CPU.
     if (!choice.automatic)
@@ -73,8 +76,7 @@ std::unique_ptr<Backend> make_backend(BackendChoice& choice, const Experiment& e
     choice.device = "cpu";
     if (!choice.precision_set) choice.precision = "f64";
     choice.why = "cpu (plan \"batched\" runs on the CPU only)";
-    return make_cpu_backend(*e.program, e.plan,
-                            {.f32 = choice.precision == "f32", .threads = choice.threads});
+    return make_cpu(choice, e);
   }
   gpu::CudaBackendOptions options;
   options.f32 = choice.precision == "f32";
@@ -90,7 +92,7 @@ std::unique_ptr<Backend> make_backend(BackendChoice& choice, const Experiment& e
     choice.device = "cpu";
     choice.precision = "f64";
     choice.why = "cpu (the GPU backend refused the program: " + error.message() + ")";
-    return make_cpu_backend(*e.program, e.plan, {.threads = choice.threads});
+    return make_cpu(choice, e);
   }
 }
 

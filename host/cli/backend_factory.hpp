@@ -25,8 +25,7 @@ struct BackendChoice {
 int resolve_threads(long configured);
 
 // `device`: auto | cpu | gpu; `precision`: "" (the config's), auto, f32, f64. --device gpu with no
-// GPU answering is Error(ExitCode::no_device); f32 on the CPU is a user error (the CPU backend
-// computes in f64).
+// GPU answering is Error(ExitCode::no_device). Both devices run either precision.
 BackendChoice choose_backend(const std::string& device, const std::string& precision,
                              RunPrecision configured);
 

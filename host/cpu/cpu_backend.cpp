@@ -1,19 +1,26 @@
-// The CPU backend: the CPU kernels (cpu/kernels.cpp) evaluate the Program in double precision,
-// a chunk of batch rows at a time (BatchEvaluator below), and the shared update rules
-// (optim/update_rules.hpp) change the parameters in place, then project bounded ones into their
-// box. Constants ([constants]) are bound once and never change. The Interpreter
-// (cpu/interpreter.hpp) runs the same kernels over the whole batch in one pass, with the reference
-// math.
+// The CPU backend: the CPU kernels (cpu/kernels.cpp) evaluate the Program in the backend's scalar
+// type T (double, or float in f32), a chunk of batch rows at a time (BatchEvaluator below), and
+// the shared update rules (optim/update_rules.hpp) change the parameters in T, then project
+// bounded ones into their box. Constants ([constants]) are bound once and never change. The
+// Interpreter (cpu/interpreter.hpp) runs the same kernels over the whole batch in one pass, in
+// double, with the reference math.
+//
+// f32 does what the CUDA backend does in f32 (codegen/emitted_backend.hpp, codegen/launch.hpp),
+// except that the data set stays in double where the caller keeps it: a chunk converts its rows
+// to float as it loads them (no float copy of the data set is kept). The parameters and optimizer
+// state are kept as the ParamState doubles; a step rounds them to float, computes the gradient
+// norm's clip scale and the update rule in float (UpdateCoefficients<float>), and stores the
+// float results back, so after one step they are float values held in doubles.
 #include "cpu/cpu_backend.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "common/error.hpp"
 #include "cpu/interpreter.hpp"
 #include "cpu/matrix_product.hpp"
 #include "optim/optimizer.hpp"
-#include "program/bounds.hpp"
 
 namespace descent {
 
@@ -30,20 +37,26 @@ constexpr std::int64_t kBatchedTileRows = 256;
 //   1. the uniform nodes (parameters, constants and what they compute), once;
 //   2. for each chunk of rows: the per-sample nodes, reading the chunk's rows of every batch
 //      input where the Batch keeps them (rows in order are read in place; shuffled rows are
-//      gathered into the chunk); then every total (batch_sum or batch_mean of a per-sample
-//      node) adds the chunk's rows to its running sum;
+//      gathered into the chunk; in float both are converted into the chunk); then every total
+//      (batch_sum or batch_mean of a per-sample node) adds the chunk's rows to its running sum;
 //   3. the uniform nodes that read a total (the loss, the gradients), once.
 // A chunk's per-sample values stay in cache, so a large batch is read from memory once rather
 // than once per node. A total of a product that only the total reads is added row by row
 // without storing the product: s*v for a per-sample scalar s (a linear model's gradient,
 // Σ (dL/dz)·x; add_products) and outer(a, b) (a layer's weight gradient, Σ δ xᵀ; add_outer).
-// A total takes the same additions in the same order as batch_kernel's single pass, and its
-// products are the mul and outer kernels', so every value is bit-identical to the
-// Interpreter's. A graph that this order does not fit (a per-sample node that reads a total,
-// or a per-sample output such as minimize mode's gradients) is evaluated in node order with
-// the whole batch as one chunk, like the Interpreter.
+// In double, a total takes the same additions in the same order as batch_kernel's single pass,
+// and its products are the mul and outer kernels', so every value is bit-identical to the
+// Interpreter's. In float (kChunkSums), each chunk's rows are summed from zero and the chunk's
+// sum is then added to the total: a chain of at most chunk_rows + chunks additions instead of
+// one per row (summation_depth), which matters at float's unit roundoff (a million-row chain
+// would bound the error by 6% of Σ|t|). A graph that this order does not fit (a per-sample node
+// that reads a total, or a per-sample output such as minimize mode's gradients) is evaluated in
+// node order with the whole batch as one chunk, like the Interpreter.
+template <class T>
 class BatchEvaluator {
  public:
+  static constexpr bool kChunkSums = !std::is_same_v<T, double>;
+
   BatchEvaluator(const Graph& graph, const StepPlan& plan, CpuMath math)
       : graph_(graph),
         plan_(plan),
@@ -56,7 +69,7 @@ class BatchEvaluator {
         // What a chunk keeps per row: the per-sample variables and nodes that phase 2 evaluates.
         // A batched plan's products want tall tiles (a matrix is read once per tile).
         chunk_rows_(std::max<std::int64_t>(plan.batched() ? kBatchedTileRows : 1,
-                                           kChunkBytes / static_cast<std::int64_t>(sizeof(double)) /
+                                           kChunkBytes / static_cast<std::int64_t>(sizeof(T)) /
                                                std::max<std::int64_t>(plan.values_per_row, 1))) {
     for (NodeId id : plan.all_in_order) {
       const Node& n = graph[id];
@@ -64,12 +77,14 @@ class BatchEvaluator {
     }
   }
 
-  // Binds a uniform variable (a parameter in fit mode) to a copy of `values`.
+  // Binds a uniform variable (a parameter in fit mode) to a copy of `values`, in T.
   void bind(NodeId variable, const std::vector<double>& values) {
-    Tensor& t = values_[variable];
+    TensorOf<T>& t = values_[variable];
     t.shape = graph_[variable].shape;
     t.batch = 0;
-    t.data.assign(values.begin(), values.end());
+    t.data.resize(values.size());
+    std::transform(values.begin(), values.end(), t.data.begin(),
+                   [](double v) { return static_cast<T>(v); });
   }
 
   // Binds a per-sample variable (a data input, or a parameter in minimize mode) to rows that
@@ -87,7 +102,7 @@ class BatchEvaluator {
         throw Error(ExitCode::failure, "internal: no value bound for '" + graph_[id].name + "'");
     if (plan_.batch_size != kNoNode)
       values_[plan_.batch_size] =
-          Tensor::scalar(static_cast<double>(std::max<std::int64_t>(rows, 1)));
+          TensorOf<T>::scalar(static_cast<T>(std::max<std::int64_t>(rows, 1)));
     if (!tiled_) {
       load_rows(0, rows, rows);
       evaluate(plan_.all_in_order);
@@ -95,59 +110,90 @@ class BatchEvaluator {
     }
     evaluate(plan_.uniform_first);
     for (const PlanTotal& t : plan_.totals) {
-      Tensor& total = values_[t.node];
+      TensorOf<T>& total = values_[t.node];
       total.shape = graph_[t.node].shape;
       total.batch = 0;
-      total.data.assign(static_cast<std::size_t>(t.size), 0.0);
+      total.data.assign(static_cast<std::size_t>(t.size), T(0));
     }
     for (std::int64_t from = 0; from < rows; from += chunk_rows_) {
       load_rows(from, std::min(from + chunk_rows_, rows), rows);
       evaluate(plan_.per_sample);
       for (const PlanTotal& t : plan_.totals) {
-        Tensor& total = values_[t.node];
+        TensorOf<T>& total = values_[t.node];
+        T* sum = total.data.data();
+        if constexpr (kChunkSums) {
+          chunk_sum_.assign(total.data.size(), T(0));
+          sum = chunk_sum_.data();
+        }
         switch (t.product) {
           case PlanTotal::Product::outer:
             if (t.batched)
-              add_outer_product(values_[t.a], values_[t.b], total);
+              add_outer_product(values_[t.a], values_[t.b], total.shape, sum);
             else
-              add_outer(values_[t.a], values_[t.b], total);
+              add_outer(values_[t.a], values_[t.b], total.shape, sum);
             break;
           case PlanTotal::Product::scalar_times:
-            add_products(values_[t.a], values_[t.b], total);
+            add_products(values_[t.a], values_[t.b], total.shape, sum);
             break;
           case PlanTotal::Product::none:
-            add_rows(values_[t.child], total);
+            add_rows(values_[t.child], total.shape, sum);
             break;
         }
+        if constexpr (kChunkSums)
+          for (std::size_t i = 0; i < chunk_sum_.size(); ++i) total.data[i] += chunk_sum_[i];
       }
     }
+    // A mean: the sum divided by the row count in double, rounded once.
     for (const PlanTotal& t : plan_.totals)
       if (t.mean)
-        for (double& v : values_[t.node].data) v /= static_cast<double>(rows);
+        for (T& v : values_[t.node].data)
+          v = static_cast<T>(static_cast<double>(v) / static_cast<double>(rows));
     evaluate(plan_.uniform_last);
   }
 
-  const Tensor& value(NodeId id) const { return values_[id]; }
+  const TensorOf<T>& value(NodeId id) const { return values_[id]; }
+
+  // The longest chain of additions into a total of `rows` rows (see the class comment).
+  std::int64_t summation_depth(std::int64_t rows) const {
+    if (!tiled_ || !kChunkSums) return rows;
+    return std::min(rows, chunk_rows_) + (rows + chunk_rows_ - 1) / chunk_rows_;
+  }
 
  private:
-  // The rows [from, to) of every per-sample variable, as chunk-sized tensors: a view of rows
-  // that lie back to back, a copy of gathered ones (prefetching ahead up to batch_rows).
+  // The rows [from, to) of every per-sample variable, as chunk-sized tensors: in double, a view
+  // of rows that lie back to back; a copy of gathered ones (prefetching ahead up to batch_rows),
+  // and in float a converted copy of either.
   void load_rows(std::int64_t from, std::int64_t to, std::int64_t batch_rows) {
     for (NodeId id : plan_.row_variables) {
       const Node& n = graph_[id];
       if (rows_[id] == nullptr)
         throw Error(ExitCode::failure, "internal: no rows bound for '" + n.name + "'", n.span);
       const std::int64_t size = n.shape.size();
-      Tensor& t = values_[id];
+      TensorOf<T>& t = values_[id];
       t.shape = n.shape;
       t.batch = to - from;
-      if (index_[id] == nullptr) {
-        t.view = rows_[id] + from * size;
-        continue;
+      if constexpr (std::is_same_v<T, double>) {
+        if (index_[id] == nullptr) {
+          t.view = rows_[id] + from * size;
+          continue;
+        }
       }
       t.view = nullptr;
       t.data.resize(static_cast<std::size_t>((to - from) * size));
-      gather_rows(rows_[id], index_[id] + from, to - from, batch_rows - from, size, t.data.data());
+      if (index_[id] == nullptr)
+        convert(rows_[id] + from * size, (to - from) * size, t.data.data());
+      else
+        gather_rows(rows_[id], index_[id] + from, to - from, batch_rows - from, size,
+                    t.data.data());
+    }
+  }
+
+  // out[i] = from[i] in T, for i < count (a plain copy in double).
+  static void convert(const double* from, std::int64_t count, T* out) {
+    if constexpr (std::is_same_v<T, double>) {
+      std::copy_n(from, count, out);
+    } else {
+      for (std::int64_t i = 0; i < count; ++i) out[i] = static_cast<T>(from[i]);
     }
   }
 
@@ -159,7 +205,7 @@ class BatchEvaluator {
   // 32 doubles, batches of 1024) that halves the time of a gather, where an L1 prefetch
   // (locality 3) gains nothing over none.
   static void gather_rows(const double* rows, const std::int64_t* index, std::int64_t count,
-                          std::int64_t known, std::int64_t size, double* out) {
+                          std::int64_t known, std::int64_t size, T* out) {
     constexpr std::int64_t kAhead = 32;
     constexpr std::int64_t kLine = 64 / sizeof(double);
     for (std::int64_t r = 0; r < count; ++r) {
@@ -167,7 +213,7 @@ class BatchEvaluator {
         const double* next = rows + index[r + kAhead] * size;
         for (std::int64_t i = 0; i < size; i += kLine) __builtin_prefetch(next + i, 0, 1);
       }
-      std::copy_n(rows + index[r] * size, size, out + r * size);
+      convert(rows + index[r] * size, size, out + r * size);
     }
   }
 
@@ -183,9 +229,9 @@ class BatchEvaluator {
   // A batched product over the chunk's rows R (one per-sample vector a row): R·Mᵀ for M@v,
   // R·M for v@M (see PlanProduct).
   void evaluate_product(const PlanProduct& p) {
-    const Tensor& v = values_[p.vector];
-    const Tensor& matrix = values_[p.matrix];
-    Tensor& out = values_[p.node];
+    const TensorOf<T>& v = values_[p.vector];
+    const TensorOf<T>& matrix = values_[p.matrix];
+    TensorOf<T>& out = values_[p.node];
     const std::int64_t rows = v.samples();
     out.shape = graph_[p.node].shape;
     out.batch = rows;
@@ -193,24 +239,25 @@ class BatchEvaluator {
     out.data.resize(static_cast<std::size_t>(rows * out.shape.size()));
     if (p.matrix_left)
       matrix_product(Transpose::no, Transpose::yes, rows, p.m, p.k, v.values(), p.k,
-                     matrix.values(), p.k, 0.0, out.data.data(), p.m);
+                     matrix.values(), p.k, T(0), out.data.data(), p.m);
     else
       matrix_product(Transpose::no, Transpose::no, rows, p.k, p.m, v.values(), p.m, matrix.values(),
-                     p.k, 0.0, out.data.data(), p.k);
+                     p.k, T(0), out.data.data(), p.k);
   }
 
   // total += Σ_r outer(a_r, b_r) over the chunk's rows, as one product Aᵀ·B (batched totals).
-  static void add_outer_product(const Tensor& a, const Tensor& b, Tensor& total) {
-    const std::int64_t m = total.shape.dims[0], n = total.shape.dims[1];
+  static void add_outer_product(const TensorOf<T>& a, const TensorOf<T>& b, const Shape& shape,
+                                T* sum) {
+    const std::int64_t m = shape.dims[0], n = shape.dims[1];
     matrix_product(Transpose::yes, Transpose::no, m, n, a.samples(), a.values(), m, b.values(), n,
-                   1.0, total.data.data(), n);
+                   T(1), sum, n);
   }
 
   // sum[k] += value(r, k) for r = 0, 1, ..., rows-1, for k < W, with the W sums held in
   // registers across the rows (W a compile-time width) rather than stored and reloaded per row.
   template <int W, class Value>
-  static void accumulate_block(double* sum, std::int64_t rows, Value value) {
-    double acc[W];
+  static void accumulate_block(T* sum, std::int64_t rows, Value value) {
+    T acc[W];
     for (int k = 0; k < W; ++k) acc[k] = sum[k];
     for (std::int64_t r = 0; r < rows; ++r)
       for (int k = 0; k < W; ++k) acc[k] += value(r, k);
@@ -220,7 +267,7 @@ class BatchEvaluator {
   // sum[i] += value(r, i) for every row r in order, i < size: blocks of 32 and 8 values, then
   // one at a time. Every sum sees its additions in row order, as in batch_kernel.
   template <class Value>
-  static void accumulate(double* sum, std::int64_t size, std::int64_t rows, Value value) {
+  static void accumulate(T* sum, std::int64_t size, std::int64_t rows, Value value) {
     std::int64_t i = 0;
     for (; i + 32 <= size; i += 32)
       accumulate_block<32>(sum + i, rows, [&](std::int64_t r, int k) { return value(r, i + k); });
@@ -230,50 +277,55 @@ class BatchEvaluator {
       accumulate_block<1>(sum + i, rows, [&](std::int64_t r, int) { return value(r, i); });
   }
 
-  // total += each row of `rows`, one row after the other (batch_kernel's order of additions).
-  static void add_rows(const Tensor& rows, Tensor& total) {
-    const double* x = rows.values();
+  // sum += each row of `rows`, one row after the other (batch_kernel's order of additions).
+  static void add_rows(const TensorOf<T>& rows, const Shape& shape, T* sum) {
+    const T* x = rows.values();
     const std::int64_t stride = rows.varying() ? rows.shape.size() : 0;
-    accumulate(total.data.data(), total.shape.size(), rows.samples(),
+    accumulate(sum, shape.size(), rows.samples(),
                [x, stride](std::int64_t r, std::int64_t i) { return x[r * stride + i]; });
   }
 
-  // total += outer(a, b), row by row: the sums and products of add_rows over the outer kernel.
-  static void add_outer(const Tensor& a, const Tensor& b, Tensor& total) {
-    const std::int64_t rows = total.shape.dims[0], cols = total.shape.dims[1];
-    const double* x = a.values();
-    const double* y = b.values();
+  // sum += outer(a, b), row by row: the sums and products of add_rows over the outer kernel.
+  static void add_outer(const TensorOf<T>& a, const TensorOf<T>& b, const Shape& shape, T* sum) {
+    const std::int64_t rows = shape.dims[0], cols = shape.dims[1];
+    const T* x = a.values();
+    const T* y = b.values();
     const std::int64_t stride_x = a.varying() ? rows : 0, stride_y = b.varying() ? cols : 0;
     const std::int64_t samples = std::max(a.samples(), b.samples());
     for (std::int64_t i = 0; i < rows; ++i)
-      accumulate(total.data.data() + i * cols, cols, samples,
+      accumulate(sum + i * cols, cols, samples,
                  [x, y, i, stride_x, stride_y](std::int64_t r, std::int64_t j) {
                    return x[r * stride_x + i] * y[r * stride_y + j];
                  });
   }
 
-  // total += scalar*other, row by row: the sums and products of add_rows over the mul kernel.
-  static void add_products(const Tensor& scalar, const Tensor& other, Tensor& total) {
-    const double* s = scalar.values();
-    const double* x = other.values();
+  // sum += scalar*other, row by row: the sums and products of add_rows over the mul kernel.
+  static void add_products(const TensorOf<T>& scalar, const TensorOf<T>& other, const Shape& shape,
+                           T* sum) {
+    const T* s = scalar.values();
+    const T* x = other.values();
     const std::int64_t stride = other.varying() ? other.shape.size() : 0;
-    accumulate(total.data.data(), total.shape.size(), scalar.samples(),
+    accumulate(sum, shape.size(), scalar.samples(),
                [s, x, stride](std::int64_t r, std::int64_t i) { return s[r] * x[r * stride + i]; });
   }
 
   const Graph& graph_;
   const StepPlan& plan_;
   CpuMath math_;
-  std::vector<Tensor> values_;                      // by NodeId
-  std::vector<std::vector<const Tensor*>> inputs_;  // by NodeId: its children's values
-  std::vector<const double*> rows_;                 // by NodeId: a per-sample variable's rows
-  std::vector<const std::int64_t*> index_;          // by NodeId: which rows, when gathered
-  bool tiled_;                                      // the phases, chunk by chunk
+  std::vector<TensorOf<T>> values_;                      // by NodeId
+  std::vector<std::vector<const TensorOf<T>*>> inputs_;  // by NodeId: its children's values
+  std::vector<const double*> rows_;                      // by NodeId: a per-sample variable's rows
+  std::vector<const std::int64_t*> index_;               // by NodeId: which rows, when gathered
+  bool tiled_;                                           // the phases, chunk by chunk
   std::int64_t chunk_rows_;
+  std::vector<T> chunk_sum_;  // kChunkSums: one total's sum over the current chunk
 };
 
+template <class T>
 class CpuBackend final : public Backend {
  public:
+  static constexpr bool kF32 = std::is_same_v<T, float>;
+
   CpuBackend(const Program& program, const ProgramPlan& plan, CpuMath math)
       : program_(program),
         math_(math),
@@ -288,11 +340,16 @@ class CpuBackend final : public Backend {
   }
 
   std::string name() const override {
-    return math_ == CpuMath::fast ? "cpu (f64)" : "cpu (f64, reference math)";
+    const std::string precision = kF32 ? "f32" : "f64";
+    return math_ == CpuMath::fast ? "cpu (" + precision + ")"
+                                  : "cpu (" + precision + ", reference math)";
   }
-  std::string precision() const override { return "f64"; }
-  // Every total adds its rows one after the other (batch_kernel's order).
-  std::int64_t summation_depth(std::int64_t rows) const override { return rows; }
+  std::string precision() const override { return kF32 ? "f32" : "f64"; }
+  // f64: every total adds its rows one after the other (batch_kernel's order); f32: chunk by
+  // chunk (BatchEvaluator::summation_depth).
+  std::int64_t summation_depth(std::int64_t rows) const override {
+    return std::max(training_.summation_depth(rows), evaluation_.summation_depth(rows));
+  }
 
   void attach(const DataSplits& data) override { data_ = data; }
   void set_epoch_order(const std::vector<std::int64_t>& order) override { order_ = order; }
@@ -306,42 +363,42 @@ class CpuBackend final : public Backend {
   void step(const BatchRows& batch, const UpdateSettings& update) override {
     if (report_.diverged_step != 0) return;  // sticky: nothing changes until load()
     run(training_, batch);
-    const double loss = training_.value(program_.reported).all()[0];
+    const double loss = static_cast<double>(training_.value(program_.reported).all()[0]);
+    // The sum of squares in double (exact enough for any precision), the norm in T.
     double squared = 0.0;
     for (const ProgramParam& p : program_.params)
-      for (double g : training_.value(p.gradient).all()) squared += g * g;
-    const double grad_norm = std::sqrt(squared);
+      for (T g : training_.value(p.gradient).all())
+        squared += static_cast<double>(g) * static_cast<double>(g);
+    const T grad_norm = static_cast<T>(std::sqrt(squared));
     report_.loss = loss;
-    report_.grad_norm = grad_norm;
+    report_.grad_norm = static_cast<double>(grad_norm);
     if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
       report_.diverged_step = update.step;
       return;
     }
     // Clip the global norm: g ← g * clip/‖g‖ when ‖g‖ > clip.
-    const double scale =
-        update.clip_norm > 0 && grad_norm > update.clip_norm ? update.clip_norm / grad_norm : 1.0;
+    const T clip = static_cast<T>(update.clip_norm);
+    const T scale = clip > T(0) && grad_norm > clip ? clip / grad_norm : T(1);
     // Every gradient is copied out before any parameter changes: a gradient can be a view of
     // another parameter's values (minimize mode's rows are read in place; d(x*y)/dx is y).
     gradient_buffers_.resize(program_.params.size());
     for (std::size_t i = 0; i < program_.params.size(); ++i) {
-      std::vector<double>& g = gradient_buffers_[i];
+      std::vector<T>& g = gradient_buffers_[i];
       expand_to(training_.value(program_.params[i].gradient), params_[i].value.size(), g);
-      if (scale != 1.0)
-        for (double& v : g) v *= scale;
+      if (scale != T(1))
+        for (T& v : g) v *= scale;
     }
-    for (std::size_t i = 0; i < program_.params.size(); ++i) {
-      ParamState& p = params_[i];
-      apply_update(update.optimizer, update.step, update.lr, p.value, gradient_buffers_[i],
-                   p.state0, p.state1);
-      project_into_bounds(*program_.params[i].spec, p.value);  // projected gradient descent
-    }
+    const UpdateCoefficients<T> c =
+        make_update_coefficients<T>(update.optimizer, update.step, update.lr);
+    for (std::size_t i = 0; i < program_.params.size(); ++i)
+      update_param(c, *program_.params[i].spec, gradient_buffers_[i], params_[i]);
   }
 
   StepReport report() override { return report_; }
 
   double evaluate(const BatchRows& batch) override {
     run(evaluation_, batch);
-    return evaluation_.value(program_.reported).all()[0];
+    return static_cast<double>(evaluation_.value(program_.reported).all()[0]);
   }
 
   double objective_and_gradients(const BatchRows& batch,
@@ -351,27 +408,58 @@ class CpuBackend final : public Backend {
     for (std::size_t i = 0; i < program_.params.size(); ++i)
       expand_to(training_.value(program_.params[i].gradient), params_[i].value.size(),
                 gradients[i]);
-    return training_.value(program_.objective).all()[0];
+    return static_cast<double>(training_.value(program_.objective).all()[0]);
   }
 
  private:
   // A gradient the simplifier folded to a smaller (broadcastable) shape, e.g. a filled
   // zero, is spread over the parameter's elements.
-  static void expand_to(const Tensor& g, std::size_t size, std::vector<double>& out) {
-    const std::span<const double> values = g.all();
+  template <class Out>
+  static void expand_to(const TensorOf<T>& g, std::size_t size, std::vector<Out>& out) {
+    const std::span<const T> values = g.all();
     if (values.size() == size) {
       out.assign(values.begin(), values.end());
     } else if (values.size() == 1) {
-      out.assign(size, values[0]);
+      out.assign(size, static_cast<Out>(values[0]));
     } else {
       throw Error(ExitCode::failure, "internal: gradient of " + std::to_string(values.size()) +
                                          " values for a parameter of " + std::to_string(size));
     }
   }
 
+  // The rule (optim/update_rules.hpp) on every element of `p` in T, then the projection into the
+  // parameter's box (projected gradient descent), as the emitted update does
+  // (launch::update_value); the results are stored back into the double master copy. In double
+  // this is apply_update followed by project_into_bounds, value for value.
+  static void update_param(const UpdateCoefficients<T>& c, const ParamSpec& spec,
+                           const std::vector<T>& g, ParamState& p) {
+    const std::size_t n = p.value.size();
+    const bool has0 = !p.state0.empty(), has1 = !p.state1.empty();
+    const int slots = optimizer_state_slots(c.kind, c.momentum != T(0));
+    if (g.size() != n || (has0 && p.state0.size() != n) || (has1 && p.state1.size() != n) ||
+        (slots >= 1 && !has0) || (slots >= 2 && !has1))
+      throw Error(ExitCode::failure, "internal: the update of '" + spec.name +
+                                         "' got gradients or optimizer state of the wrong size");
+    const auto size = static_cast<std::size_t>(spec.shape.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      T value = static_cast<T>(p.value[i]);
+      T s0 = has0 ? static_cast<T>(p.state0[i]) : T(0);
+      T s1 = has1 ? static_cast<T>(p.state1[i]) : T(0);
+      update_element(c, value, g[i], s0, s1);
+      if (spec.bounds.present) {
+        const auto element = static_cast<std::int64_t>(i % size);
+        value = project_into(value, static_cast<T>(spec.lower_bound(element)),
+                             static_cast<T>(spec.upper_bound(element)));
+      }
+      p.value[i] = static_cast<double>(value);
+      if (has0) p.state0[i] = static_cast<double>(s0);
+      if (has1) p.state1[i] = static_cast<double>(s1);
+    }
+  }
+
   // Binds the batch's rows (read in place: a range of the split, or gathered through the epoch
   // order) and the parameters, and evaluates.
-  void run(BatchEvaluator& evaluator, const BatchRows& batch) {
+  void run(BatchEvaluator<T>& evaluator, const BatchRows& batch) {
     const SplitRows& split =
         batch.split == BatchRows::Split::train ? data_.train : data_.validation;
     const std::int64_t* index = batch.shuffled ? order_.data() + batch.first : nullptr;
@@ -393,23 +481,29 @@ class CpuBackend final : public Backend {
 
   const Program& program_;
   CpuMath math_;
-  BatchEvaluator training_;
-  BatchEvaluator evaluation_;
+  BatchEvaluator<T> training_;
+  BatchEvaluator<T> evaluation_;
   DataSplits data_;
   std::vector<std::int64_t> order_;
   std::vector<ParamState> params_;
   StepReport report_;
-  std::vector<std::vector<double>> gradient_buffers_;  // by parameter
+  std::vector<std::vector<T>> gradient_buffers_;  // by parameter
 };
 
 }  // namespace
 
 std::unique_ptr<Backend> make_cpu_backend(const Program& program, const ProgramPlan& plan,
                                           const CpuBackendOptions& options) {
-  if (options.f32)
-    throw Error(ExitCode::bad_input, "precision f32 is not available on the CPU backend yet");
   set_matrix_product_threads(options.threads);
-  return std::make_unique<CpuBackend>(program, plan, options.math);
+  if (options.f32) return std::make_unique<CpuBackend<float>>(program, plan, options.math);
+  return std::make_unique<CpuBackend<double>>(program, plan, options.math);
+}
+
+std::unique_ptr<Backend> make_cpu_backend(const Program& program, const ProgramPlan& plan,
+                                          CpuMath math) {
+  CpuBackendOptions options;
+  options.math = math;
+  return make_cpu_backend(program, plan, options);
 }
 
 }  // namespace descent

@@ -1,7 +1,8 @@
-// The CPU backend: trains a Program in double precision on this machine's CPU (see
-// cpu_backend.cpp for how a batch is evaluated). With CpuMath::fast (the default, what training
-// uses) its transcendental functions are vector_math.hpp's; with CpuMath::reference they are
-// the Interpreter's, and every value it computes is the Interpreter's bit for bit.
+// The CPU backend: trains a Program on this machine's CPU, in double precision (the default) or in
+// single precision (CpuBackendOptions::f32); see cpu_backend.cpp for how a batch is evaluated.
+// With CpuMath::fast (the default, what training uses) its transcendental functions are
+// vector_math.hpp's; with CpuMath::reference they are the Interpreter's, and in f64 every value it
+// computes is the Interpreter's bit for bit.
 #pragma once
 
 #include <memory>
@@ -15,14 +16,20 @@ namespace descent {
 
 struct CpuBackendOptions {
   CpuMath math = CpuMath::fast;
-  bool f32 = false;  // compute in float (the data rows are rounded as a tile loads them)
-  int threads = 1;   // threads of the batched products and of the rows of large batches
+  // Compute in float: the data set's rows are converted as a chunk loads them, the parameters
+  // when they are bound; the update runs in float from the double master copy (ParamState).
+  bool f32 = false;
+  // Threads of the batched products (BLAS's pool; cpu/matrix_product.hpp).
+  int threads = 1;
 };
 
 // `plan` (plan_program(program)) must outlive the backend. The plan's batched products run
 // through cpu/matrix_product.hpp; the Interpreter's bit-for-bit values need a fused plan and
 // CpuMath::reference.
 std::unique_ptr<Backend> make_cpu_backend(const Program& program, const ProgramPlan& plan,
-                                          const CpuBackendOptions& options = {});
+                                          const CpuBackendOptions& options);
+// The f64 backend with `math`.
+std::unique_ptr<Backend> make_cpu_backend(const Program& program, const ProgramPlan& plan,
+                                          CpuMath math = CpuMath::fast);
 
 }  // namespace descent

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cpu/kernels.hpp"
 #include "cpu/tensor.hpp"
 #include "graph/graph.hpp"
 
@@ -34,15 +35,6 @@ class Interpreter {
   std::vector<NodeId> order_;
   std::unordered_map<NodeId, Tensor> values_;
 };
-
-// Which transcendental functions the CPU kernels use: the scalar reference (std:: math; the
-// Interpreter, the oracle) or vector_math.hpp's (the CPU backend's fast path, within the error
-// bounds that vector_math.hpp documents).
-enum class CpuMath { reference, fast };
-
-// Evaluates one node from its children's values (the CPU column of the op table).
-void evaluate_node(const Graph& graph, NodeId id, const std::vector<const Tensor*>& inputs,
-                   Tensor& out, CpuMath math = CpuMath::reference);
 
 // Scalar convenience for `descent derive --at`: every variable bound to a number by name.
 double evaluate_scalar(const Graph& graph, NodeId id,

@@ -1,0 +1,111 @@
+// A backend against the f64 oracle in lockstep (check/lockstep.hpp), one step at a time from
+// seeded random parameters, over several row counts, in order and through a shuffled index: what
+// codegen_host_executor_test.cpp runs on the emitted programs' host executor and
+// cpu_f32_test.cpp on the CPU backend in f32.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend/data_splits.hpp"
+#include "check/lockstep.hpp"
+#include "cli/experiment_setup.hpp"
+#include "train/trainer.hpp"
+
+namespace descent::test {
+
+// Parameters at seeded random values (every start its own in minimize mode), optimizer state
+// as a run starts it.
+inline std::vector<ParamState> random_start(const Experiment& e) {
+  std::vector<ParamState> state = initial_state(e.config, *e.program).params;
+  std::mt19937_64 rng(21);
+  std::normal_distribution<double> normal(0.0, 0.5);
+  for (ParamState& p : state)
+    for (double& v : p.value) v = normal(rng);
+  return state;
+}
+
+// The config's first step over `rows` rows.
+inline CheckStep one_step(const Experiment& e, std::int64_t rows, bool shuffled) {
+  CheckStep step;
+  step.batch.rows = rows;
+  step.batch.shuffled = shuffled;
+  step.update.optimizer = e.config.train.optimizer;
+  step.update.step = 1;
+  step.update.lr = e.config.train.optimizer.lr;
+  step.update.clip_norm = e.config.train.clip_norm;
+  return step;
+}
+
+// The worst tensor of a report (the largest fraction of its tolerance), each failure reported.
+inline TensorCheck worst_of(const CheckReport& report, const std::string& what) {
+  TensorCheck worst;
+  for (const StepCheck& s : report.steps)
+    for (const TensorCheck& t : s.tensors) {
+      if (t.fraction() >= worst.fraction()) worst = t;
+      if (std::getenv("DESCENT_TEST_VERBOSE") && t.fraction() > 0.05)
+        std::printf("  %s: %s[%lld] %.3g%% (got %.17g want %.17g tol %.3g)\n", what.c_str(),
+                    t.tensor.c_str(), static_cast<long long>(t.element), 100 * t.fraction(), t.got,
+                    t.want, t.tolerance);
+      EXPECT_TRUE(t.ok()) << what << ": " << t.tensor << "[" << t.element << "] = " << t.got
+                          << " vs " << t.want << ", error " << t.error << " > tolerance "
+                          << t.tolerance;
+    }
+  return worst;
+}
+
+using BackendMaker = std::function<std::unique_ptr<Backend>(const Experiment&)>;
+
+// One lockstep step of the backend `make` gives, for each count of `row_counts`: the rows of the
+// training split in order (where it has that many) and rows drawn with repeats through a
+// shuffled index (so that a small split fills any count); in minimize mode the count is the
+// number of starts. Every tensor must be within its tolerance; prints the worst case, labelled
+// `label`.
+inline void check_at_row_counts(const std::string& config,
+                                const std::vector<std::int64_t>& row_counts,
+                                const BackendMaker& make, const std::string& label) {
+  TensorCheck worst;
+  std::string worst_case;
+  for (const std::int64_t rows : row_counts) {
+    const Experiment probe = set_up_experiment(config, {});
+    const bool minimize = probe.config.minimize();
+    const Experiment e = minimize
+                             ? set_up_experiment(config, {"train.starts=" + std::to_string(rows)})
+                             : set_up_experiment(config, {});
+    DataSplits splits;
+    if (e.dataset) splits = data_splits(*e.program, *e.dataset);
+    for (const bool shuffled : {false, true}) {
+      if (shuffled && minimize) continue;  // starts are never shuffled
+      if (!shuffled && e.dataset && rows > e.dataset->train_rows) continue;
+      std::vector<std::int64_t> order;
+      if (shuffled) {
+        std::mt19937_64 rng(static_cast<std::uint64_t>(rows));
+        std::uniform_int_distribution<std::int64_t> pick(0, e.dataset->train_rows - 1);
+        for (std::int64_t r = 0; r < rows; ++r) order.push_back(pick(rng));
+      }
+      auto backend = make(e);
+      const CheckReport report =
+          check_backend(*e.program, e.plan, *backend, e.dataset ? &splits : nullptr, order,
+                        random_start(e), {one_step(e, rows, shuffled)});
+      const std::string what =
+          label + ", " + std::to_string(rows) + " rows" + (shuffled ? " shuffled" : "");
+      const TensorCheck w = worst_of(report, what);
+      if (w.fraction() >= worst.fraction()) {
+        worst = w;
+        worst_case = what;
+      }
+    }
+  }
+  std::printf("%s: worst %s[%lld], error %.3g against a tolerance of %.3g (%.3g%%)\n",
+              worst_case.c_str(), worst.tensor.c_str(), static_cast<long long>(worst.element),
+              worst.error, worst.tolerance, 100 * worst.fraction());
+}
+
+}  // namespace descent::test
