@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -96,7 +97,7 @@ std::vector<RowValues> interpret_on_split(const TrainedExample& t, const std::ve
   for (const DatasetInput& in : data.inputs) {
     const NodeId v = program.graph.find_variable(in.name);
     if (v == kNoNode) continue;
-    const LargeBuffer& values = validation ? in.validation : in.train;
+    const std::span<const double> values = validation ? data.validation(in) : data.train(in);
     interpreter.set(v, Tensor{in.shape, rows, std::vector<double>(values.begin(), values.end())});
   }
   for (std::size_t i = 0; i < program.params.size(); ++i)
@@ -184,7 +185,10 @@ TEST(Predict, LoggedValidationAccuracyIsACountOfPredictions) {
     const NpyF8 values = read_npy_f8(out);
     std::vector<double> labels;
     for (const DatasetInput& in : data.inputs)
-      if (in.name == "y") labels.assign(in.validation.begin(), in.validation.end());
+      if (in.name == "y") {
+        const std::span<const double> rows = data.validation(in);
+        labels.assign(rows.begin(), rows.end());
+      }
     ASSERT_EQ(labels.size(), static_cast<std::size_t>(data.validation_rows)) << config;
     const std::size_t width = values.values.size() / labels.size();
     long right = 0;

@@ -15,8 +15,8 @@ DataSplits data_splits(const Program& program, const Dataset& dataset) {
       if (d.name == in.name) found = &d;
     if (found == nullptr)
       throw Error(ExitCode::failure, "internal: the data set has no input '" + in.name + "'");
-    splits.train.inputs.push_back(found->train.data());
-    splits.validation.inputs.push_back(found->validation.data());
+    splits.train.inputs.push_back(dataset.train(*found).data());
+    splits.validation.inputs.push_back(dataset.validation(*found).data());
   }
   return splits;
 }

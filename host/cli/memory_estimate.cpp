@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "data/npy.hpp"
 #include "optim/update_rules.hpp"
 
 namespace descent::cli {
@@ -56,6 +57,16 @@ double csv_values(const std::string& path) {
          static_cast<double>(head.size());
 }
 
+// A .npy file's values in f64, from its header; a file whose header cannot be read is
+// estimated as its size in f64 values (load_dataset reports what is wrong with it).
+double npy_bytes_as_f64(const std::string& path) {
+  try {
+    return 8.0 * static_cast<double>(NpyReader(path).count());
+  } catch (const Error&) {
+    return static_cast<double>(file_size(path));
+  }
+}
+
 [[noreturn]] void refuse(double needed, std::int64_t available, const std::string& what,
                          const Span& where) {
   throw input_error("this run needs about " + gigabytes(needed) + " of memory (" + what +
@@ -82,13 +93,12 @@ std::int64_t available_memory() {
 
 void check_data_fits(const ExperimentConfig& config, std::int64_t available) {
   if (!config.data.present) return;
-  // A CSV is read whole, then parsed into columns and copied into the data set: its bytes, and
-  // every value twice in f64. A .npy file is read, then copied in f64.
+  // The data set is read a block at a time straight into its arrays of f64 (dataset.hpp): a
+  // CSV file's values, 8 bytes each; a .npy file's, 8 bytes for each element of its shape.
   double needed = 0;
-  if (!config.data.file.empty())
-    needed += static_cast<double>(file_size(config.data.file)) + 16 * csv_values(config.data.file);
+  if (!config.data.file.empty()) needed += 8 * csv_values(config.data.file);
   for (const InputSpec& in : config.data.inputs)
-    if (!in.npy_file.empty()) needed += 3.0 * static_cast<double>(file_size(in.npy_file));
+    if (!in.npy_file.empty()) needed += npy_bytes_as_f64(in.npy_file);
   if (needed > static_cast<double>(available))
     refuse(needed, available, "reading the data set", config.data.file_where);
 }

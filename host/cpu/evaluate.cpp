@@ -47,18 +47,27 @@ std::vector<Tensor> evaluate_program_nodes(const Program& program,
 std::vector<double> metric_means(const Program& program, const std::vector<ParamState>& params,
                                  const SplitRows& split, const BatchRows& batch,
                                  const std::vector<std::int64_t>& order) {
-  constexpr std::int64_t kRowsPerChunk = 8192;
   const Graph& g = program.graph;
   std::vector<NodeId> outputs;
   for (const ProgramMetric& m : program.metrics) outputs.push_back(m.node);
   std::vector<double> sums(outputs.size(), 0.0);
   if (outputs.empty() || batch.rows == 0) return sums;
+  // The Interpreter keeps every node's values for all the rows it runs: a chunk of rows holds
+  // about kChunkBytes however wide the inputs and the model are (a metric of one row does not
+  // depend on the other rows, so the chunks change no value).
+  constexpr std::int64_t kChunkBytes = std::int64_t{4} << 20;
+  std::int64_t values_per_row = 0;
+  for (NodeId id : g.reachable(outputs)) values_per_row += g[id].shape.size();
+  const std::int64_t rows_per_chunk =
+      std::clamp<std::int64_t>(kChunkBytes / static_cast<std::int64_t>(sizeof(double)) /
+                                   std::max<std::int64_t>(values_per_row, 1),
+                               1, 8192);
   const std::vector<NodeId> reached = g.variables_of(outputs);
   const auto reaches = [&](NodeId v) {
     return v != kNoNode && std::find(reached.begin(), reached.end(), v) != reached.end();
   };
-  for (std::int64_t first = 0; first < batch.rows; first += kRowsPerChunk) {
-    const std::int64_t count = std::min(kRowsPerChunk, batch.rows - first);
+  for (std::int64_t first = 0; first < batch.rows; first += rows_per_chunk) {
+    const std::int64_t count = std::min(rows_per_chunk, batch.rows - first);
     Interpreter interpreter(g, outputs);
     for (std::size_t k = 0; k < program.inputs.size(); ++k) {
       const ProgramInput& in = program.inputs[k];

@@ -32,7 +32,8 @@ std::vector<Tensor> evaluate_program_nodes(const Program& program,
 
 // The mean of every [metrics] expression (Program::metrics) over the rows `batch` selects from
 // `split` (through `order` when shuffled), at `params`: each metric's values summed in row
-// order and divided by the row count, the Interpreter taking 8192 rows at a time.
+// order and divided by the row count, the Interpreter taking a chunk of rows (about 4 MiB of
+// node values, at most 8192 rows) at a time.
 std::vector<double> metric_means(const Program& program, const std::vector<ParamState>& params,
                                  const SplitRows& split, const BatchRows& batch,
                                  const std::vector<std::int64_t>& order);

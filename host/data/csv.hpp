@@ -10,11 +10,16 @@
 // A number too small for a double rounds to zero; one too large is an error.
 //
 // Every defect is an input_error pointing at the file, line and column of the bad field.
-// Does not: guess the delimiter or whether a column is categorical, accept missing values,
-// stream files larger than memory, or convert encodings (bytes are compared as they are).
+// The file is read a block at a time (csv_records.hpp): CsvReader hands out one row after the
+// other, so that a caller can keep the values where it wants them and the file's text is never
+// held whole; read_csv keeps them as columns.
+// Does not: guess the delimiter or whether a column is categorical, accept missing values, or
+// convert encodings (bytes are compared as they are).
 #pragma once
 
 #include <cstddef>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -64,6 +69,45 @@ struct CsvTable {
   // suggests the nearest one.
   const CsvColumn& column(std::string_view name, const Span& asked_at = {}) const;
   std::size_t position(std::string_view name, const Span& asked_at = {}) const;
+};
+
+class CsvRecords;
+
+// A CSV file read row by row. The constructor reads and checks the header.
+class CsvReader {
+ public:
+  CsvReader(const std::string& path, const CsvOptions& options = {});
+  ~CsvReader();
+  CsvReader(const CsvReader&) = delete;
+  CsvReader& operator=(const CsvReader&) = delete;
+
+  // The header as a table of no rows: its path, the columns' names and positions.
+  const CsvTable& header() const { return header_; }
+
+  // The next row's values, one per column in header order; for a categorical column, the
+  // index of the row's label in order of first appearance (labels() maps it to its sorted
+  // index). The view lives until the next call. Empty after the last row; a file with no data
+  // row is an input_error at its header.
+  std::span<const double> next_row();
+  std::size_t rows() const { return rows_; }
+
+  // After the last row, the labels of a categorical column (sorted bytewise) and, for each
+  // index that next_row gave, the label's index among them; empty for a numeric column.
+  struct Labels {
+    std::vector<std::string> sorted;
+    std::vector<double> sorted_index;  // by index of first appearance
+  };
+  Labels labels(std::size_t column) const;
+
+ private:
+  struct ColumnState;
+  CsvOptions options_;
+  std::unique_ptr<CsvRecords> records_;
+  std::vector<ColumnState> columns_;
+  CsvTable header_;
+  Span header_span_;
+  std::vector<double> row_;
+  std::size_t rows_ = 0;
 };
 
 // Reads and checks the whole file. Throws Error(io_error) when it cannot be read and an

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <unordered_set>
@@ -15,6 +16,7 @@
 #include "common/random.hpp"
 #include "config/limits.hpp"
 #include "data/csv.hpp"
+#include "data/data_file.hpp"
 #include "data/npy.hpp"
 
 namespace descent {
@@ -52,28 +54,30 @@ std::vector<std::size_t> expand_columns(const InputSpec& spec, const CsvTable& t
   return out;
 }
 
-// Class labels to indices: labels that are all whole numbers keep their value (0, 1, 2 stay
-// themselves); other labels get their position in sorted order.
-void map_classes(const CsvColumn& column, DatasetInput& input, std::vector<double>& values) {
+// Class labels to indices, in place over the input's values (each the index of the row's
+// label in order of first appearance): labels that are all whole numbers keep their value
+// (0, 1, 2 stay themselves); other labels get their position in sorted order.
+void map_classes(const CsvReader::Labels& labels, DatasetInput& input) {
   bool numeric = true;
   std::vector<double> as_number;
-  for (const std::string& label : column.labels) {
+  for (const std::string& label : labels.sorted) {
     char* end = nullptr;
     const double v = std::strtod(label.c_str(), &end);
     numeric = numeric && !label.empty() && *end == '\0' && v >= 0 && std::floor(v) == v && v < 1e6;
     as_number.push_back(v);
   }
-  values.resize(column.values.size());
+  std::vector<double> value_of(labels.sorted_index.size());
   if (numeric) {
     const double k = *std::max_element(as_number.begin(), as_number.end()) + 1;
     input.labels.resize(static_cast<std::size_t>(k));
     for (std::size_t i = 0; i < input.labels.size(); ++i) input.labels[i] = std::to_string(i);
-    for (std::size_t r = 0; r < values.size(); ++r)
-      values[r] = as_number[static_cast<std::size_t>(column.values[r])];
+    for (std::size_t id = 0; id < value_of.size(); ++id)
+      value_of[id] = as_number[static_cast<std::size_t>(labels.sorted_index[id])];
   } else {
-    input.labels = column.labels;
-    values = column.values;
+    input.labels = labels.sorted;
+    value_of = labels.sorted_index;
   }
+  for (double& v : input.values) v = value_of[static_cast<std::size_t>(v)];
 }
 
 // Reads a data file; an error that carries no position of its own (a missing file, a damaged
@@ -88,140 +92,169 @@ auto read_or_point_at(const Span& named_at, Read read) {
   }
 }
 
-struct Columns {
+// The inputs with their values in file order, before the split.
+struct FileRows {
   std::vector<DatasetInput> inputs;
-  std::vector<std::vector<double>> all;  // per input: rows * size, file order
   std::int64_t rows = 0;
 };
 
-Columns read_csv_inputs(const DataConfig& data) {
+FileRows read_csv_inputs(const DataConfig& data) {
   CsvOptions options;
   for (const InputSpec& spec : data.inputs)
     if (spec.classes)
       for (const std::string& c : spec.columns) options.categorical.push_back(c);
-  const CsvTable table =
-      read_or_point_at(data.file_where, [&] { return read_csv(data.file, options); });
-  Columns out;
-  out.rows = static_cast<std::int64_t>(table.rows);
-  for (const InputSpec& spec : data.inputs) {
-    DatasetInput input;
-    input.name = spec.name;
-    const std::vector<std::size_t> columns = expand_columns(spec, table);
-    for (std::size_t c : columns) input.columns.push_back(table.columns[c].name);
-    const std::int64_t width = static_cast<std::int64_t>(columns.size());
-    input.shape = spec.is_vector ? Shape::vector(width) : Shape::scalar();
-    if (spec.classes && columns.size() != 1)
-      throw input_error("class labels come from one column, but '" + spec.name + "' names " +
-                            std::to_string(columns.size()),
-                        spec.where);
-    // Each row holds at least one byte per column, so this fits; checked all the same.
-    const std::optional<std::int64_t> count = checked_mul(out.rows, width);
-    if (!count)
-      throw input_error("the input '" + spec.name + "' is too large: " + std::to_string(out.rows) +
-                            " rows of " + std::to_string(width) + " columns",
-                        spec.where);
-    std::vector<double> values(static_cast<std::size_t>(*count));
-    for (std::int64_t c = 0; c < width; ++c) {
-      const CsvColumn& column = table.columns[columns[static_cast<std::size_t>(c)]];
-      std::vector<double> mapped;
-      if (spec.classes)
-        map_classes(column, input, mapped);
-      else
-        mapped = column.values;
-      for (std::int64_t r = 0; r < out.rows; ++r)
-        values[static_cast<std::size_t>(r * width + c)] = mapped[static_cast<std::size_t>(r)];
+  return read_or_point_at(data.file_where, [&] {
+    CsvReader reader(data.file, options);
+    // A row takes at least one line, so the file's line count bounds the rows, and every
+    // input's values are reserved once and filled in place (the pages past the last row are
+    // never touched, so they take no memory). A pipe cannot be counted: its arrays grow.
+    const std::optional<std::int64_t> lines = count_newlines(data.file);
+    FileRows out;
+    std::vector<std::vector<std::size_t>> columns_of;  // per input: its columns' positions
+    for (const InputSpec& spec : data.inputs) {
+      DatasetInput input;
+      input.name = spec.name;
+      const std::vector<std::size_t> columns = expand_columns(spec, reader.header());
+      for (std::size_t c : columns) input.columns.push_back(reader.header().columns[c].name);
+      const std::int64_t width = static_cast<std::int64_t>(columns.size());
+      input.shape = spec.is_vector ? Shape::vector(width) : Shape::scalar();
+      if (spec.classes && columns.size() != 1)
+        throw input_error("class labels come from one column, but '" + spec.name + "' names " +
+                              std::to_string(columns.size()),
+                          spec.where);
+      if (lines) {
+        // Each line holds at least one byte per column, so this fits; checked all the same.
+        const std::int64_t most_rows = std::min(*lines + 1, kMaxDataRows + 1);
+        const std::optional<std::int64_t> count = checked_mul(most_rows, width);
+        if (!count)
+          throw input_error("the input '" + spec.name + "' is too large: up to " +
+                                std::to_string(most_rows) + " rows of " + std::to_string(width) +
+                                " columns",
+                            spec.where);
+        input.values.reserve(static_cast<std::size_t>(*count));
+      }
+      out.inputs.push_back(std::move(input));
+      columns_of.push_back(columns);
     }
-    out.inputs.push_back(std::move(input));
-    out.all.push_back(std::move(values));
-  }
-  return out;
+    for (std::span<const double> row; !(row = reader.next_row()).empty();)
+      for (std::size_t k = 0; k < out.inputs.size(); ++k)
+        for (std::size_t c : columns_of[k]) out.inputs[k].values.push_back(row[c]);
+    out.rows = static_cast<std::int64_t>(reader.rows());
+    for (std::size_t k = 0; k < out.inputs.size(); ++k)
+      if (data.inputs[k].classes) map_classes(reader.labels(columns_of[k][0]), out.inputs[k]);
+    return out;
+  });
 }
 
-Columns read_npy_inputs(const DataConfig& data) {
-  Columns out;
+FileRows read_npy_inputs(const DataConfig& data) {
+  FileRows out;
   out.rows = -1;
   for (const InputSpec& spec : data.inputs) {
-    NpyArray array = read_or_point_at(spec.where, [&] { return read_npy(spec.npy_file); });
-    if (array.shape.empty() || array.shape.size() > 3)
+    const auto reader =
+        read_or_point_at(spec.where, [&] { return std::make_unique<NpyReader>(spec.npy_file); });
+    const std::vector<std::size_t>& shape = reader->shape();
+    if (shape.empty() || shape.size() > 3)
       throw input_error("'" + spec.npy_file + "' must hold one row per sample (1 to 3 axes), not " +
-                            std::to_string(array.shape.size()) + " axes",
+                            std::to_string(shape.size()) + " axes",
                         spec.where);
-    for (std::size_t axis = 1; axis < array.shape.size(); ++axis)
-      if (array.shape[axis] == 0)
+    for (std::size_t axis = 1; axis < shape.size(); ++axis)
+      if (shape[axis] == 0)
         throw input_error("'" + spec.npy_file + "' has an empty axis (axis " +
                               std::to_string(axis) + " has length 0), so its samples hold nothing",
                           spec.where);
-    if (array.shape[0] > static_cast<std::size_t>(kMaxDataRows))
-      throw input_error("'" + spec.npy_file + "' has " + std::to_string(array.shape[0]) +
+    if (shape[0] > static_cast<std::size_t>(kMaxDataRows))
+      throw input_error("'" + spec.npy_file + "' has " + std::to_string(shape[0]) +
                             " rows, more than descent reads (at most " + limit_text(kMaxDataRows) +
                             ")",
                         spec.where);
-    const auto rows = static_cast<std::int64_t>(array.shape[0]);
+    const auto rows = static_cast<std::int64_t>(shape[0]);
     if (out.rows >= 0 && rows != out.rows)
       throw input_error("'" + spec.npy_file + "' has " + std::to_string(rows) +
                             " rows, but the other inputs have " + std::to_string(out.rows),
                         spec.where);
     out.rows = rows;
-    for (std::size_t i = 0; i < array.values.size(); ++i)
-      if (!std::isfinite(array.values[i]))
-        throw input_error(
-            "non-finite value in '" + spec.npy_file + "' at row " +
-                std::to_string(i / std::max<std::size_t>(1, array.values.size() / array.shape[0]) +
-                               1) +
-                "; descent does not train on NaN/inf data",
-            spec.where);
     DatasetInput input;
     input.name = spec.name;
-    if (array.shape.size() == 1) input.shape = Shape::scalar();
-    if (array.shape.size() == 2)
-      input.shape = Shape::vector(static_cast<std::int64_t>(array.shape[1]));
-    if (array.shape.size() == 3)
-      input.shape = Shape::matrix(static_cast<std::int64_t>(array.shape[1]),
-                                  static_cast<std::int64_t>(array.shape[2]));
+    if (shape.size() == 1) input.shape = Shape::scalar();
+    if (shape.size() == 2) input.shape = Shape::vector(static_cast<std::int64_t>(shape[1]));
+    if (shape.size() == 3)
+      input.shape =
+          Shape::matrix(static_cast<std::int64_t>(shape[1]), static_cast<std::int64_t>(shape[2]));
+    input.values.resize(reader->count());
+    read_or_point_at(spec.where, [&] { reader->read_values(input.values.data()); });
+    const std::size_t row_size = std::max<std::size_t>(1, input.values.size() / shape[0]);
+    for (std::size_t i = 0; i < input.values.size(); ++i)
+      if (!std::isfinite(input.values[i]))
+        throw input_error("non-finite value in '" + spec.npy_file + "' at row " +
+                              std::to_string(i / row_size + 1) +
+                              "; descent does not train on NaN/inf data",
+                          spec.where);
     out.inputs.push_back(std::move(input));
-    out.all.push_back(std::move(array.values));
   }
   return out;
 }
 
-void standardize(DatasetInput& input, std::int64_t train_rows) {
-  const std::int64_t size = input.shape.size();
-  input.mean.assign(static_cast<std::size_t>(size), 0.0);
-  input.scale.assign(static_cast<std::size_t>(size), 1.0);
-  for (std::int64_t i = 0; i < size; ++i) {
-    double sum = 0.0;
-    for (std::int64_t r = 0; r < train_rows; ++r)
-      sum += input.train[static_cast<std::size_t>(r * size + i)];
-    const double mean = sum / static_cast<double>(train_rows);
-    double sq = 0.0;
-    for (std::int64_t r = 0; r < train_rows; ++r) {
-      const double d = input.train[static_cast<std::size_t>(r * size + i)] - mean;
-      sq += d * d;
+// Puts row order[i] of `values` (rows of `size` values) at row i, for every i, in place: each
+// cycle of the permutation is followed with one row held aside, so the data is never copied
+// whole.
+void permute_rows(LargeBuffer& values, std::int64_t size, const std::vector<std::int64_t>& order) {
+  const auto row = [&](std::int64_t r) { return values.begin() + r * size; };
+  std::vector<bool> placed(order.size(), false);
+  std::vector<double> held(static_cast<std::size_t>(size));
+  for (std::int64_t start = 0; start < static_cast<std::int64_t>(order.size()); ++start) {
+    if (placed[static_cast<std::size_t>(start)]) continue;
+    std::copy_n(row(start), size, held.begin());
+    for (std::int64_t to = start;;) {
+      placed[static_cast<std::size_t>(to)] = true;
+      const std::int64_t from = order[static_cast<std::size_t>(to)];
+      if (from == start) {
+        std::copy_n(held.begin(), size, row(to));
+        break;
+      }
+      std::copy_n(row(from), size, row(to));
+      to = from;
     }
-    const double sd = std::sqrt(sq / static_cast<double>(train_rows));
-    input.mean[static_cast<std::size_t>(i)] = mean;
+  }
+}
+
+// Standardizes every row of the input, in place, by the statistics of its first `train_rows`
+// rows. Each element's sums take its rows in order (the data is read row by row, one running
+// sum per element).
+void standardize(DatasetInput& input, std::int64_t train_rows) {
+  const auto size = static_cast<std::size_t>(input.shape.size());
+  const LargeBuffer& values = input.values;
+  std::vector<double> sum(size, 0.0);
+  for (std::int64_t r = 0; r < train_rows; ++r)
+    for (std::size_t i = 0; i < size; ++i) sum[i] += values[static_cast<std::size_t>(r) * size + i];
+  input.mean.assign(size, 0.0);
+  for (std::size_t i = 0; i < size; ++i) input.mean[i] = sum[i] / static_cast<double>(train_rows);
+  std::vector<double> squares(size, 0.0);
+  for (std::int64_t r = 0; r < train_rows; ++r)
+    for (std::size_t i = 0; i < size; ++i) {
+      const double d = values[static_cast<std::size_t>(r) * size + i] - input.mean[i];
+      squares[i] += d * d;
+    }
+  input.scale.assign(size, 1.0);
+  for (std::size_t i = 0; i < size; ++i) {
+    const double sd = std::sqrt(squares[i] / static_cast<double>(train_rows));
     if (sd > 0) {
-      input.scale[static_cast<std::size_t>(i)] = sd;
+      input.scale[i] = sd;
     } else {
       spdlog::warn("warning: element {} of input '{}' is constant; it is centred, not scaled", i,
                    input.name);
     }
   }
-  auto apply = [&](LargeBuffer& values) {
-    for (std::size_t k = 0; k < values.size(); ++k) {
-      const std::size_t i = k % static_cast<std::size_t>(size);
-      values[k] = (values[k] - input.mean[i]) / input.scale[i];
-    }
-  };
-  apply(input.train);
-  apply(input.validation);
+  for (std::size_t k = 0; k < input.values.size(); ++k) {
+    const std::size_t i = k % size;
+    input.values[k] = (input.values[k] - input.mean[i]) / input.scale[i];
+  }
 }
 
 }  // namespace
 
 Dataset load_dataset(const DataConfig& data, std::uint64_t seed) {
   const bool npy = !data.inputs.empty() && !data.inputs[0].npy_file.empty();
-  Columns columns = npy ? read_npy_inputs(data) : read_csv_inputs(data);
+  FileRows columns = npy ? read_npy_inputs(data) : read_csv_inputs(data);
 
   if (columns.rows > kMaxDataRows)
     throw input_error("the data has " + std::to_string(columns.rows) +
@@ -257,20 +290,12 @@ Dataset load_dataset(const DataConfig& data, std::uint64_t seed) {
                           " for validation, which leaves none to train on",
                       validation_at);
 
+  // Row i of every input becomes file row order[i]: the training rows, then the validation
+  // rows, each split in the order that the permutation gives.
   for (std::size_t k = 0; k < columns.inputs.size(); ++k) {
     DatasetInput input = std::move(columns.inputs[k]);
-    const std::int64_t size = input.shape.size();
-    const std::vector<double>& all = columns.all[k];
-    auto gather = [&](std::int64_t from, std::int64_t to, LargeBuffer& out) {
-      out.resize(static_cast<std::size_t>((to - from) * size));
-      for (std::int64_t r = from; r < to; ++r)
-        std::copy_n(all.begin() + order[static_cast<std::size_t>(r)] * size, size,
-                    out.begin() + (r - from) * size);
-    };
-    gather(0, dataset.train_rows, input.train);
-    gather(dataset.train_rows, columns.rows, input.validation);
-    const InputSpec& spec = data.inputs[k];
-    if (spec.standardize) standardize(input, dataset.train_rows);
+    if (data.validation > 0) permute_rows(input.values, input.shape.size(), order);
+    if (data.inputs[k].standardize) standardize(input, dataset.train_rows);
     dataset.inputs.push_back(std::move(input));
   }
   dataset.file_rows = std::move(order);

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <cstdint>
@@ -291,10 +292,13 @@ std::uint32_t read_le(const std::string& bytes, std::size_t offset, std::size_t 
 
 }  // namespace
 
-NpyArray read_npy(const std::string& path) {
-  const std::string bytes = read_data_file(path);
+NpyReader::NpyReader(const std::string& path)
+    : path_(path), file_(std::make_unique<DataFile>(path)) {
   const auto fail = [&](const std::string& what) { return input_error(path + ": " + what); };
-
+  // The header is read piece by piece, each piece checked before the next is read; `bytes`
+  // holds what has been read.
+  std::string bytes(8, '\0');
+  bytes.resize(file_->read(bytes.data(), bytes.size()));
   if (std::string_view(bytes).substr(0, kMagic.size()) != kMagic) {
     throw fail("not a NumPy .npy file: it does not start with \"\\x93NUMPY\" (byte offset 0)");
   }
@@ -311,20 +315,22 @@ NpyArray read_npy(const std::string& path) {
   }
   const std::size_t length_width = major == 1 ? 2 : 4;
   const std::size_t header_begin = 8 + length_width;
+  bytes.resize(header_begin);
+  bytes.resize(8 + file_->read(bytes.data() + 8, length_width));
   if (bytes.size() < header_begin) {
     throw fail("truncated .npy file: it ends inside the header length (byte offset 8)");
   }
   const std::size_t header_length = read_le(bytes, 8, length_width);
-  if (bytes.size() - header_begin < header_length) {
+  std::string header_text(header_length, '\0');
+  header_text.resize(file_->read(header_text.data(), header_length));
+  if (header_text.size() < header_length) {
     throw fail(
         fmt::format("truncated .npy header: {} header bytes announced at byte offset 8, "
                     "but the file ends at byte offset {}",
-                    header_length, bytes.size()));
+                    header_length, header_begin + header_text.size()));
   }
-  const std::size_t data_begin = header_begin + header_length;
-  const Header header =
-      HeaderParser(path, std::string_view(bytes).substr(header_begin, header_length), header_begin)
-          .parse();
+  data_begin_ = header_begin + header_length;
+  const Header header = HeaderParser(path, header_text, header_begin).parse();
 
   const Dtype& dtype = find_dtype(path, header.descr);
   if (header.fortran_order) {
@@ -333,34 +339,79 @@ NpyArray read_npy(const std::string& path) {
         "np.ascontiguousarray(arr))");
   }
   const std::optional<std::size_t> count = element_count(header.shape);
-  const std::size_t available = bytes.size() - data_begin;
   if (!count || *count > std::numeric_limits<std::size_t>::max() / dtype.item_size) {
     throw fail(fmt::format("shape {} is too large", shape_text(header.shape)));
   }
-  const std::size_t needed = *count * dtype.item_size;
+  shape_ = header.shape;
+  count_ = *count;
+  descr_ = std::string(dtype.descr);
+  item_size_ = dtype.item_size;
+  decode_ = dtype.decode;
+  // A regular file's size is known now; a pipe's once it has been read (read_values).
+  if (const std::optional<std::int64_t> size = file_->regular_size())
+    check_data_size(static_cast<std::size_t>(*size) -
+                    std::min<std::size_t>(data_begin_, static_cast<std::size_t>(*size)));
+}
+
+NpyReader::~NpyReader() = default;
+
+void NpyReader::check_data_size(std::size_t available) const {
+  const std::size_t needed = count_ * item_size_;
   if (available < needed) {
-    throw fail(
-        fmt::format("truncated data: shape {} of '{}' needs {} bytes from byte offset {}, "
+    throw input_error(
+        fmt::format("{}: truncated data: shape {} of '{}' needs {} bytes from byte offset {}, "
                     "but the file ends {} bytes later",
-                    shape_text(header.shape), dtype.descr, needed, data_begin, available));
+                    path_, shape_text(shape_), descr_, needed, data_begin_, available));
   }
   if (available > needed) {
-    throw fail(fmt::format("{} unexpected bytes after the data, which ends at byte offset {}",
-                           available - needed, data_begin + needed));
+    throw input_error(
+        fmt::format("{}: {} unexpected bytes after the data, which ends at byte "
+                    "offset {}",
+                    path_, available - needed, data_begin_ + needed));
   }
+}
 
-  NpyArray array;
-  array.shape = header.shape;
-  array.values.resize(*count);
-  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data() + data_begin);
-  for (std::size_t i = 0; i < *count; ++i) {
-    if (!dtype.decode(data + i * dtype.item_size, array.values[i])) {
-      throw fail(
-          fmt::format("the '{}' value at index {} (byte offset {}) cannot be held exactly "
-                      "by a double (it is beyond 2^53)",
-                      dtype.descr, i, data_begin + i * dtype.item_size));
+void NpyReader::read_values(double* out) {
+  const std::size_t needed = count_ * item_size_;
+  std::size_t got = 0;
+  if (descr_ == "<f8") {
+    // Already doubles: read in place, no copy of the bytes.
+    got = file_->read(reinterpret_cast<char*>(out), needed);
+  } else {
+    // A block of raw values at a time, decoded into `out`.
+    constexpr std::size_t kBlockValues = std::size_t{1} << 17;
+    std::vector<unsigned char> block(kBlockValues * item_size_);
+    while (got < needed) {
+      const std::size_t wanted = std::min(block.size(), needed - got);
+      const std::size_t part = file_->read(reinterpret_cast<char*>(block.data()), wanted);
+      const std::size_t first = got / item_size_;
+      for (std::size_t k = 0; k < part / item_size_; ++k) {
+        const std::size_t i = first + k;
+        if (!decode_(block.data() + k * item_size_, out[i])) {
+          throw input_error(
+              fmt::format("{}: the '{}' value at index {} (byte offset {}) cannot be held "
+                          "exactly by a double (it is beyond 2^53)",
+                          path_, descr_, i, data_begin_ + i * item_size_));
+        }
+      }
+      got += part;
+      if (part < wanted) break;  // the end of the file
     }
   }
+  if (got < needed) check_data_size(got);
+  // Whatever follows the data is an error; count it for the message.
+  std::size_t extra = 0;
+  std::vector<char> rest(4096);
+  for (std::size_t part; (part = file_->read(rest.data(), rest.size())) > 0;) extra += part;
+  if (extra > 0) check_data_size(needed + extra);
+}
+
+NpyArray read_npy(const std::string& path) {
+  NpyReader reader(path);
+  NpyArray array;
+  array.shape = reader.shape();
+  array.values.resize(reader.count());
+  reader.read_values(array.values.data());
   return array;
 }
 
