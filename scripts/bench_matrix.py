@@ -25,8 +25,9 @@ What is timed, excluding process start and data loading everywhere:
             none; metrics rows stay (one a step for full-batch steps, a few for an epoch).
   peers     perf_counter around the training loop after a warm-up (scripts/bench_matrix_peers.py;
             for PyTorch's logistic regression, scripts/bench_cpu_vs_torch.py's torch_child).
-Peak memory: each descent run's maximum RSS (os.wait4's rusage of that process) beside the
-data's size: the .npy bytes on disk (float64) and the bytes of its values in the run's precision.
+Peak memory: each descent run's maximum RSS (GNU time's %M for that process; /usr/bin/time,
+Debian's package "time") beside the data's size: the .npy bytes on disk (float64) and the bytes
+of its values in the run's precision.
 
 A descent flag that this descent rejects (exit code 2) shows as "n/a" in its cell; then descent
 is also run once without --precision/--threads/--plan ("descent defaults", pinned the same way,
@@ -111,13 +112,27 @@ def pin(threads):
     return ["taskset", "-c", f"0-{threads - 1}" if threads > 1 else "0"]
 
 
+TIME = "/usr/bin/time"
+
+
 def run_measured(command, log_path):
-    """Runs command with stdout+stderr to log_path; returns (exit code, its peak RSS in bytes)."""
+    """Runs command with stdout+stderr to log_path; returns (exit code, its peak RSS in bytes, or
+    None without GNU time). The peak comes from GNU time (%M), which forks a small process and
+    execs the command in it: a child that this (large) Python process spawned directly would
+    report this process's own peak, which Linux carries across exec into ru_maxrss."""
+    rss_file = log_path + ".maxrss"
+    timed = os.access(TIME, os.X_OK)
+    if timed:
+        command = [TIME, "-f", "%M", "-o", rss_file] + command
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss * 1024
+        code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
+    rss = None
+    if timed:
+        with open(rss_file) as f:
+            lines = [line for line in f.read().splitlines() if line.strip()]
+        # GNU time writes "Command exited with non-zero status N" before %M on failure.
+        rss = int(lines[-1]) * 1024 if lines and lines[-1].strip().isdigit() else None
+    return code, rss
 
 
 def tail(path, lines=3):
@@ -243,7 +258,7 @@ def mlp_peers(args, work, data_dir):
                 result, why = run_peer(python, spec, threads, work, label)
                 cells[(framework, precision, threads)] = (
                     Cell(median(result["epoch_s"]), loss=result["final_loss"],
-                         rss=result["peak_rss_bytes"], version=result["version"],
+                         version=result["version"],
                          numpy=result["numpy"]) if result else Cell(why=why))
     return cells
 
@@ -376,7 +391,7 @@ def memory_table(sections):
     for name, cells, npy_bytes, values in sections:
         for (precision, threads), plans in cells.items():
             for plan, c in plans.items():
-                if "rss" not in c.extra:
+                if c.extra.get("rss") is None:
                     continue
                 ran = c.extra.get("ran", {}).get("precision", precision)
                 in_prec = values * (4 if ran == "f32" else 8)

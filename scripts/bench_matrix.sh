@@ -6,7 +6,7 @@
 #
 # What it needs, and gets when missing:
 #   - Debian's PyTorch and NumPy for /usr/bin/python3 (apt-get install python3-torch
-#     python3-numpy, as root);
+#     python3-numpy, as root), and GNU time (apt-get install time) for the peak memory;
 #   - JAX in a virtual environment of its own, created once with pip from PyPI and reused:
 #     $BENCH_JAX_VENV, default ${XDG_CACHE_HOME:-~/.cache}/descent/bench-jax-venv (without
 #     network the JAX columns say "absent");
@@ -35,6 +35,13 @@ command -v taskset >/dev/null || {
   echo "error: taskset (util-linux) is missing" >&2
   exit 1
 }
+if [[ ! -x /usr/bin/time ]]; then # GNU time: descent's peak memory
+  if [[ $(id -u) -eq 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y time >/dev/null
+  else
+    echo "bench_matrix: warning: no /usr/bin/time (apt-get install time): no peak memory" >&2
+  fi
+fi
 
 venv="${BENCH_JAX_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/descent/bench-jax-venv}"
 jax_python="$venv/bin/python"

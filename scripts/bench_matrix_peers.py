@@ -18,7 +18,7 @@ JAX and torch.compile compile; logistic: a whole epoch and a full-batch step, as
 side does), then `epochs` epochs (a fresh permutation each, the batch gathered by index, one
 optimizer step a batch) and, for logistic, `steps` full-batch steps. The loss is read back once
 at the end of each timed span, which also waits for the device. Results: seconds per epoch and
-per full-batch step, the final loss, and the process's peak RSS (getrusage).
+per full-batch step, and the final loss.
 
 Thread counts: the caller pins this process to `threads` cores (taskset); here torch gets
 torch.set_num_threads(threads), and JAX's XLA gets intra-op threading off for threads == 1
@@ -27,7 +27,6 @@ on. Timings are this script's output; nothing asserts them.
 """
 import json
 import os
-import resource
 import sys
 import time
 
@@ -38,10 +37,6 @@ def load(spec):
     x = np.load(os.path.join(spec["dir"], "X.npy")).astype(spec["dtype"])
     y = np.load(os.path.join(spec["dir"], "y.npy"))
     return x, y
-
-
-def peak_rss_bytes():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: kilobytes
 
 
 # ------------------------------------------------------------------------------------------
@@ -240,7 +235,6 @@ def main():
     import numpy
 
     result["numpy"] = numpy.__version__
-    result["peak_rss_bytes"] = peak_rss_bytes()
     print(json.dumps(result))
 
 
