@@ -11,6 +11,8 @@
 #   5. descent train CONFIG --device gpu --precision f32|f64 on every example config, the final
 #      loss beside a CPU run's (convex configs: within 1e-10 relative in f64, 1e-4 in f32), and
 #      the f32 run twice: params.json must be the same bytes
+#      (in 4 and 5, the configs of tests/gpu_refused_configs.txt must be refused instead: exit 2
+#      with a message that names the parameter listed there)
 #   6. timing: logistic regression, N = 1M rows, d = 32, full batch and B = 1024, on the GPU
 #      (f32, f64), on the CPU, and in PyTorch on the GPU (scripts/bench_gpu.py)
 # Without a GPU it runs end to end too: the GPU tests skip for no GPU, the GPU commands exit 5,
@@ -42,6 +44,19 @@ convex=" linear logistic softmax quickstart "
 by_design_skips=" Nvrtc.WithoutCudaCompilingIsANoDeviceError "  # tests the build without CUDA
 
 note() { echo "$*" | tee -a "$summary"; }
+# The parameter that the GPU's refusal of configs/NAME.toml names, or nothing when the GPU must
+# take it (tests/gpu_refused_configs.txt).
+refused_param() { awk -v c="$1.toml" '$1 == c { print $2 }' tests/gpu_refused_configs.txt; }
+# expect_refusal WHAT NAME RC: on a GPU, a refused config must exit 2 naming its parameter.
+expect_refusal() {
+  local param
+  param=$(refused_param "$2")
+  if [[ $3 == 2 ]] && grep -q "'$param'" "$last"; then
+    note "$1: refused as expected, naming '$param' (the batched plan is not on the GPU yet)"
+  else
+    fail "$1: exit $3, expected the refusal (exit 2) naming '$param'"
+  fi
+}
 fail() {
   failures+=("$1")
   note "FAIL: $1"
@@ -150,7 +165,9 @@ for config in configs/*.toml; do
     boxed 60 "$descent" check "$config" --device gpu --precision "$precision" >"$last" 2>&1
     rc=$?
     { echo "### check $name $precision: exit $rc"; cat "$last"; } >>"$runs_log"
-    if ((rc == 0)); then
+    if [[ -n $has_gpu && -n $(refused_param "$name") ]]; then
+      expect_refusal "check $name $precision" "$name" "$rc"
+    elif ((rc == 0)); then
       note "check $name $precision: ok"
     elif [[ -z $has_gpu && $rc == 5 ]]; then
       note "check $name $precision: exit 5, no GPU"
@@ -178,9 +195,13 @@ for config in configs/*.toml; do
     run="$runs/$name-gpu-$precision"
     echo "### train $name gpu $precision" >>"$runs_log"
     boxed 120 "$descent" train "$config" --device gpu --precision "$precision" --quiet \
-      --out "$run" >>"$runs_log" 2>&1
+      --out "$run" >"$last" 2>&1
     rc=$?
-    if [[ -z $has_gpu && $rc == 5 ]]; then
+    cat "$last" >>"$runs_log"
+    if [[ -n $has_gpu && -n $(refused_param "$name") ]]; then
+      expect_refusal "train $name $precision" "$name" "$rc"
+      continue
+    elif [[ -z $has_gpu && $rc == 5 ]]; then
       note "train $name $precision: exit 5, no GPU"
       continue
     elif ((rc != 0)); then

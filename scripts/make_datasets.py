@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Generates the small synthetic data sets that the example configs in configs/ train on.
 
-Every file in configs/data/ comes from this script (python3 standard library only, fixed
-seeds), so the data is reproducible byte for byte: python3 scripts/make_datasets.py
+Every synthetic file in configs/data/ comes from this script (python3 standard library only,
+fixed seeds), so the data is reproducible byte for byte: python3 scripts/make_datasets.py
+(digits.csv is real data, converted by scripts/digits_csv.py: configs/data/README.md)
 """
 import math
 import os

@@ -8,16 +8,19 @@
 //     parameter and optimizer state value;
 //   - the loss of an evaluation (the validation split where there is one);
 //   - two GPU runs of the same steps give the same bits.
-// And a divergence (a loss that turns NaN) is reported at its step and leaves the parameters as
-// they were. Every test's name begins with "Gpu"; each skips with the probe's reason where no
-// device answers (scripts/gpu_check.sh fails when one skips on a machine that has a GPU).
-// How the GPU is compared with the CPU, and the error model: backend_comparison.hpp.
+// The configs of tests/gpu_refused_configs.txt are left out of that: the device must refuse
+// them, naming their widest parameter. And a divergence (a loss that turns NaN) is reported at
+// its step and leaves the parameters as they were. Every test's name begins with "Gpu"; each skips
+// with the probe's reason where no device answers (scripts/gpu_check.sh fails when one skips on a
+// machine that has a GPU). How the GPU is compared with the CPU, and the error model:
+// backend_comparison.hpp.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -32,6 +35,7 @@
 #include "common/error.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cuda/api/gpu_api.hpp"
+#include "gpu_refused.hpp"
 #include "test_support.hpp"
 #include "train/trainer.hpp"
 
@@ -68,11 +72,14 @@ void PrintTo(const Case& c, std::ostream* out) {
   *out << fs::path(c.config).stem().string() << (c.f32 ? " f32" : " f64");
 }
 
-// The example configs and the test configs (tests/configs/: constants and bounds).
-std::vector<Case> example_cases() {
+// The example configs and the test configs (tests/configs/: constants and bounds), in f32 and
+// f64; with refused = false, without those the GPU refuses (tests/gpu_refused_configs.txt).
+std::vector<Case> example_cases(bool refused = false) {
+  const std::map<std::string, GpuRefusal> refusals = gpu_refused_configs();
   std::vector<Case> cases;
   for (const fs::path& config : program_configs())
-    for (bool f32 : {true, false}) cases.push_back({config.string(), f32});
+    if (refused || !refusals.count(config.filename().string()))
+      for (bool f32 : {true, false}) cases.push_back({config.string(), f32});
   return cases;
 }
 
@@ -145,6 +152,24 @@ TEST_P(GpuCudaBackend, TwoRunsGiveTheSameBits) {
 INSTANTIATE_TEST_SUITE_P(GpuExamples, GpuCudaBackend, ::testing::ValuesIn(example_cases()),
                          case_name);
 
+// The configs of tests/gpu_refused_configs.txt: the device refuses them before it allocates
+// anything, naming the widest parameter (the batched plan, not yet on the GPU, will run them).
+TEST(GpuRefusedExamples, AreRefusedNamingTheWidestParameter) {
+  SKIP_WITHOUT_GPU();
+  for (const auto& [name, refusal] : gpu_refused_configs()) {
+    const Experiment e = set_up_experiment(config_path(name).string(), {});
+    for (bool f32 : {true, false}) {
+      SCOPED_TRACE(name + (f32 ? " f32" : " f64"));
+      try {
+        cuda_backend(e, f32);
+        ADD_FAILURE() << "the GPU took it: take it off tests/gpu_refused_configs.txt";
+      } catch (const Error& error) {
+        expect_gpu_refusal(error, config_path(name), refusal);
+      }
+    }
+  }
+}
+
 // loss = w + log(w - 10), plain SGD from w = 12 with lr = 0.5 (as in train_e2e_test.cpp):
 // w' = w - 0.5 (1 + 1/(w - 10)) gives 12 → 11.25 → 10.35 → 8.428..., and step 4 takes the log
 // of a negative number. The step must be reported as 4 (and stay so: divergence is sticky),
@@ -188,18 +213,27 @@ TEST(GpuCudaBackendDivergence, IsReportedAtItsStepAndLeavesTheParameters) {
 
 // Not a GPU test: needs NVRTC only. Every example config's kernels, compiled as
 // make_cuda_backend compiles them for sm_90 (H100, H200), are within the resource budget (no
-// stack frame, no spills, at most 128 registers), so that the GPU never refuses them.
+// stack frame, no spills, at most 128 registers), so that the GPU never refuses them; except
+// the configs of tests/gpu_refused_configs.txt, which must get exactly their refusal (the
+// batched plan, not yet on the GPU, is what will run them there).
 TEST(CudaBackendKernels, CompileWithinTheBudgetForEveryExampleConfig) {
   if (!gpu::built_with_cuda()) GTEST_SKIP() << "this descent was built without CUDA";
-  for (const Case& c : example_cases()) {
+  const std::map<std::string, GpuRefusal> refused = gpu_refused_configs();
+  for (const Case& c : example_cases(/*refused=*/true)) {
     SCOPED_TRACE(::testing::PrintToString(c));
     const Experiment e = set_up_experiment(c.config, {});
+    const auto refusal = refused.find(fs::path(c.config).filename().string());
     try {
       const std::string log =
           gpu::check_backend_kernels(*e.program, e.plan, backend_options(e, c.f32), 90);
       EXPECT_NE(log.find("_step_update"), std::string::npos) << log;
+      EXPECT_EQ(refusal, refused.end()) << "within the budget: take it off "
+                                           "tests/gpu_refused_configs.txt";
     } catch (const Error& error) {
-      ADD_FAILURE() << error.render();
+      if (refusal == refused.end())
+        ADD_FAILURE() << error.render();
+      else
+        expect_gpu_refusal(error, c.config, refusal->second);
     }
   }
 }
