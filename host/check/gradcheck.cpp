@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 #include "common/random.hpp"
 
@@ -13,13 +14,24 @@ namespace {
 
 constexpr double kEps = std::numeric_limits<double>::epsilon();
 
+// The step between the checked elements of a parameter of `size` values whose rows are `row`
+// values long: about size / max_elements, made prime to the row length, so that the checked
+// elements fall in different columns (a stride that divides the row would check the same few
+// columns of every row: for a (32, 64) weight matrix and 64 elements, columns 0 and 32 only).
+std::size_t element_stride(std::size_t size, std::size_t row, std::size_t max_elements) {
+  std::size_t stride = std::max<std::size_t>(1, size / max_elements);
+  if (row > 1 && stride > 1)
+    while (std::gcd(stride, row) != 1) ++stride;
+  return stride;
+}
+
 // Checks the elements of parameter `i` at one point; `objective_at(i, k, x)` evaluates the
 // objective with element k moved to x.
 template <class Objective>
-void check_param(std::size_t i, const std::vector<double>& values, double f,
+void check_param(std::size_t i, const std::vector<double>& values, std::size_t row, double f,
                  const std::vector<double>& analytic, std::size_t max_elements,
                  Objective objective_at, GradcheckParamReport& r) {
-  const std::size_t stride = std::max<std::size_t>(1, values.size() / max_elements);
+  const std::size_t stride = element_stride(values.size(), row, max_elements);
   for (std::size_t k = 0; k < values.size(); k += stride) {
     const double x = values[k];
     const double h = std::cbrt(kEps) * std::max(1.0, std::fabs(x));
@@ -82,9 +94,12 @@ GradcheckReport gradcheck(const Program& program, Backend& backend, const BatchR
       element = kept;
       return value;
     };
-    for (std::size_t i = 0; i < state.size(); ++i)
-      check_param(i, state[i].value, f, analytic[i], options.max_elements, objective_at,
+    for (std::size_t i = 0; i < state.size(); ++i) {
+      const Shape& shape = program.params[i].shape;
+      const auto row = static_cast<std::size_t>(shape.rank > 0 ? shape.dims[shape.rank - 1] : 1);
+      check_param(i, state[i].value, row, f, analytic[i], options.max_elements, objective_at,
                   report.params[i]);
+    }
   }
   return report;
 }

@@ -26,7 +26,7 @@ namespace descent {
 struct GradcheckOptions {
   int points = 3;                 // random points besides the initial one
   std::uint64_t seed = 1;         // for the random points
-  std::size_t max_elements = 64;  // per parameter and point, evenly spread
+  std::size_t max_elements = 64;  // per parameter and point, spread over rows and columns
 };
 
 struct GradcheckParamReport {
