@@ -15,6 +15,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
+#include <thread>
 #include <type_traits>
 
 #include "common/error.hpp"
@@ -32,6 +34,10 @@ constexpr std::int64_t kChunkBytes = std::int64_t{512} * 1024;
 // A batched plan's chunks have at least this many rows: a matrix-matrix product over fewer
 // rows reads its matrix too often per row (measured: README, "Matrix products").
 constexpr std::int64_t kBatchedTileRows = 256;
+// A batch is shared among threads only with at least this many rows a thread: below it, starting
+// the threads costs more than they save (a thread's start and join take tens of microseconds,
+// about as long as a few thousand rows of a narrow model).
+constexpr std::int64_t kRowsPerThread = 16384;
 
 // Evaluates `outputs` over a batch, with the batch axis tiled into chunks of rows:
 //   1. the uniform nodes (parameters, constants and what they compute), once;
@@ -97,17 +103,28 @@ class BatchEvaluator {
 
   // Evaluates every planned node for a batch of `rows` samples.
   void run(std::int64_t rows) {
+    begin(rows);
+    if (!tiled_) {
+      load_rows(0, rows, rows);
+      evaluate(plan_.all_in_order);
+      return;
+    }
+    add_range(0, rows, rows);
+    finish(rows);
+  }
+
+  // run() in three parts, so that several evaluators can share a batch (tiled plans only):
+  // begin (phase 1, totals zeroed), add_range (phase 2 over the batch's rows [from, to)), and,
+  // after every other evaluator's totals were added in with add_totals_of, finish (the means,
+  // phase 3).
+  void begin(std::int64_t rows) {
     for (NodeId id : plan_.uniform_variables)
       if (values_[id].data.size() != static_cast<std::size_t>(graph_[id].shape.size()))
         throw Error(ExitCode::failure, "internal: no value bound for '" + graph_[id].name + "'");
     if (plan_.batch_size != kNoNode)
       values_[plan_.batch_size] =
           TensorOf<T>::scalar(static_cast<T>(std::max<std::int64_t>(rows, 1)));
-    if (!tiled_) {
-      load_rows(0, rows, rows);
-      evaluate(plan_.all_in_order);
-      return;
-    }
+    if (!tiled_) return;
     evaluate(plan_.uniform_first);
     for (const PlanTotal& t : plan_.totals) {
       TensorOf<T>& total = values_[t.node];
@@ -115,34 +132,25 @@ class BatchEvaluator {
       total.batch = 0;
       total.data.assign(static_cast<std::size_t>(t.size), T(0));
     }
-    for (std::int64_t from = 0; from < rows; from += chunk_rows_) {
-      load_rows(from, std::min(from + chunk_rows_, rows), rows);
+  }
+
+  void add_range(std::int64_t first, std::int64_t last, std::int64_t batch_rows) {
+    for (std::int64_t from = first; from < last; from += chunk_rows_) {
+      load_rows(from, std::min(from + chunk_rows_, last), batch_rows);
       evaluate(plan_.per_sample);
-      for (const PlanTotal& t : plan_.totals) {
-        TensorOf<T>& total = values_[t.node];
-        T* sum = total.data.data();
-        if constexpr (kChunkSums) {
-          chunk_sum_.assign(total.data.size(), T(0));
-          sum = chunk_sum_.data();
-        }
-        switch (t.product) {
-          case PlanTotal::Product::outer:
-            if (t.batched)
-              add_outer_product(values_[t.a], values_[t.b], total.shape, sum);
-            else
-              add_outer(values_[t.a], values_[t.b], total.shape, sum);
-            break;
-          case PlanTotal::Product::scalar_times:
-            add_products(values_[t.a], values_[t.b], total.shape, sum);
-            break;
-          case PlanTotal::Product::none:
-            add_rows(values_[t.child], total.shape, sum);
-            break;
-        }
-        if constexpr (kChunkSums)
-          for (std::size_t i = 0; i < chunk_sum_.size(); ++i) total.data[i] += chunk_sum_[i];
-      }
+      for (const PlanTotal& t : plan_.totals) add_chunk(t);
     }
+  }
+
+  void add_totals_of(const BatchEvaluator& other) {
+    for (const PlanTotal& t : plan_.totals) {
+      std::vector<T>& sum = values_[t.node].data;
+      const std::vector<T>& more = other.values_[t.node].data;
+      for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += more[i];
+    }
+  }
+
+  void finish(std::int64_t rows) {
     // A mean: the sum divided by the row count in double, rounded once.
     for (const PlanTotal& t : plan_.totals)
       if (t.mean)
@@ -150,6 +158,8 @@ class BatchEvaluator {
           v = static_cast<T>(static_cast<double>(v) / static_cast<double>(rows));
     evaluate(plan_.uniform_last);
   }
+
+  bool tiled() const { return tiled_; }
 
   const TensorOf<T>& value(NodeId id) const { return values_[id]; }
 
@@ -215,6 +225,32 @@ class BatchEvaluator {
       }
       convert(rows + index[r] * size, size, out + r * size);
     }
+  }
+
+  // Adds the loaded chunk's rows to total `t`.
+  void add_chunk(const PlanTotal& t) {
+    TensorOf<T>& total = values_[t.node];
+    T* sum = total.data.data();
+    if constexpr (kChunkSums) {
+      chunk_sum_.assign(total.data.size(), T(0));
+      sum = chunk_sum_.data();
+    }
+    switch (t.product) {
+      case PlanTotal::Product::outer:
+        if (t.batched)
+          add_outer_product(values_[t.a], values_[t.b], total.shape, sum);
+        else
+          add_outer(values_[t.a], values_[t.b], total.shape, sum);
+        break;
+      case PlanTotal::Product::scalar_times:
+        add_products(values_[t.a], values_[t.b], total.shape, sum);
+        break;
+      case PlanTotal::Product::none:
+        add_rows(values_[t.child], total.shape, sum);
+        break;
+    }
+    if constexpr (kChunkSums)
+      for (std::size_t i = 0; i < chunk_sum_.size(); ++i) total.data[i] += chunk_sum_[i];
   }
 
   void evaluate(const std::vector<NodeId>& nodes) {
@@ -326,16 +362,27 @@ class CpuBackend final : public Backend {
  public:
   static constexpr bool kF32 = std::is_same_v<T, float>;
 
-  CpuBackend(const Program& program, const ProgramPlan& plan, CpuMath math)
+  CpuBackend(const Program& program, const ProgramPlan& plan, CpuMath math, int threads)
       : program_(program),
         math_(math),
+        threads_(std::max(threads, 1)),
         training_(program.graph, plan.step, math),
         evaluation_(program.graph, plan.evaluation, math) {
+    // The rows of a large batch are shared among threads, each with an evaluator of its own, when
+    // no BLAS product is there to use them (a batched plan's threads are BLAS's).
+    if (threads_ > 1 && !plan.step.batched()) {
+      training_parts_.reserve(static_cast<std::size_t>(threads_ - 1));
+      evaluation_parts_.reserve(static_cast<std::size_t>(threads_ - 1));
+    }
+    if (threads_ > 1 && !plan.step.batched())
+      for (int t = 1; t < threads_; ++t) {
+        training_parts_.emplace_back(program.graph, plan.step, math);
+        evaluation_parts_.emplace_back(program.graph, plan.evaluation, math);
+      }
     // Constants never change: bound once.
     for (const ProgramConstant& c : program.constants) {
       if (c.node == kNoNode) continue;
-      training_.bind(c.node, c.values());
-      evaluation_.bind(c.node, c.values());
+      for (BatchEvaluator<T>* e : all_evaluators()) e->bind(c.node, c.values());
     }
   }
 
@@ -346,9 +393,11 @@ class CpuBackend final : public Backend {
   }
   std::string precision() const override { return kF32 ? "f32" : "f64"; }
   // f64: every total adds its rows one after the other (batch_kernel's order); f32: chunk by
-  // chunk (BatchEvaluator::summation_depth).
+  // chunk (BatchEvaluator::summation_depth); a batch shared among threads adds each further
+  // thread's sum once more.
   std::int64_t summation_depth(std::int64_t rows) const override {
-    return std::max(training_.summation_depth(rows), evaluation_.summation_depth(rows));
+    return std::max(training_.summation_depth(rows), evaluation_.summation_depth(rows)) +
+           static_cast<std::int64_t>(training_parts_.size());
   }
 
   void attach(const DataSplits& data) override { data_ = data; }
@@ -362,7 +411,7 @@ class CpuBackend final : public Backend {
 
   void step(const BatchRows& batch, const UpdateSettings& update) override {
     if (report_.diverged_step != 0) return;  // sticky: nothing changes until load()
-    run(training_, batch);
+    run(training_, training_parts_, batch);
     const double loss = static_cast<double>(training_.value(program_.reported).all()[0]);
     // The sum of squares in double (exact enough for any precision), the norm in T.
     double squared = 0.0;
@@ -397,13 +446,13 @@ class CpuBackend final : public Backend {
   StepReport report() override { return report_; }
 
   double evaluate(const BatchRows& batch) override {
-    run(evaluation_, batch);
+    run(evaluation_, evaluation_parts_, batch);
     return static_cast<double>(evaluation_.value(program_.reported).all()[0]);
   }
 
   double objective_and_gradients(const BatchRows& batch,
                                  std::vector<std::vector<double>>& gradients) override {
-    run(training_, batch);
+    run(training_, training_parts_, batch);
     gradients.resize(program_.params.size());
     for (std::size_t i = 0; i < program_.params.size(); ++i)
       expand_to(training_.value(program_.params[i].gradient), params_[i].value.size(),
@@ -457,9 +506,64 @@ class CpuBackend final : public Backend {
     }
   }
 
-  // Binds the batch's rows (read in place: a range of the split, or gathered through the epoch
-  // order) and the parameters, and evaluates.
+  std::vector<BatchEvaluator<T>*> all_evaluators() {
+    std::vector<BatchEvaluator<T>*> out{&training_, &evaluation_};
+    for (BatchEvaluator<T>& e : training_parts_) out.push_back(&e);
+    for (BatchEvaluator<T>& e : evaluation_parts_) out.push_back(&e);
+    return out;
+  }
+
+  // Evaluates a batch with `evaluator`, and when the batch is large and the plan tiled, with
+  // `parts` too: the rows split into 1 + parts.size() ranges of (nearly) equal length, one a
+  // thread, whose totals are added up in range order. The split depends on the row count and
+  // the thread count only, so the same run gives the same bits; one thread adds every row in
+  // order (the Interpreter's order in f64).
+  void run(BatchEvaluator<T>& evaluator, std::vector<BatchEvaluator<T>>& parts,
+           const BatchRows& batch) {
+    const std::int64_t rows = batch.rows;
+    const auto count = static_cast<std::int64_t>(std::min<std::size_t>(
+        parts.size() + 1,
+        static_cast<std::size_t>(std::max<std::int64_t>(rows / kRowsPerThread, 1))));
+    if (count <= 1 || !evaluator.tiled()) {
+      run(evaluator, batch);
+      return;
+    }
+    bind(evaluator, batch);
+    for (std::int64_t p = 1; p < count; ++p) bind(parts[p - 1], batch);
+    evaluator.begin(rows);
+    for (std::int64_t p = 1; p < count; ++p) parts[p - 1].begin(rows);
+    const auto range = [&](std::int64_t p) { return p * rows / count; };
+    std::vector<std::exception_ptr> failed(static_cast<std::size_t>(count));
+    {
+      std::vector<std::jthread> workers;
+      for (std::int64_t p = 1; p < count; ++p)
+        workers.emplace_back([&, p] {
+          try {
+            parts[p - 1].add_range(range(p), range(p + 1), rows);
+          } catch (...) {
+            failed[static_cast<std::size_t>(p)] = std::current_exception();
+          }
+        });
+      try {
+        evaluator.add_range(0, range(1), rows);
+      } catch (...) {
+        failed[0] = std::current_exception();
+      }
+    }
+    for (const std::exception_ptr& e : failed)
+      if (e) std::rethrow_exception(e);
+    for (std::int64_t p = 1; p < count; ++p) evaluator.add_totals_of(parts[p - 1]);
+    evaluator.finish(rows);
+  }
+
   void run(BatchEvaluator<T>& evaluator, const BatchRows& batch) {
+    bind(evaluator, batch);
+    evaluator.run(batch.rows);
+  }
+
+  // Binds the batch's rows (read in place: a range of the split, or gathered through the epoch
+  // order) and the parameters.
+  void bind(BatchEvaluator<T>& evaluator, const BatchRows& batch) {
     const SplitRows& split =
         batch.split == BatchRows::Split::train ? data_.train : data_.validation;
     const std::int64_t* index = batch.shuffled ? order_.data() + batch.first : nullptr;
@@ -476,13 +580,15 @@ class CpuBackend final : public Backend {
       else
         evaluator.bind(program_.params[i].node, params_[i].value);
     }
-    evaluator.run(batch.rows);
   }
 
   const Program& program_;
   CpuMath math_;
+  int threads_;
   BatchEvaluator<T> training_;
   BatchEvaluator<T> evaluation_;
+  std::vector<BatchEvaluator<T>> training_parts_;  // one a thread beyond the first
+  std::vector<BatchEvaluator<T>> evaluation_parts_;
   DataSplits data_;
   std::vector<std::int64_t> order_;
   std::vector<ParamState> params_;
@@ -495,8 +601,9 @@ class CpuBackend final : public Backend {
 std::unique_ptr<Backend> make_cpu_backend(const Program& program, const ProgramPlan& plan,
                                           const CpuBackendOptions& options) {
   set_matrix_product_threads(options.threads);
-  if (options.f32) return std::make_unique<CpuBackend<float>>(program, plan, options.math);
-  return std::make_unique<CpuBackend<double>>(program, plan, options.math);
+  if (options.f32)
+    return std::make_unique<CpuBackend<float>>(program, plan, options.math, options.threads);
+  return std::make_unique<CpuBackend<double>>(program, plan, options.math, options.threads);
 }
 
 std::unique_ptr<Backend> make_cpu_backend(const Program& program, const ProgramPlan& plan,
