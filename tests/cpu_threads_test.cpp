@@ -21,19 +21,21 @@ namespace {
 
 using test::TempDir;
 
-// Logistic regression on 40,000 random rows of 8 features: two threads' worth of rows.
+// Logistic regression on 40,000 random rows of 32 features: a row is about 40 values of work,
+// so the batch is two threads' worth (cpu_backend.cpp's kWorkPerThread).
 class CpuThreads : public ::testing::Test {
  protected:
   void SetUp() override {
     std::ostringstream csv;
-    csv << "x1,x2,x3,x4,x5,x6,x7,x8,y\n";
+    for (int j = 1; j <= 32; ++j) csv << "x" << j << ",";
+    csv << "y\n";
     std::mt19937_64 rng(11);
     std::normal_distribution<double> value;
     for (int r = 0; r < 40000; ++r) {
       double s = 0.0;
-      for (int j = 0; j < 8; ++j) {
+      for (int j = 0; j < 32; ++j) {
         const double x = value(rng);
-        s += x * (j - 3.5);
+        s += x * (j % 8 - 3.5) / 4;
         csv << x << ",";
       }
       csv << (s + value(rng) > 0 ? 1 : 0) << "\n";
@@ -41,11 +43,11 @@ class CpuThreads : public ::testing::Test {
     test::write_file(dir_ / "rows.csv", csv.str());
     test::write_file(dir_ / "logistic.toml", R"toml([data]
 file = "rows.csv"
-inputs = { x = "x1..x8", y = "y" }
+inputs = { x = "x1..x32", y = "y" }
 validation = 0.0
 
 [params]
-w = { shape = [8], init = "normal", std = 0.1 }
+w = { shape = [32], init = "normal", std = 0.1 }
 b = 0.0
 
 [model]

@@ -34,10 +34,21 @@ constexpr std::int64_t kChunkBytes = std::int64_t{512} * 1024;
 // A batched plan's chunks have at least this many rows: a matrix-matrix product over fewer
 // rows reads its matrix too often per row (measured: README, "Matrix products").
 constexpr std::int64_t kBatchedTileRows = 256;
-// A batch is shared among threads only with at least this many rows a thread: below it, starting
-// the threads costs more than they save (a thread's start and join take tens of microseconds,
-// about as long as a few thousand rows of a narrow model).
-constexpr std::int64_t kRowsPerThread = 16384;
+// A batch is shared among threads only with at least this much work a thread (work_per_row
+// below, times rows): under it, starting the threads costs more than they save (a thread's
+// start and join take tens of microseconds, about as long as this many values of work; a narrow
+// model of 32 values a row has 16,384 rows a thread, a 784-128 layer 3).
+constexpr std::int64_t kWorkPerThread = std::int64_t{1} << 19;
+
+// A step's work a row, in values computed: the row's per-sample values and, for each product,
+// its multiply-adds (a matrix-vector product's m*k, an outer total's size).
+std::int64_t work_per_row(const StepPlan& plan) {
+  std::int64_t work = plan.values_per_row;
+  for (const PlanProduct& p : plan.products) work += p.m * p.k;
+  for (const PlanTotal& t : plan.totals)
+    if (t.product == PlanTotal::Product::outer) work += t.size;
+  return std::max<std::int64_t>(work, 1);
+}
 
 // Evaluates `outputs` over a batch, with the batch axis tiled into chunks of rows:
 //   1. the uniform nodes (parameters, constants and what they compute), once;
@@ -367,18 +378,16 @@ class CpuBackend final : public Backend {
         math_(math),
         threads_(std::max(threads, 1)),
         training_(program.graph, plan.step, math),
-        evaluation_(program.graph, plan.evaluation, math) {
-    // The rows of a large batch are shared among threads, each with an evaluator of its own, when
-    // no BLAS product is there to use them (a batched plan's threads are BLAS's).
-    if (threads_ > 1 && !plan.step.batched()) {
-      training_parts_.reserve(static_cast<std::size_t>(threads_ - 1));
-      evaluation_parts_.reserve(static_cast<std::size_t>(threads_ - 1));
+        evaluation_(program.graph, plan.evaluation, math),
+        training_work_(work_per_row(plan.step)),
+        evaluation_work_(work_per_row(plan.evaluation)) {
+    // The rows of a large batch are shared among threads, each with an evaluator of its own.
+    training_parts_.reserve(static_cast<std::size_t>(threads_ - 1));
+    evaluation_parts_.reserve(static_cast<std::size_t>(threads_ - 1));
+    for (int t = 1; t < threads_; ++t) {
+      training_parts_.emplace_back(program.graph, plan.step, math);
+      evaluation_parts_.emplace_back(program.graph, plan.evaluation, math);
     }
-    if (threads_ > 1 && !plan.step.batched())
-      for (int t = 1; t < threads_; ++t) {
-        training_parts_.emplace_back(program.graph, plan.step, math);
-        evaluation_parts_.emplace_back(program.graph, plan.evaluation, math);
-      }
     // Constants never change: bound once.
     for (const ProgramConstant& c : program.constants) {
       if (c.node == kNoNode) continue;
@@ -411,7 +420,7 @@ class CpuBackend final : public Backend {
 
   void step(const BatchRows& batch, const UpdateSettings& update) override {
     if (report_.diverged_step != 0) return;  // sticky: nothing changes until load()
-    run(training_, training_parts_, batch);
+    run(training_, training_parts_, training_work_, batch);
     const double loss = static_cast<double>(training_.value(program_.reported).all()[0]);
     // The sum of squares in double (exact enough for any precision), the norm in T.
     double squared = 0.0;
@@ -446,13 +455,13 @@ class CpuBackend final : public Backend {
   StepReport report() override { return report_; }
 
   double evaluate(const BatchRows& batch) override {
-    run(evaluation_, evaluation_parts_, batch);
+    run(evaluation_, evaluation_parts_, evaluation_work_, batch);
     return static_cast<double>(evaluation_.value(program_.reported).all()[0]);
   }
 
   double objective_and_gradients(const BatchRows& batch,
                                  std::vector<std::vector<double>>& gradients) override {
-    run(training_, training_parts_, batch);
+    run(training_, training_parts_, training_work_, batch);
     gradients.resize(program_.params.size());
     for (std::size_t i = 0; i < program_.params.size(); ++i)
       expand_to(training_.value(program_.params[i].gradient), params_[i].value.size(),
@@ -519,11 +528,11 @@ class CpuBackend final : public Backend {
   // the thread count only, so the same run gives the same bits; one thread adds every row in
   // order (the Interpreter's order in f64).
   void run(BatchEvaluator<T>& evaluator, std::vector<BatchEvaluator<T>>& parts,
-           const BatchRows& batch) {
+           std::int64_t work_per_row, const BatchRows& batch) {
     const std::int64_t rows = batch.rows;
-    const auto count = static_cast<std::int64_t>(std::min<std::size_t>(
-        parts.size() + 1,
-        static_cast<std::size_t>(std::max<std::int64_t>(rows / kRowsPerThread, 1))));
+    const std::int64_t worth =
+        std::max<std::int64_t>(rows / std::max<std::int64_t>(kWorkPerThread / work_per_row, 1), 1);
+    const std::int64_t count = std::min({static_cast<std::int64_t>(parts.size()) + 1, worth, rows});
     if (count <= 1 || !evaluator.tiled()) {
       run(evaluator, batch);
       return;
@@ -589,6 +598,8 @@ class CpuBackend final : public Backend {
   BatchEvaluator<T> evaluation_;
   std::vector<BatchEvaluator<T>> training_parts_;  // one a thread beyond the first
   std::vector<BatchEvaluator<T>> evaluation_parts_;
+  std::int64_t training_work_;  // work_per_row of each plan
+  std::int64_t evaluation_work_;
   DataSplits data_;
   std::vector<std::int64_t> order_;
   std::vector<ParamState> params_;
@@ -600,7 +611,6 @@ class CpuBackend final : public Backend {
 
 std::unique_ptr<Backend> make_cpu_backend(const Program& program, const ProgramPlan& plan,
                                           const CpuBackendOptions& options) {
-  set_matrix_product_threads(options.threads);
   if (options.f32)
     return std::make_unique<CpuBackend<float>>(program, plan, options.math, options.threads);
   return std::make_unique<CpuBackend<double>>(program, plan, options.math, options.threads);

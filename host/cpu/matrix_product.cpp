@@ -77,6 +77,12 @@ void matrix_product(Transpose ta, Transpose tb, std::int64_t m, std::int64_t n, 
                     std::int64_t ldc) {
   if (m == 0 || n == 0) return;
 #if DESCENT_HAVE_CBLAS
+  // A multi-threaded OpenBLAS (when the build found no serial one) is held to one thread.
+  static const bool one_thread = [] {
+    openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)one_thread;
   blas_product(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
 #else
   loop_product(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
@@ -89,14 +95,6 @@ template void matrix_product<float>(Transpose, Transpose, std::int64_t, std::int
 template void matrix_product<double>(Transpose, Transpose, std::int64_t, std::int64_t, std::int64_t,
                                      const double*, std::int64_t, const double*, std::int64_t,
                                      double, double*, std::int64_t);
-
-void set_matrix_product_threads(int threads) {
-#if DESCENT_HAVE_CBLAS
-  openblas_set_num_threads(std::max(threads, 1));
-#else
-  (void)threads;
-#endif
-}
 
 std::string matrix_product_library() {
 #if DESCENT_HAVE_CBLAS

@@ -1,9 +1,9 @@
 // Matrix-matrix products of the CPU backend's batched plan (plan/step_plan.hpp, PlanProduct):
 // C = op(A)·op(B) + beta·C on row-major matrices, in float or double, through BLAS (OpenBLAS's
 // CBLAS, when the build found it: DESCENT_HAVE_CBLAS) or, without it, the loops below, which
-// add each element's k products in order. Either way a product's result depends only on its
-// operands, sizes and the thread count, never on timing: BLAS splits the output among threads,
-// not a sum, and the loops are single-threaded.
+// add each element's k products in order. Either way a product runs on the calling thread (BLAS
+// with one thread: the CPU backend shares a batch among its own threads), so its result depends
+// only on its operands and sizes.
 //
 // Does not: choose what to batch (the step plan does) or lay out tiles (the CPU backend does).
 #pragma once
@@ -23,11 +23,8 @@ void matrix_product(Transpose ta, Transpose tb, std::int64_t m, std::int64_t n, 
                     const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
                     std::int64_t ldc);
 
-// The threads the products may use (BLAS's own pool); 1 without BLAS.
-void set_matrix_product_threads(int threads);
-
-// What computes the products, for logs and the manifest: "OpenBLAS 0.3.21 (pthreads)" or
-// "built-in loops (no BLAS in this build)".
+// What computes the products, for logs: OpenBLAS's configuration line, or "built-in loops (no
+// BLAS in this build)".
 std::string matrix_product_library();
 
 }  // namespace descent
