@@ -93,16 +93,17 @@ TEST(Check, TheCpuBackendPassesOnEveryExampleConfigWithBothPlans) {
     }
 }
 
-TEST(Check, TheF32CpuBackendPassesOnEveryExampleConfig) {
+TEST(Check, TheF32CpuBackendPassesOnEveryExampleConfigWithBothPlans) {
   TempDir dir("descent_check_f32");
-  for (const fs::path& config : program_configs()) {
-    const CliResult r = run_descent(
-        {"check", config.string(), "--device", "cpu", "--precision", "f32", "--steps", "4"},
-        dir.path());
-    EXPECT_EQ(r.exit_code, 0) << config << "\n" << r.out << r.err;
-    EXPECT_NE(r.out.find("check passed: cpu (f32) in f32"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("step 4 ("), std::string::npos) << r.out;
-  }
+  for (const fs::path& config : program_configs())
+    for (const char* plan : {"fused", "batched"}) {
+      const CliResult r = run_descent({"check", config.string(), "--device", "cpu", "--precision",
+                                       "f32", "--steps", "4", "--plan", plan},
+                                      dir.path());
+      EXPECT_EQ(r.exit_code, 0) << config << " --plan " << plan << "\n" << r.out << r.err;
+      EXPECT_NE(r.out.find("check passed: cpu (f32) in f32"), std::string::npos) << r.out;
+      EXPECT_NE(r.out.find("step 4 ("), std::string::npos) << r.out;
+    }
 }
 
 TEST(Check, AGradientOffByOnePartInABillionFails) {

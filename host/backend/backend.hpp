@@ -92,7 +92,8 @@ class Backend {
 
   // The data set, once (fit mode), before any step or evaluation.
   virtual void attach(const DataSplits& data) = 0;
-  // The training split's row order for the coming shuffled batches (a permutation).
+  // The training split's row order for the coming shuffled batches (a permutation). The vector
+  // stays the caller's and must outlive those batches: a backend may read it where it lies.
   virtual void set_epoch_order(const std::vector<std::int64_t>& order) = 0;
 
   // Replaces the parameters and optimizer state, and clears a divergence.

@@ -86,7 +86,8 @@ class CpuBackend final : public Backend {
   }
 
   void attach(const DataSplits& data) override { data_ = data; }
-  void set_epoch_order(const std::vector<std::int64_t>& order) override { order_ = order; }
+  // Kept by reference, not copied (8 bytes a training row): the caller keeps it (backend.hpp).
+  void set_epoch_order(const std::vector<std::int64_t>& order) override { order_ = &order; }
 
   void load(const std::vector<ParamState>& params) override {
     params_ = params;
@@ -298,7 +299,9 @@ class CpuBackend final : public Backend {
   void bind(BatchEvaluator<T>& evaluator, const BatchRows& batch) {
     const SplitRows& split =
         batch.split == BatchRows::Split::train ? data_.train : data_.validation;
-    const std::int64_t* index = batch.shuffled ? order_.data() + batch.first : nullptr;
+    if (batch.shuffled && order_ == nullptr)
+      throw Error(ExitCode::failure, "internal: a shuffled batch before set_epoch_order");
+    const std::int64_t* index = batch.shuffled ? order_->data() + batch.first : nullptr;
     for (std::size_t k = 0; k < program_.inputs.size(); ++k) {
       const ProgramInput& in = program_.inputs[k];
       if (in.node == kNoNode) continue;  // an input the cost never reads
@@ -324,7 +327,7 @@ class CpuBackend final : public Backend {
   std::int64_t training_work_;  // work_per_row of each plan
   std::int64_t evaluation_work_;
   DataSplits data_;
-  std::vector<std::int64_t> order_;
+  const std::vector<std::int64_t>* order_ = nullptr;
   std::vector<ParamState> params_;
   StepReport report_;
   std::vector<std::vector<T>> gradient_buffers_;  // by parameter
