@@ -70,13 +70,14 @@ class BatchEvaluator {
   }
 
   // Binds a uniform variable (a parameter in fit mode) to a copy of `values`, in T.
-  void bind(NodeId variable, const std::vector<double>& values) {
+  template <class U>
+  void bind(NodeId variable, const std::vector<U>& values) {
     TensorOf<T>& t = values_[variable];
     t.shape = graph_[variable].shape;
     t.batch = 0;
     t.data.resize(values.size());
     std::transform(values.begin(), values.end(), t.data.begin(),
-                   [](double v) { return static_cast<T>(v); });
+                   [](U v) { return static_cast<T>(v); });
   }
 
   // Binds a per-sample variable (a data input, or a parameter in minimize mode) to rows that

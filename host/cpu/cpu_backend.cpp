@@ -8,9 +8,9 @@
 // f32 does what the CUDA backend does in f32 (codegen/emitted_backend.hpp, codegen/launch.hpp),
 // except that the data set stays in double where the caller keeps it: a chunk converts its rows
 // to float as it loads them (no float copy of the data set is kept). The parameters and optimizer
-// state are kept as the ParamState doubles; a step rounds them to float, computes the gradient
-// norm's clip scale and the update rule in float (UpdateCoefficients<float>), and stores the
-// float results back, so after one step they are float values held in doubles.
+// state are held in float between load() and store() (rounded from the ParamState doubles by
+// load, widened back by store); a step computes the gradient norm's clip scale and the update
+// rule in float (UpdateCoefficients<float>).
 #include "cpu/cpu_backend.hpp"
 
 #include <algorithm>
@@ -48,6 +48,10 @@ template <class T>
 class CpuBackend final : public Backend {
  public:
   static constexpr bool kF32 = std::is_same_v<T, float>;
+  // One parameter's values and optimizer state in T (ParamState's layout).
+  struct Working {
+    std::vector<T> value, state0, state1;
+  };
 
   CpuBackend(const Program& program, const ProgramPlan& plan, CpuMath math, int threads)
       : program_(program),
@@ -89,11 +93,26 @@ class CpuBackend final : public Backend {
   // Kept by reference, not copied (8 bytes a training row): the caller keeps it (backend.hpp).
   void set_epoch_order(const std::vector<std::int64_t>& order) override { order_ = &order; }
 
+  // Between load() and store() the parameters and optimizer state are held in T (working_), as
+  // the GPU keeps them on the device: a step reads and writes them without converting.
   void load(const std::vector<ParamState>& params) override {
     params_ = params;
+    working_.resize(params.size());
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      convert(params[i].value, working_[i].value);
+      convert(params[i].state0, working_[i].state0);
+      convert(params[i].state1, working_[i].state1);
+    }
     report_ = StepReport{};
   }
-  void store(std::vector<ParamState>& params) override { params = params_; }
+  void store(std::vector<ParamState>& params) override {
+    params.resize(working_.size());
+    for (std::size_t i = 0; i < working_.size(); ++i) {
+      convert(working_[i].value, params[i].value);
+      convert(working_[i].state0, params[i].state0);
+      convert(working_[i].state1, params[i].state1);
+    }
+  }
 
   void step(const BatchRows& batch, const UpdateSettings& update) override {
     if (report_.diverged_step != 0) return;  // sticky: nothing changes until load()
@@ -119,14 +138,14 @@ class CpuBackend final : public Backend {
     gradient_buffers_.resize(program_.params.size());
     for (std::size_t i = 0; i < program_.params.size(); ++i) {
       std::vector<T>& g = gradient_buffers_[i];
-      expand_to(training_.value(program_.params[i].gradient), params_[i].value.size(), g);
+      expand_to(training_.value(program_.params[i].gradient), working_[i].value.size(), g);
       if (scale != T(1))
         for (T& v : g) v *= scale;
     }
     const UpdateCoefficients<T> c =
         make_update_coefficients<T>(update.optimizer, update.step, update.lr);
     for (std::size_t i = 0; i < program_.params.size(); ++i)
-      update_param(c, *program_.params[i].spec, gradient_buffers_[i], params_[i]);
+      update_param(c, *program_.params[i].spec, gradient_buffers_[i], working_[i]);
   }
 
   StepReport report() override { return report_; }
@@ -141,7 +160,7 @@ class CpuBackend final : public Backend {
     run(training_, training_parts_, training_work_, batch);
     gradients.resize(program_.params.size());
     for (std::size_t i = 0; i < program_.params.size(); ++i)
-      expand_to(training_.value(program_.params[i].gradient), params_[i].value.size(),
+      expand_to(training_.value(program_.params[i].gradient), working_[i].value.size(),
                 gradients[i]);
     return static_cast<double>(training_.value(program_.objective).all()[0]);
   }
@@ -164,10 +183,10 @@ class CpuBackend final : public Backend {
 
   // The rule (optim/update_rules.hpp) on every element of `p` in T, then the projection into the
   // parameter's box (projected gradient descent), as the emitted update does
-  // (launch::update_value); the results are stored back into the double master copy. In double
-  // this is apply_update followed by project_into_bounds, value for value.
+  // (launch::update_value). In double this is apply_update followed by project_into_bounds,
+  // value for value.
   static void update_param(const UpdateCoefficients<T>& c, const ParamSpec& spec,
-                           const std::vector<T>& g, ParamState& p) {
+                           const std::vector<T>& g, Working& p) {
     const std::size_t n = p.value.size();
     const bool has0 = !p.state0.empty(), has1 = !p.state1.empty();
     const int slots = optimizer_state_slots(c.kind, c.momentum != T(0));
@@ -210,32 +229,27 @@ class CpuBackend final : public Backend {
         break;
     }
     if (!spec.bounds.present) return;
-    // The values are T's (stored as doubles, exactly), so projecting them here is projecting
-    // the T results.
     const auto size = static_cast<std::size_t>(spec.shape.size());
     for (std::size_t i = 0; i < n; ++i) {
       const auto element = static_cast<std::int64_t>(i % size);
-      p.value[i] = static_cast<double>(project_into(static_cast<T>(p.value[i]),
-                                                    static_cast<T>(spec.lower_bound(element)),
-                                                    static_cast<T>(spec.upper_bound(element))));
+      p.value[i] = project_into(p.value[i], static_cast<T>(spec.lower_bound(element)),
+                                static_cast<T>(spec.upper_bound(element)));
     }
   }
 
   // value, state0, state1 ← rule(value, g, state0, state1) element by element, in T; a slot the
   // rule has no state for reads 0 and is not written.
   template <bool kHas0, bool kHas1, class Rule>
-  static void update_loop(std::size_t n, const T* g, ParamState& p, Rule rule) {
-    double* value = p.value.data();
-    double* state0 = kHas0 ? p.state0.data() : nullptr;
-    double* state1 = kHas1 ? p.state1.data() : nullptr;
+  static void update_loop(std::size_t n, const T* g, Working& p, Rule rule) {
+    T* value = p.value.data();
+    T* state0 = kHas0 ? p.state0.data() : nullptr;
+    T* state1 = kHas1 ? p.state1.data() : nullptr;
     for (std::size_t i = 0; i < n; ++i) {
-      T v = static_cast<T>(value[i]);
-      T s0 = kHas0 ? static_cast<T>(state0[i]) : T(0);
-      T s1 = kHas1 ? static_cast<T>(state1[i]) : T(0);
-      rule(v, g[i], s0, s1);
-      value[i] = static_cast<double>(v);
-      if constexpr (kHas0) state0[i] = static_cast<double>(s0);
-      if constexpr (kHas1) state1[i] = static_cast<double>(s1);
+      T s0 = kHas0 ? state0[i] : T(0);
+      T s1 = kHas1 ? state1[i] : T(0);
+      rule(value[i], g[i], s0, s1);
+      if constexpr (kHas0) state0[i] = s0;
+      if constexpr (kHas1) state1[i] = s1;
     }
   }
 
@@ -310,10 +324,19 @@ class CpuBackend final : public Backend {
     }
     for (std::size_t i = 0; i < program_.params.size(); ++i) {
       // In minimize mode every start has its own copy: a row of the batch.
-      if (program_.minimize)
-        evaluator.bind_rows(program_.params[i].node, params_[i].value.data(), nullptr);
-      else
-        evaluator.bind(program_.params[i].node, params_[i].value);
+      if (program_.minimize) {
+        // The evaluator reads rows as doubles: in f32 the working values go through params_.
+        const double* rows = nullptr;
+        if constexpr (kF32) {
+          convert(working_[i].value, params_[i].value);
+          rows = params_[i].value.data();
+        } else {
+          rows = working_[i].value.data();
+        }
+        evaluator.bind_rows(program_.params[i].node, rows, nullptr);
+      } else {
+        evaluator.bind(program_.params[i].node, working_[i].value);
+      }
     }
   }
 
@@ -328,7 +351,14 @@ class CpuBackend final : public Backend {
   std::int64_t evaluation_work_;
   DataSplits data_;
   const std::vector<std::int64_t>* order_ = nullptr;
-  std::vector<ParamState> params_;
+  template <class From, class To>
+  static void convert(const std::vector<From>& from, std::vector<To>& to) {
+    to.resize(from.size());
+    std::transform(from.begin(), from.end(), to.begin(), [](From v) { return static_cast<To>(v); });
+  }
+
+  std::vector<ParamState> params_;  // load()'s copy; in f32 minimize mode, the rows bound
+  std::vector<Working> working_;
   StepReport report_;
   std::vector<std::vector<T>> gradient_buffers_;  // by parameter
 };
