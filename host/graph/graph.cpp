@@ -230,7 +230,7 @@ NodeId Graph::find(const InternKey& key, const Node* node) const {
     const NodeHead head = heads_[id].head;
     if (head.op != key.op) return false;
     if (key.op == Op::constant)
-      return head.plain_scalar() && std::bit_cast<std::uint64_t>(at(id).value) == key.payload;
+      return head.plain_scalar() && std::bit_cast<std::uint64_t>(head.value()) == key.payload;
     return head.child[0] == static_cast<NodeId>(key.payload) &&
            head.child[1] == static_cast<NodeId>(key.payload >> 32) &&
            (op_info(key.op).attr == OpAttr::none || head.plain_scalar());
@@ -261,12 +261,15 @@ NodeId Graph::intern(Node&& node, const Span& span) {
 
 NodeId Graph::added(const Node& node) {
   const std::uint8_t flags = (node.varying ? NodeHead::kVarying : 0) |
-                             (is_default(node.shape) ? NodeHead::kPlainScalar : 0);
+                             (is_default(node.shape) ? NodeHead::kPlainScalar : 0) |
+                             (node.span.valid() ? NodeHead::kHasSpan : 0);
+  std::array<NodeId, 2> child{node.child[0], node.child[1]};
+  if (node.op == Op::constant) child = std::bit_cast<std::array<NodeId, 2>>(node.value);
   heads_.push_back({{node.op,
                      node.arity,
                      static_cast<std::uint8_t>(node.shape.rank),
                      flags,
-                     {node.child[0], node.child[1]}},
+                     {child[0], child[1]}},
                     kNoNode});
   const auto id = static_cast<NodeId>(size() - 1);
   if (node.arity > 0) {

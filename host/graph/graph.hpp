@@ -12,6 +12,8 @@
 // This file does not simplify or differentiate; see simplify.hpp, stabilize.hpp and host/ad/.
 #pragma once
 
+#include <array>
+#include <bit>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -63,19 +65,24 @@ struct alignas(64) Node {
 
 // The fields of a node that traversals and rewrites read most, 12 bytes, kept beside the nodes
 // in an array of their own: a pass over a large graph reads four of them a cache line instead
-// of one node (a node spans two lines).
+// of one node (a node spans two lines). A constant has no children: its head keeps its value
+// there instead, so that rules reading numbers (coefficients, exponents) need not read the node.
 struct NodeHead {
   static constexpr std::uint8_t kVarying = 1;      // Node::varying
   static constexpr std::uint8_t kPlainScalar = 2;  // the shape is exactly Shape::scalar()
+  static constexpr std::uint8_t kHasSpan = 4;      // Node::span is valid
 
   Op op = Op::constant;
   std::uint8_t arity = 0;
   std::uint8_t rank = 0;  // of the node's shape (0: a scalar)
   std::uint8_t flags = 0;
-  NodeId child[2] = {kNoNode, kNoNode};
+  NodeId child[2] = {kNoNode, kNoNode};  // Op::constant: the bits of Node::value (see value())
 
   bool varying() const { return (flags & kVarying) != 0; }
   bool plain_scalar() const { return (flags & kPlainScalar) != 0; }
+  bool has_span() const { return (flags & kHasSpan) != 0; }
+  // Node::value of a constant; meaningless for any other op.
+  double value() const { return std::bit_cast<double>(std::array<NodeId, 2>{child[0], child[1]}); }
 };
 
 class Graph {
@@ -115,8 +122,11 @@ class Graph {
 
   bool is_constant(NodeId id) const { return heads_[id].head.op == Op::constant; }
   bool is_constant(NodeId id, double v) const {
-    return heads_[id].head.op == Op::constant && at(id).value == v;
+    const NodeHead& h = heads_[id].head;
+    return h.op == Op::constant && h.value() == v;
   }
+  // node(id).value for a constant, read from its head (see NodeHead).
+  double value(NodeId id) const { return heads_[id].head.value(); }
   // Every node reachable from `roots`, in increasing id (= topological) order.
   std::vector<NodeId> reachable(const std::vector<NodeId>& roots) const;
   // Number of distinct nodes reachable from `roots`.

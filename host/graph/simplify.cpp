@@ -37,13 +37,13 @@ Opt fold_constants(Rewriter& r, NodeId id) {
   const Op op = node.op;
   const Shape shape = node.shape;
   const ElementwiseFn& fn = elementwise_fn(op);
-  if (fn.unary) return r.g().constant(fn.unary(r.n(node[0]).value), shape);
+  if (fn.unary) return r.g().constant(fn.unary(r.g().value(node[0])), shape);
   if (fn.binary) {
-    const double v = fn.binary(r.n(node[0]).value, r.n(node[1]).value);
+    const double v = fn.binary(r.g().value(node[0]), r.g().value(node[1]));
     // Keep constants that would not print back exactly as a short number (e.g. 2^0.5).
     return r.g().constant(v, shape);
   }
-  const double v = r.n(node[0]).value;
+  const double v = r.g().value(node[0]);
   const double size = static_cast<double>(r.n(node[0]).shape.size());
   switch (op) {
     case Op::sum:
@@ -228,9 +228,9 @@ Opt simplify_power(Rewriter& r, NodeId id) {
   if (g.is_constant(base, 1.0)) return g.constant(1.0, shape);
   const NodeHead inner = g.head(base);
   if (inner.op == Op::pow && g.is_constant(inner.child[1]) && g.is_constant(exponent)) {
-    const double k = g[exponent].value;
+    const double k = g.value(exponent);
     if (std::floor(k) == k && g.head(exponent).rank == 0 && g.head(inner.child[1]).rank == 0)
-      return g.pow(inner.child[0], g.num(g[inner.child[1]].value * k));
+      return g.pow(inner.child[0], g.num(g.value(inner.child[1]) * k));
   }
   return kNo;
 }
