@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/large_buffer.hpp"
 #include "common/source.hpp"
 #include "graph/intern_table.hpp"
 #include "graph/node_store.hpp"
@@ -175,8 +176,9 @@ class Graph {
     NodeHead head;
     NodeId recent_parent = kNoNode;
   };
-  SegmentedStore<Node> nodes_;   // never moved (see node_store.hpp)
-  std::vector<HeadSlot> heads_;  // by id
+  SegmentedStore<Node> nodes_;  // never moved (see node_store.hpp)
+  // By id; on huge pages when large (large_buffer.hpp): children's heads are read at random.
+  std::vector<HeadSlot, HugePageAllocator<HeadSlot>> heads_;
   InternTable index_;            // key → id (see intern_table.hpp)
 
   struct NameHash {
