@@ -329,14 +329,15 @@ void argmax_kernel(const Graph& g, const Node& n, const std::vector<const Tensor
   });
 }
 
-void onehot_kernel(const Graph&, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
+void onehot_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
+                   Tensor& out) {
   const std::int64_t k = n.shape.dims[0];
   per_sample(n, in, out, [&](const double* a, const double*, double* o) {
     const double index = *a;
     if (!(index >= 0 && index < static_cast<double>(k)) || std::floor(index) != index)
       throw input_error("onehot index " + std::to_string(index) + " is not a class in [0, " +
                             std::to_string(k) + ")",
-                        n.span);
+                        g.span(n));
     std::fill(o, o + k, 0.0);
     o[static_cast<std::int64_t>(index)] = 1.0;
   });
@@ -360,7 +361,7 @@ void sum_to_kernel(const Graph& g, const Node& n, const std::vector<const Tensor
 void slice_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
                   Tensor& out) {
   const Shape from = g[n[0]].shape;
-  const Slicing w = slicing_of(n.attr);
+  const Slicing w = slicing_of(g.attr(n));
   const SliceAxis rows = w.rank == 2 ? w.axis[0] : SliceAxis{0, 1, true};
   const SliceAxis cols = w.axis[w.rank - 1];
   const std::int64_t width = cols.stop - cols.start;
@@ -373,7 +374,7 @@ void slice_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*
 // Zeros, then each row of the operand at its place.
 void pad_kernel(const Graph& g, const Node& n, const std::vector<const Tensor*>& in, Tensor& out) {
   const Shape from = g[n[0]].shape;
-  const Padding p = padding_of(n.attr);
+  const Padding p = padding_of(g.attr(n));
   const std::int64_t top = p.rank == 2 ? p.before[0] : 0, left = p.before[p.rank - 1];
   const std::int64_t cols = n.shape.cols(), size = n.shape.size();
   per_sample(n, in, out, [&](const double* a, const double*, double* o) {

@@ -123,10 +123,10 @@ NodeId Rewriter::rebuild(NodeId id) {
   if (!head.has_span() && op_info(head.op).attr == OpAttr::none)
     return head.arity == 2 ? g_.apply(head.op, a, b) : g_.apply(head.op, a);
   const Node& node = g_[id];
-  if (head.arity == 2) return g_.apply(node.op, a, b, node.span);
-  return op_info(node.op).attr != OpAttr::none
-             ? g_.apply_with_attr(node.op, a, node.attr, node.span)
-             : g_.apply(node.op, a, node.span);
+  const Span& span = g_.span(node);
+  if (head.arity == 2) return g_.apply(node.op, a, b, span);
+  return op_info(node.op).attr != OpAttr::none ? g_.apply_with_attr(node.op, a, g_.attr(node), span)
+                                               : g_.apply(node.op, a, span);
 }
 
 NodeId Rewriter::rewrite_node(NodeId id) {

@@ -400,7 +400,7 @@ Opt scalar_factor_out_of_window(Rewriter& r, NodeId id) {
   Graph& g = r.g();
   const Op op = r.op(id);
   if (op != Op::slice && op != Op::pad) return kNo;
-  const Shape attr = g[id].attr;
+  const Shape attr = g.attr(id);
   const Shape shape = g[id].shape;
   std::optional<ScalarSplit> split = split_scalar_factors(r, g[id][0]);
   if (!split) return kNo;
@@ -426,21 +426,21 @@ Opt simplify_windows(Rewriter& r, NodeId id) {
     return g.apply(Op::sum, g[inner][0]);
   }
   if (op == Op::pad) {
-    const Padding p = padding_of(node.attr);
+    const Padding p = padding_of(g.attr(id));
     if (p.none()) return inner;
     if (inner_op != Op::pad) return kNo;
-    Padding sum = padding_of(g[inner].attr);
+    Padding sum = padding_of(g.attr(inner));
     for (int k = 0; k < sum.rank; ++k) {
       sum.before[k] += p.before[k];
       sum.after[k] += p.after[k];
     }
     return g.apply_with_attr(Op::pad, g[inner][0], pack(sum));
   }
-  const Slicing w = slicing_of(node.attr);
+  const Slicing w = slicing_of(g.attr(id));
   if (w.whole(g[inner].shape)) return inner;
   if (inner_op == Op::slice) {
     const NodeId x = g[inner][0];
-    const Slicing both = slicing_of(g[inner].attr).then(w);
+    const Slicing both = slicing_of(g.attr(inner)).then(w);
     if (both.whole(g[x].shape)) return x;
     return g.apply_with_attr(Op::slice, x, pack(both));
   }
@@ -448,7 +448,7 @@ Opt simplify_windows(Rewriter& r, NodeId id) {
   const NodeId x = g[inner][0];
   const Shape xs = g[x].shape;
   const Shape shape = node.shape;
-  const Padding p = padding_of(g[inner].attr);
+  const Padding p = padding_of(g.attr(inner));
   Slicing within = w;
   Padding around;
   for (int k = 0; k < w.rank; ++k) {
