@@ -106,7 +106,8 @@ class Digest {
       add(n.var_kind);
       add(n.child);
       add(n.value);
-      for (const Shape* s : {&n.shape, &n.attr}) {
+      const Shape attr = graph.attr(n);
+      for (const Shape* s : {&n.shape, &attr}) {
         add(s->rank);
         add(s->dims);
       }

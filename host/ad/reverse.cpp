@@ -46,7 +46,7 @@ std::vector<NodeId> derive_gradients(Graph& g, NodeId output, const std::vector<
   if (!g[output].shape.is_scalar())
     throw input_error("can only differentiate a scalar, but the expression has shape " +
                           g[output].shape.to_string(),
-                      g[output].span);
+                      g.span(output));
   if (g[output].varying)
     throw Error(ExitCode::failure,
                 "internal: differentiate a batch_mean of a per-sample loss, not the loss itself");

@@ -176,10 +176,10 @@ constexpr std::array<R, kOpCount> kDerivativeRules = {{
   {Op::sum_to,   "broadcast back",                   RULE(out[0] = G.mul(g, G.constant(1, G[a].shape)))},
   // d a[w] = g in the window's places, 0 elsewhere
   {Op::slice,    "slice rule: g into the sliced places", RULE(
-      const Shape sa = G[a].shape; out[0] = unslice(G, g, sa, slicing_of(G[y].attr)))},
+      const Shape sa = G[a].shape; out[0] = unslice(G, g, sa, slicing_of(G.attr(y))))},
   // d pad(a) = the window of g where a lies
   {Op::pad,      "pad rule: the window of g",        RULE(
-      const Shape sa = G[a].shape; out[0] = unpad(G, g, sa, padding_of(G[y].attr)))},
+      const Shape sa = G[a].shape; out[0] = unpad(G, g, sa, padding_of(G.attr(y))))},
   // d batch_mean(a) = g/batch_size for every sample
   {Op::batch_mean, "mean over the batch",            RULE(
       out[0] = G.div(g, G.batch_size()))},

@@ -248,7 +248,7 @@ void NodeWriter::write_other(std::ostream& o, NodeId id) const {
       // Dropping an indexed axis (of length 1) keeps the row-major order, so element e of the
       // result is (row r0 + e / width, column c0 + e % width) of the operand's window.
       const Shape from = g_[n[0]].shape;
-      const Slicing w = slicing_of(n.attr);
+      const Slicing w = slicing_of(g_.attr(n));
       const SliceAxis rows = w.rank == 2 ? w.axis[0] : SliceAxis{0, 1, true};
       const SliceAxis cols = w.axis[w.rank - 1];
       const std::int64_t width = cols.stop - cols.start;
@@ -264,7 +264,7 @@ void NodeWriter::write_other(std::ostream& o, NodeId id) const {
       // Element (ri, ci) of the result is the operand's (ri - top, ci - left) inside the
       // operand's place, else 0 (the operand is read only inside).
       const Shape from = g_[n[0]].shape;
-      const Padding p = padding_of(n.attr);
+      const Padding p = padding_of(g_.attr(n));
       const std::int64_t top = p.rank == 2 ? p.before[0] : 0, left = p.before[p.rank - 1];
       const std::string cols = str(n.shape.cols());
       o << element_loop(n.shape.size(), "e") << "{ const int ri = e / " << cols << " - " << top

@@ -164,7 +164,8 @@ class BatchEvaluator {
     for (NodeId id : plan_.row_variables) {
       const Node& n = graph_[id];
       if (rows_[id] == nullptr)
-        throw Error(ExitCode::failure, "internal: no rows bound for '" + n.name + "'", n.span);
+        throw Error(ExitCode::failure, "internal: no rows bound for '" + n.name + "'",
+                    graph_.span(n));
       const std::int64_t size = n.shape.size();
       TensorOf<T>& t = values_[id];
       t.shape = n.shape;

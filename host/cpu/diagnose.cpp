@@ -20,7 +20,7 @@ bool all_finite(const Tensor& t) {
 // The config position of a node, or of its first child that has one.
 std::string where_of(const Graph& g, NodeId id) {
   for (NodeId k = id; k != kNoNode; k = g[k].arity > 0 ? g[k][0] : kNoNode)
-    if (g[k].span.valid()) return g[k].span.where() + ": ";
+    if (g.span(k).valid()) return g.span(k).where() + ": ";
   return "";
 }
 

@@ -30,7 +30,8 @@ void Interpreter::run() {
       }
       auto it = values_.find(id);
       if (it == values_.end())
-        throw Error(ExitCode::failure, "internal: no value bound for '" + n.name + "'", n.span);
+        throw Error(ExitCode::failure, "internal: no value bound for '" + n.name + "'",
+                    graph_.span(n));
       continue;
     }
     inputs.clear();

@@ -366,14 +366,14 @@ void argmax_kernel(const Graph& g, const Node& n, const Inputs<T>& in, TensorOf<
 }
 
 template <class T>
-void onehot_kernel(const Graph&, const Node& n, const Inputs<T>& in, TensorOf<T>& out) {
+void onehot_kernel(const Graph& g, const Node& n, const Inputs<T>& in, TensorOf<T>& out) {
   const std::int64_t k = n.shape.dims[0];
   per_sample(n, in, out, [&](const T* a, const T*, T* o) {
     const double index = static_cast<double>(*a);
     if (!(index >= 0 && index < static_cast<double>(k)) || std::floor(index) != index)
       throw input_error("onehot index " + std::to_string(index) + " is not a class in [0, " +
                             std::to_string(k) + ")",
-                        n.span);
+                        g.span(n));
     std::fill(o, o + k, T(0));
     o[static_cast<std::int64_t>(index)] = T(1);
   });
@@ -397,7 +397,7 @@ void sum_to_kernel(const Graph& g, const Node& n, const Inputs<T>& in, TensorOf<
 template <class T>
 void slice_kernel(const Graph& g, const Node& n, const Inputs<T>& in, TensorOf<T>& out) {
   const Shape from = g[n[0]].shape;
-  const Slicing w = slicing_of(n.attr);
+  const Slicing w = slicing_of(g.attr(n));
   const SliceAxis rows = w.rank == 2 ? w.axis[0] : SliceAxis{0, 1, true};
   const SliceAxis cols = w.axis[w.rank - 1];
   const std::int64_t width = cols.stop - cols.start;
@@ -411,7 +411,7 @@ void slice_kernel(const Graph& g, const Node& n, const Inputs<T>& in, TensorOf<T
 template <class T>
 void pad_kernel(const Graph& g, const Node& n, const Inputs<T>& in, TensorOf<T>& out) {
   const Shape from = g[n[0]].shape;
-  const Padding p = padding_of(n.attr);
+  const Padding p = padding_of(g.attr(n));
   const std::int64_t top = p.rank == 2 ? p.before[0] : 0, left = p.before[p.rank - 1];
   const std::int64_t cols = n.shape.cols(), size = n.shape.size();
   per_sample(n, in, out, [&](const T* a, const T*, T* o) {

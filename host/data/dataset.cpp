@@ -182,7 +182,9 @@ FileRows read_npy_inputs(const DataConfig& data) {
           Shape::matrix(static_cast<std::int64_t>(shape[1]), static_cast<std::int64_t>(shape[2]));
     input.values.resize(reader->count());
     read_or_point_at(spec.where, [&] { reader->read_values(input.values.data()); });
-    const std::size_t row_size = std::max<std::size_t>(1, input.values.size() / shape[0]);
+    // A file of no rows has no values (and is refused once every input is read).
+    const std::size_t row_size =
+        shape[0] == 0 ? 1 : std::max<std::size_t>(1, input.values.size() / shape[0]);
     for (std::size_t i = 0; i < input.values.size(); ++i)
       if (!std::isfinite(input.values[i]))
         throw input_error("non-finite value in '" + spec.npy_file + "' at row " +

@@ -188,31 +188,31 @@ bool same_shape_bits(const Shape& a, const Shape& b) {
   return a.rank == b.rank && a.dims[0] == b.dims[0] && a.dims[1] == b.dims[1];
 }
 
-bool same_key(const Node& a, const Node& b) {
+bool same_key(const Node& a, const Shape& a_attr, const Node& b, const Shape& b_attr) {
   return a.op == b.op && a.child[0] == b.child[0] && a.child[1] == b.child[1] &&
          std::bit_cast<std::uint64_t>(a.value) == std::bit_cast<std::uint64_t>(b.value) &&
          a.var_kind == b.var_kind && same_shape_bits(a.shape, b.shape) &&
-         same_shape_bits(a.attr, b.attr) && a.name == b.name;
+         same_shape_bits(a_attr, b_attr) && a.name == b.name;
 }
 
 }  // namespace
 
-InternKey Graph::key_of(const Node& node) {
+InternKey Graph::key_of(const Node& node, const Shape& attr) {
   const NodeId newest = std::max(node.child[0] == kNoNode ? 0 : node.child[0],
                                  node.child[1] == kNoNode ? 0 : node.child[1]);
-  if (node.op == Op::constant && is_default(node.shape) && is_default(node.attr))
+  if (node.op == Op::constant && is_default(node.shape) && is_default(attr))
     return {node.op, true, std::bit_cast<std::uint64_t>(node.value), 0};
-  if (node.op != Op::constant && node.op != Op::variable && is_default(node.attr))
+  if (node.op != Op::constant && node.op != Op::variable && is_default(attr))
     return op_key(node.op, node.child[0], node.child[1]);
   std::uint64_t h =
       mix(0x9e3779b97f4a7c15ULL, static_cast<std::uint64_t>(node.op) |
                                      static_cast<std::uint64_t>(node.shape.rank) << 8 |
-                                     static_cast<std::uint64_t>(node.attr.rank) << 16 |
+                                     static_cast<std::uint64_t>(attr.rank) << 16 |
                                      static_cast<std::uint64_t>(node.var_kind) << 24 |
                                      static_cast<std::uint64_t>(node.child[0]) << 32);
   h = mix(h, static_cast<std::uint64_t>(node.child[1]) ^ std::bit_cast<std::uint64_t>(node.value));
   h = mix_shape(h, node.shape);
-  h = mix_shape(h, node.attr);
+  h = mix_shape(h, attr);
   if (!node.name.empty()) h = mix(h, std::hash<std::string>{}(node.name));
   return {node.op, false, h, newest};
 }
@@ -222,15 +222,15 @@ InternKey Graph::op_key(Op op, NodeId a, NodeId b) {
           std::max(a, b == kNoNode ? 0 : b)};
 }
 
-NodeId Graph::find(const InternKey& key, const Node* node) const {
+NodeId Graph::find(const InternKey& key, const Node* node, const Shape& attr) const {
   return index_.find(key, [&](NodeId id) {
-    if (node) return same_key(at(id), *node);
+    if (node) return same_key(at(id), this->attr(id), *node, attr);
     // A short key: (op, children) of an op whose attribute is the default one (an attribute
     // op's attribute is its shape), or a plain scalar constant's value bits.
     const NodeHead head = heads_[id].head;
     if (head.op != key.op) return false;
     if (key.op == Op::constant)
-      return head.plain_scalar() && std::bit_cast<std::uint64_t>(at(id).value) == key.payload;
+      return head.plain_scalar() && std::bit_cast<std::uint64_t>(head.value()) == key.payload;
     return head.child[0] == static_cast<NodeId>(key.payload) &&
            head.child[1] == static_cast<NodeId>(key.payload >> 32) &&
            (op_info(key.op).attr == OpAttr::none || head.plain_scalar());
@@ -249,24 +249,32 @@ NodeId Graph::find_op(const InternKey& key, Op op, NodeId a, NodeId b) {
   return found;
 }
 
-NodeId Graph::intern(Node&& node, const Span& span) {
-  const InternKey key = key_of(node);
-  const NodeId found = find(key, &node);
+NodeId Graph::intern(Node&& node, const Shape& attr, const Span& span) {
+  const InternKey key = key_of(node, attr);
+  const NodeId found = find(key, &node, attr);
   if (found != kNoNode) return found;
   Node& fresh = append(key);
   fresh = std::move(node);
-  fresh.span = span;
-  return added(fresh);
+  return added(fresh, attr, span);
 }
 
-NodeId Graph::added(const Node& node) {
+NodeId Graph::added(Node& node, const Shape& attr, const Span& span) {
+  // A constant's or variable's attribute is its shape (Graph::attr), kept in the node itself.
+  const bool own_attr = node.op != Op::constant && node.op != Op::variable && !is_default(attr);
+  if (span.valid() || own_attr) {
+    node.extra = static_cast<std::uint32_t>(extras_.size());
+    extras_.push_back({span, own_attr ? attr : Shape{}});
+  }
   const std::uint8_t flags = (node.varying ? NodeHead::kVarying : 0) |
-                             (is_default(node.shape) ? NodeHead::kPlainScalar : 0);
+                             (is_default(node.shape) ? NodeHead::kPlainScalar : 0) |
+                             (span.valid() ? NodeHead::kHasSpan : 0);
+  std::array<NodeId, 2> child{node.child[0], node.child[1]};
+  if (node.op == Op::constant) child = std::bit_cast<std::array<NodeId, 2>>(node.value);
   heads_.push_back({{node.op,
                      node.arity,
                      static_cast<std::uint8_t>(node.shape.rank),
                      flags,
-                     {node.child[0], node.child[1]}},
+                     {child[0], child[1]}},
                     kNoNode});
   const auto id = static_cast<NodeId>(size() - 1);
   if (node.arity > 0) {
@@ -291,8 +299,7 @@ NodeId Graph::constant(double value, Shape shape) {
     node.op = Op::constant;
     node.value = value;
     node.shape = shape;
-    node.attr = shape;
-    return intern(std::move(node), Span{});
+    return intern(std::move(node), shape, Span{});
   }
   const InternKey key{Op::constant, true, std::bit_cast<std::uint64_t>(value), 0};
   const NodeId found = find(key, nullptr);
@@ -301,8 +308,7 @@ NodeId Graph::constant(double value, Shape shape) {
   fresh.op = Op::constant;
   fresh.value = value;
   fresh.shape = shape;
-  fresh.attr = shape;
-  return added(fresh);
+  return added(fresh, shape, Span{});
 }
 
 NodeId Graph::variable(std::string_view name, VarKind kind, Shape shape, const Span& span) {
@@ -319,9 +325,8 @@ NodeId Graph::variable(std::string_view name, VarKind kind, Shape shape, const S
   node.name = std::string(name);
   node.var_kind = kind;
   node.shape = shape;
-  node.attr = shape;
   node.varying = kind == VarKind::input || kind == VarKind::start_param;
-  const NodeId id = intern(std::move(node), span);
+  const NodeId id = intern(std::move(node), shape, span);
   variables_.emplace(std::string(name), id);
   return id;
 }
@@ -381,19 +386,17 @@ NodeId Graph::apply_interned(Op op, std::uint8_t arity, NodeId a, NodeId b, cons
     n.arity = arity;
     n.child[0] = a;
     n.child[1] = b;
-    n.attr = attr;
     n.shape = shape;
     n.varying = varying;
   };
   if (!short_key) {
     Node node;
     fill(node);
-    return intern(std::move(node), span);
+    return intern(std::move(node), attr, span);
   }
   Node& fresh = append(key);
   fill(fresh);
-  fresh.span = span;
-  return added(fresh);
+  return added(fresh, attr, span);
 }
 
 std::vector<NodeId> Graph::reachable(const std::vector<NodeId>& roots) const {

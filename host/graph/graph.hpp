@@ -12,6 +12,8 @@
 // This file does not simplify or differentiate; see simplify.hpp, stabilize.hpp and host/ad/.
 #pragma once
 
+#include <array>
+#include <bit>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -19,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/large_buffer.hpp"
 #include "common/source.hpp"
 #include "graph/intern_table.hpp"
 #include "graph/node_store.hpp"
@@ -45,37 +48,45 @@ enum class VarKind : std::uint8_t {
                 // is no variable: it is lowered to a number (Graph::constant).
 };
 
-// Fields in the order that packs them into two cache lines, what rewrites read in the first.
-struct alignas(64) Node {
+// What makes a node what it is, 80 bytes: every node is written once when it is built, and a
+// large graph's nodes are most of its memory. What few nodes have lives beside them in the graph,
+// reached through `extra`: the source span (lowered nodes) and the attribute (slice, pad,
+// onehot, sum_to); read them with Graph::span and Graph::attr.
+struct Node {
   Op op = Op::constant;
   std::uint8_t arity = 0;
   bool varying = false;  // depends on per-sample data (has the implicit batch axis)
   VarKind var_kind = VarKind::free;
   NodeId child[2] = {kNoNode, kNoNode};
+  std::uint32_t extra = kNoExtra;  // the graph's record of this node's span and attribute
+  double value = 0.0;              // Op::constant
   Shape shape;
-  double value = 0.0;  // Op::constant
-  Shape attr;          // Op::sum_to: target shape; Op::onehot: (k); slice, pad: window.hpp
-  std::string name;    // Op::variable
-  Span span;           // where the user wrote it (first occurrence), if anywhere
+  std::string name;  // Op::variable
 
+  static constexpr std::uint32_t kNoExtra = 0xffffffffu;
   NodeId operator[](int i) const { return child[i]; }
 };
 
 // The fields of a node that traversals and rewrites read most, 12 bytes, kept beside the nodes
 // in an array of their own: a pass over a large graph reads four of them a cache line instead
-// of one node (a node spans two lines).
+// of one node (80 bytes). A constant has no children: its head keeps its value
+// there instead, so that rules reading numbers (coefficients, exponents) need not read the node.
 struct NodeHead {
   static constexpr std::uint8_t kVarying = 1;      // Node::varying
   static constexpr std::uint8_t kPlainScalar = 2;  // the shape is exactly Shape::scalar()
+  static constexpr std::uint8_t kHasSpan = 4;      // Node::span is valid
 
   Op op = Op::constant;
   std::uint8_t arity = 0;
   std::uint8_t rank = 0;  // of the node's shape (0: a scalar)
   std::uint8_t flags = 0;
-  NodeId child[2] = {kNoNode, kNoNode};
+  NodeId child[2] = {kNoNode, kNoNode};  // Op::constant: the bits of Node::value (see value())
 
   bool varying() const { return (flags & kVarying) != 0; }
   bool plain_scalar() const { return (flags & kPlainScalar) != 0; }
+  bool has_span() const { return (flags & kHasSpan) != 0; }
+  // Node::value of a constant; meaningless for any other op.
+  double value() const { return std::bit_cast<double>(std::array<NodeId, 2>{child[0], child[1]}); }
 };
 
 class Graph {
@@ -100,6 +111,18 @@ class Graph {
   // The node's storage never moves: the reference stays valid as the graph grows.
   const Node& node(NodeId id) const { return at(id); }
   const Node& operator[](NodeId id) const { return at(id); }
+  // Where the user wrote the node (its first occurrence), or an invalid span.
+  const Span& span(const Node& node) const {
+    return node.extra == Node::kNoExtra ? kNoSpan : extras_[node.extra].span;
+  }
+  const Span& span(NodeId id) const { return span(at(id)); }
+  // The node's attribute: Op::sum_to's target shape, Op::onehot's (k), a slice's or pad's
+  // window (window.hpp); a constant's or variable's shape; the default Shape for other ops.
+  Shape attr(const Node& node) const {
+    if (node.op == Op::constant || node.op == Op::variable) return node.shape;
+    return node.extra == Node::kNoExtra ? Shape{} : extras_[node.extra].attr;
+  }
+  Shape attr(NodeId id) const { return attr(at(id)); }
   std::size_t size() const { return nodes_.size(); }
   // A copy of the node's head (see NodeHead).
   NodeHead head(NodeId id) const { return heads_[id].head; }
@@ -115,8 +138,11 @@ class Graph {
 
   bool is_constant(NodeId id) const { return heads_[id].head.op == Op::constant; }
   bool is_constant(NodeId id, double v) const {
-    return heads_[id].head.op == Op::constant && at(id).value == v;
+    const NodeHead& h = heads_[id].head;
+    return h.op == Op::constant && h.value() == v;
   }
+  // node(id).value for a constant, read from its head (see NodeHead).
+  double value(NodeId id) const { return heads_[id].head.value(); }
   // Every node reachable from `roots`, in increasing id (= topological) order.
   std::vector<NodeId> reachable(const std::vector<NodeId>& roots) const;
   // Number of distinct nodes reachable from `roots`.
@@ -136,23 +162,25 @@ class Graph {
  private:
   const Node& at(NodeId id) const { return nodes_[id]; }
 
-  static InternKey key_of(const Node& node);
+  static InternKey key_of(const Node& node, const Shape& attr);
   static InternKey op_key(Op op, NodeId a, NodeId b);
-  // The id of the node with this key (`node` is read only for a long key), or kNoNode.
-  NodeId find(const InternKey& key, const Node* node) const;
+  // The id of the node with this key, or kNoNode; `node` and `attr` (read only for a long key)
+  // are the fields of the node looked for.
+  NodeId find(const InternKey& key, const Node* node, const Shape& attr = {}) const;
   // find() for the short key of an op without attribute, asking the newest child's
   // recent_parent first (see HeadSlot).
   NodeId find_op(const InternKey& key, Op op, NodeId a, NodeId b);
-  // Returns the id of the node with `node`'s key, creating it (with `span`) when there is none.
-  NodeId intern(Node&& node, const Span& span);
+  // Returns the id of the node with `node`'s key (with attribute `attr`), creating it (with
+  // `span`) when there is none.
+  NodeId intern(Node&& node, const Shape& attr, const Span& span);
   // apply()'s interning: finds the op node by its short key, or works out its shape (checking
   // it) and appends it.
   NodeId apply_interned(Op op, std::uint8_t arity, NodeId a, NodeId b, const Shape& attr,
                         const Span& span);
   // A new node (default fields) for a key that find() did not find; the caller fills in its
-  // fields, then calls added(node).
+  // fields, then calls added(node, attr, span), which keeps the span and attribute beside it.
   Node& append(const InternKey& key);
-  NodeId added(const Node& node);
+  NodeId added(Node& node, const Shape& attr, const Span& span);
 
   // A node's head beside the parent that was last built or found over it as its newest (largest
   // id) child: a hint, checked against the parent's head before it is used, that answers most
@@ -165,9 +193,17 @@ class Graph {
     NodeHead head;
     NodeId recent_parent = kNoNode;
   };
-  SegmentedStore<Node> nodes_;   // never moved (see node_store.hpp)
-  std::vector<HeadSlot> heads_;  // by id
-  InternTable index_;            // key → id (see intern_table.hpp)
+  SegmentedStore<Node> nodes_;  // never moved (see node_store.hpp)
+  // By id; on huge pages when large (large_buffer.hpp): children's heads are read at random.
+  std::vector<HeadSlot, HugePageAllocator<HeadSlot>> heads_;
+  InternTable index_;  // key → id (see intern_table.hpp)
+  // The spans and attributes of the nodes that have one (Node::extra).
+  struct NodeExtra {
+    Span span;
+    Shape attr;
+  };
+  std::vector<NodeExtra> extras_;
+  inline static const Span kNoSpan{};
 
   struct NameHash {
     using is_transparent = void;

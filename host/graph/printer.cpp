@@ -54,13 +54,16 @@ static_assert(rows_follow_op_order(kSpellings), "kSpellings rows must follow the
 
 // Writes into one string as it walks the expression: no text is built and then copied into
 // its parent's, so printing costs O(printed length) however deep the expression. Sums and
-// products are flattened with explicit stacks, so a long chain of them does not recurse.
+// products are flattened with explicit stacks, so a long chain of them does not recurse. The
+// walk reads node heads (op, children, a constant's value) and reads a node itself only for what
+// a head lacks (a variable's name, a tensor's shape, an attribute), and the factors and terms it
+// gathers live in lists kept between calls, so a term costs no allocation.
 class Printer {
  public:
   Printer(const Graph& graph, std::string& out) : g_(graph), out_(out) {}
   Printer(const Graph& graph, std::string& out, const NodeNames& names, NodeId root,
           std::vector<NodeId>* used)
-      : g_(graph), out_(out), names_(&names), root_(root), used_(used) {}
+      : g_(graph), out_(out), names_(names.empty() ? nullptr : &names), root_(root), used_(used) {}
 
   void print(NodeId id, int need) {
     if (named(id)) {  // an atom
@@ -68,26 +71,26 @@ class Printer {
       if (used_) used_->push_back(id);
       return;
     }
-    const Node& n = g_[id];
+    const NodeHead n = g_.head(id);
     switch (form_of(n)) {
       case Form::leaf: {
         // "-inf" binds like a negation: (-inf)^2, not -inf^2.
-        const int level = n.op == Op::constant && n.value < 0 ? kUnary : kAtom;
+        const int level = n.op == Op::constant && n.value() < 0 ? kUnary : kAtom;
         open(level, need);
         if (n.op == Op::constant)
-          out_ += format_number(n.value);
+          append_number(n.value());
         else
-          out_ += n.name;
+          out_ += g_[id].name;
         close(level, need);
         return;
       }
       case Form::call:
-        print_call(n);  // an atom: never parenthesized
+        print_call(id, n);  // an atom: never parenthesized
         return;
       case Form::index:  // an atom: x[1:], (a + b)[0]
-        print_shaped(n[0], kAtom);
+        print_shaped(n.child[0], kAtom);
         out_ += '[';
-        out_ += bracket_text(slicing_of(n.attr), g_[n[0]].shape);
+        out_ += bracket_text(slicing_of(g_.attr(id)), shape_of(n.child[0]));
         out_ += ']';
         return;
       case Form::sum:
@@ -96,6 +99,7 @@ class Printer {
         close(kSum, need);
         return;
       case Form::product: {
+        const Marks marks = mark();
         Factors f;
         collect_factors(id, f);
         const bool negative = f.coefficient < 0;
@@ -104,30 +108,31 @@ class Printer {
         if (negative) out_ += '-';  // "-x^2" reads as -(x^2); a bare "-2" is a number.
         print_unsigned_product(f);
         close(level, need);
+        release(marks);
         return;
       }
       case Form::power:
         open(kPower, need);
         // The base binds tighter than '^'; the exponent may itself be a power (right assoc).
-        print(n[0], kAtom);
+        print(n.child[0], kAtom);
         out_ += '^';
-        print_exponent(n[1]);
+        print_exponent(n.child[1]);
         close(kPower, need);
         return;
       case Form::compare:  // comparisons do not chain: a comparison operand is parenthesized
         open(kCompare, need);
-        print(n[0], kSum);
+        print(n.child[0], kSum);
         out_ += ' ';
         out_ += op_info(n.op).symbol;
         out_ += ' ';
-        print(n[1], kSum);
+        print(n.child[1], kSum);
         close(kCompare, need);
         return;
       case Form::matmul:
         open(kProduct, need);
-        print_shaped(n[0], kProduct);
+        print_shaped(n.child[0], kProduct);
         out_ += " @ ";
-        print_shaped(n[1], kUnary);
+        print_shaped(n.child[1], kUnary);
         close(kProduct, need);
         return;
     }
@@ -143,25 +148,28 @@ class Printer {
   void close(int level, int need) {
     if (level < need) out_ += ')';
   }
+  void append_number(double value) { out_ += format_number(value); }
 
-  bool is_negative_power(const Node& n) const {
-    return n.op == Op::pow && g_.is_constant(n[1]) && g_[n[1]].value < 0;
+  Shape shape_of(NodeId id) const { return g_.head(id).plain_scalar() ? Shape{} : g_[id].shape; }
+
+  bool is_negative_power(const NodeHead& n) const {
+    return n.op == Op::pow && g_.is_constant(n.child[1]) && g_.value(n.child[1]) < 0;
   }
 
   // A negative number prints as a signed product ("-3*x" gathers its sign); a non-finite
   // constant is always a leaf: -inf is no product of a sign and a number, and treating it as
   // one sent the printer back to the same node without end.
-  Form form_of(const Node& n) const {
+  Form form_of(const NodeHead& n) const {
     if (n.op == Op::constant)
-      return n.value < 0 && std::isfinite(n.value) ? Form::product : Form::leaf;
+      return n.value() < 0 && std::isfinite(n.value()) ? Form::product : Form::leaf;
     if (is_negative_power(n)) return Form::product;
     return kSpellings[op_index(n.op)].form;
   }
 
   void print_exponent(NodeId id) {
-    const Node& e = g_[id];
+    const NodeHead e = g_.head(id);
     if (e.op == Op::constant)
-      out_ += format_number(e.value);  // "x^-2" parses as x^(-2)
+      append_number(e.value());  // "x^-2" parses as x^(-2)
     else
       print(id, kPower);
   }
@@ -206,7 +214,7 @@ class Printer {
   // lower to a smaller shape (a product with a filled constant, 2*ones(3), prints as "2"), it is
   // multiplied by ones of its shape: pad(2*ones(3), 1, 0), never pad(2, 1, 0).
   void print_shaped(NodeId id, int need) {
-    const Shape shape = g_[id].shape;
+    const Shape shape = shape_of(id);
     if (printed_shape(id) == shape) {
       print(id, need);
       return;
@@ -215,7 +223,7 @@ class Printer {
     if (shape.rank == 2) ones += ", " + std::to_string(shape.dims[1]);
     ones += ')';
     open(kProduct, need);
-    if (!(g_.is_constant(id) && g_[id].value == 1.0)) {
+    if (!g_.is_constant(id, 1.0)) {
       print(id, kProduct);
       out_ += '*';
     }
@@ -223,33 +231,36 @@ class Printer {
     close(kProduct, need);
   }
 
-  void print_call(const Node& n) {
+  void print_call(NodeId id, const NodeHead& n) {
+    const OpInfo& info = op_info(n.op);
+    // The attribute, read from the node only for an op that has one.
+    const Shape attr = info.attr == OpAttr::none ? Shape{} : g_.attr(id);
     // Summing down to a scalar is a plain sum.
-    if (op_info(n.op).attr == OpAttr::dims && n.attr.rank == 0) {
+    if (info.attr == OpAttr::dims && attr.rank == 0) {
       out_ += "sum(";
-      print_shaped(n[0], kCompare);
+      print_shaped(n.child[0], kCompare);
       out_ += ')';
       return;
     }
-    const bool tensor = op_info(n.op).kind == OpKind::tensor;
+    const bool tensor = info.kind == OpKind::tensor;
     out_ += op_name(n.op);
     out_ += '(';
     if (tensor)
-      print_shaped(n[0], kCompare);
+      print_shaped(n.child[0], kCompare);
     else
-      print(n[0], kCompare);
-    if (op_info(n.op).attr == OpAttr::widths) {
-      const Padding p = padding_of(n.attr);
+      print(n.child[0], kCompare);
+    if (info.attr == OpAttr::widths) {
+      const Padding p = padding_of(attr);
       for (int k = 0; k < p.rank; ++k)
         out_ += ", " + std::to_string(p.before[k]) + ", " + std::to_string(p.after[k]);
-    } else if (op_info(n.op).attr != OpAttr::none) {  // the attribute's literals after the operand
-      for (int i = 0; i < n.attr.rank; ++i) out_ += ", " + std::to_string(n.attr.dims[i]);
+    } else if (info.attr != OpAttr::none) {  // the attribute's literals after the operand
+      for (int i = 0; i < attr.rank; ++i) out_ += ", " + std::to_string(attr.dims[i]);
     } else if (n.arity == 2) {
       out_ += ", ";
       if (tensor)
-        print_shaped(n[1], kCompare);
+        print_shaped(n.child[1], kCompare);
       else
-        print(n[1], kCompare);
+        print(n.child[1], kCompare);
     }
     out_ += ')';
   }
@@ -261,60 +272,78 @@ class Printer {
     NodeId node;
     double value;  // the number, or the exponent
   };
-  // Factors of a product: coefficient, numerator factors and denominator factors.
+  // Factors of a product: coefficient, and the ranges of numerators_ and denominators_ that
+  // hold its numerator and denominator factors.
   struct Factors {
     double coefficient = 1.0;
-    std::vector<NodeId> numerator;
-    std::vector<Denominator> denominator;
+    std::size_t numerator_begin = 0, numerator_end = 0;
+    std::size_t denominator_begin = 0, denominator_end = 0;
   };
+  // The lists' lengths before a product or sum gathered into them: printing it nests (a factor
+  // or term may be a product or sum itself), and each level gives back what it took when done.
+  struct Marks {
+    std::size_t terms, numerators, denominators;
+  };
+  Marks mark() const { return {terms_.size(), numerators_.size(), denominators_.size()}; }
+  void release(const Marks& m) {
+    terms_.resize(m.terms);
+    numerators_.resize(m.numerators);
+    denominators_.resize(m.denominators);
+  }
 
   // Walks products, quotients and negations from the left, as the written order.
   void collect_factors(NodeId root, Factors& f) {
+    f.numerator_begin = numerators_.size();
+    f.denominator_begin = denominators_.size();
     // (node, in the denominator); the loop prints nothing, so one buffer serves every call.
     std::vector<std::pair<NodeId, bool>>& stack = factor_walk_;
     stack.assign(1, {root, false});
     while (!stack.empty()) {
       const auto [id, in_denominator] = stack.back();
       stack.pop_back();
-      const Node& n = g_[id];
+      const NodeHead n = g_.head(id);
       if (named(id)) {
         if (in_denominator)
-          f.denominator.push_back({Denominator::at_power, id, 0.0});
+          denominators_.push_back({Denominator::at_power, id, 0.0});
         else
-          f.numerator.push_back(id);
+          numerators_.push_back(id);
       } else if (n.op == Op::mul) {
-        stack.emplace_back(n[1], in_denominator);
-        stack.emplace_back(n[0], in_denominator);
+        stack.emplace_back(n.child[1], in_denominator);
+        stack.emplace_back(n.child[0], in_denominator);
       } else if (n.op == Op::div) {
-        stack.emplace_back(n[1], !in_denominator);
-        stack.emplace_back(n[0], in_denominator);
+        stack.emplace_back(n.child[1], !in_denominator);
+        stack.emplace_back(n.child[0], in_denominator);
       } else if (n.op == Op::neg) {
         f.coefficient = -f.coefficient;
-        stack.emplace_back(n[0], in_denominator);
-      } else if (n.op == Op::constant && n.value != 0.0 && std::isfinite(n.value)) {
+        stack.emplace_back(n.child[0], in_denominator);
+      } else if (n.op == Op::constant && n.value() != 0.0 && std::isfinite(n.value())) {
+        const double value = n.value();
         if (!in_denominator) {
-          f.coefficient *= n.value;
+          f.coefficient *= value;
           continue;
         }
-        if (n.value < 0) f.coefficient = -f.coefficient;
-        if (std::fabs(n.value) != 1.0)
-          f.denominator.push_back({Denominator::number, kNoNode, std::fabs(n.value)});
+        if (value < 0) f.coefficient = -f.coefficient;
+        if (std::fabs(value) != 1.0)
+          denominators_.push_back({Denominator::number, kNoNode, std::fabs(value)});
       } else if (is_negative_power(n) && !in_denominator) {
-        const double e = -g_[n[1]].value;
-        f.denominator.push_back(e == 1.0 ? Denominator{Denominator::at_power, n[0], 0.0}
-                                         : Denominator{Denominator::raised, n[0], e});
+        const double e = -g_.value(n.child[1]);
+        denominators_.push_back(e == 1.0 ? Denominator{Denominator::at_power, n.child[0], 0.0}
+                                         : Denominator{Denominator::raised, n.child[0], e});
       } else if (in_denominator) {
-        f.denominator.push_back({Denominator::at_power, id, 0.0});
+        denominators_.push_back({Denominator::at_power, id, 0.0});
       } else {
-        f.numerator.push_back(id);
+        numerators_.push_back(id);
       }
     }
+    f.numerator_end = numerators_.size();
+    f.denominator_end = denominators_.size();
   }
 
-  void print_denominator(const Denominator& d) {
+  // Copies, not references, of list entries: printing one may grow the lists.
+  void print_denominator(const Denominator d) {
     switch (d.kind) {
       case Denominator::number:
-        out_ += format_number(d.value);
+        append_number(d.value);
         return;
       case Denominator::at_power:
         print(d.node, kPower);
@@ -322,13 +351,13 @@ class Printer {
       case Denominator::raised:
         print(d.node, kAtom);
         out_ += '^';
-        out_ += format_number(d.value);
+        append_number(d.value);
         return;
     }
   }
 
   void print_factor(NodeId id) {
-    if (g_[id].op == Op::matmul)
+    if (g_.head(id).op == Op::matmul)
       print(id, kAtom);  // a product inside a product: (A @ x)
     else
       print(id, kUnary);
@@ -337,25 +366,26 @@ class Printer {
   void print_unsigned_product(const Factors& f) {
     const double magnitude = std::fabs(f.coefficient);
     bool first = true;
-    if (magnitude != 1.0 || f.numerator.empty()) {
-      out_ += format_number(magnitude);
+    if (magnitude != 1.0 || f.numerator_begin == f.numerator_end) {
+      append_number(magnitude);
       first = false;
     }
-    for (NodeId factor : f.numerator) {
+    for (std::size_t k = f.numerator_begin; k < f.numerator_end; ++k) {
       if (!first) out_ += '*';
       first = false;
-      print_factor(factor);
+      print_factor(numerators_[k]);
     }
-    if (f.denominator.empty()) return;
+    const std::size_t denominators = f.denominator_end - f.denominator_begin;
+    if (denominators == 0) return;
     out_ += '/';
-    if (f.denominator.size() == 1) {
-      print_denominator(f.denominator[0]);
+    if (denominators == 1) {
+      print_denominator(denominators_[f.denominator_begin]);
       return;
     }
     out_ += '(';
-    for (std::size_t i = 0; i < f.denominator.size(); ++i) {
-      if (i) out_ += '*';
-      print_denominator(f.denominator[i]);
+    for (std::size_t k = f.denominator_begin; k < f.denominator_end; ++k) {
+      if (k != f.denominator_begin) out_ += '*';
+      print_denominator(denominators_[k]);
     }
     out_ += ')';
   }
@@ -369,8 +399,8 @@ class Printer {
   };
 
   void print_sum(NodeId root) {
+    const Marks marks = mark();
     // Terms with their signs, flattening nested sums and differences from the left.
-    std::vector<Term> terms;
     // (node, negated); the walk prints nothing (printing the terms comes after it), so one
     // buffer serves every call.
     std::vector<std::pair<NodeId, bool>>& stack = sum_walk_;
@@ -378,14 +408,14 @@ class Printer {
     while (!stack.empty()) {
       const auto [id, negated] = stack.back();
       stack.pop_back();
-      const Node& n = g_[id];
       if (named(id)) {
-        terms.push_back(Term{id, negated, Term::other, {}});
+        terms_.push_back(Term{id, negated, Term::other, {}});
         continue;
       }
+      const NodeHead n = g_.head(id);
       if (n.op == Op::add || n.op == Op::sub) {
-        stack.emplace_back(n[1], n.op == Op::sub ? !negated : negated);
-        stack.emplace_back(n[0], negated);
+        stack.emplace_back(n.child[1], n.op == Op::sub ? !negated : negated);
+        stack.emplace_back(n.child[0], negated);
         continue;
       }
       Term t{id, negated, Term::other, {}};
@@ -393,17 +423,27 @@ class Printer {
         t.kind = Term::product;
         collect_factors(id, t.factors);
         t.negative = (t.factors.coefficient < 0) != negated;
-      } else if (n.op == Op::constant && n.value < 0) {  // -inf: "x - inf", not "x + -inf"
+      } else if (n.op == Op::constant && n.value() < 0) {  // -inf: "x - inf", not "x + -inf"
         t.kind = Term::infinity;
         t.negative = !negated;
       }
-      terms.push_back(std::move(t));
+      terms_.push_back(t);
     }
-    // Lead with a positive term when there is one: "1 - y" rather than "-y + 1".
-    std::stable_partition(terms.begin(), terms.end(), [](const Term& t) { return !t.negative; });
-    for (std::size_t i = 0; i < terms.size(); ++i) {
-      const Term& t = terms[i];
-      if (i == 0)
+    // Lead with a positive term when there is one: "1 - y" rather than "-y + 1" (a stable
+    // partition: positive terms first, each group in its order).
+    const std::size_t end = terms_.size();
+    negative_terms_.clear();
+    std::size_t kept = marks.terms;
+    for (std::size_t i = marks.terms; i < end; ++i) {
+      if (terms_[i].negative)
+        negative_terms_.push_back(terms_[i]);
+      else
+        terms_[kept++] = terms_[i];
+    }
+    std::copy(negative_terms_.begin(), negative_terms_.end(), terms_.begin() + kept);
+    for (std::size_t i = marks.terms; i < end; ++i) {
+      const Term t = terms_[i];
+      if (i == marks.terms)
         out_ += t.negative ? "-" : "";
       else
         out_ += t.negative ? " - " : " + ";
@@ -412,23 +452,29 @@ class Printer {
           print_unsigned_product(t.factors);
           break;
         case Term::infinity:
-          out_ += format_number(-g_[t.node].value);
+          append_number(-g_.value(t.node));
           break;
         case Term::other:
           print(t.node, kProduct);
           break;
       }
     }
+    release(marks);
   }
 
   const Graph& g_;
   std::string& out_;
   std::unordered_map<NodeId, Shape> printed_shapes_;  // printed_shape's memo
-  const NodeNames* names_ = nullptr;
+  const NodeNames* names_ = nullptr;                  // null when there are none
   NodeId root_ = kNoNode;
   std::vector<NodeId>* used_ = nullptr;
   // The work lists of collect_factors and of print_sum's walk, kept between calls.
   std::vector<std::pair<NodeId, bool>> factor_walk_, sum_walk_;
+  // The factors and terms of the products and sums being printed, innermost last (see Marks).
+  std::vector<NodeId> numerators_;
+  std::vector<Denominator> denominators_;
+  std::vector<Term> terms_;
+  std::vector<Term> negative_terms_;  // print_sum's partition
 };
 
 }  // namespace
@@ -448,105 +494,6 @@ std::string print_tree(const Graph& graph, NodeId id) {
   std::string out;
   Printer(graph, out).print(id, kCompare);
   return out;
-}
-
-namespace {
-
-// Coefficients by degree of a polynomial in one scalar variable, or nothing: every node below
-// the root a scalar constant, the variable, a sum, difference, product or negation of such, or
-// one raised to a whole constant power; the degree at most kMaxDegree.
-constexpr std::size_t kMaxDegree = 32;
-using Coefficients = std::vector<double>;
-
-Coefficients times(const Coefficients& a, const Coefficients& b) {
-  if (a.size() + b.size() - 1 > kMaxDegree + 1) return {};
-  Coefficients c(a.size() + b.size() - 1, 0.0);
-  for (std::size_t i = 0; i < a.size(); ++i)
-    for (std::size_t j = 0; j < b.size(); ++j) c[i + j] += a[i] * b[j];
-  return c;
-}
-
-Coefficients plus(const Coefficients& a, const Coefficients& b, double sign) {
-  Coefficients c(std::max(a.size(), b.size()), 0.0);
-  for (std::size_t i = 0; i < a.size(); ++i) c[i] += a[i];
-  for (std::size_t i = 0; i < b.size(); ++i) c[i] += sign * b[i];
-  return c;
-}
-
-std::optional<Coefficients> polynomial_of(const Graph& g, NodeId root, NodeId& variable) {
-  std::unordered_map<NodeId, Coefficients> poly;
-  for (NodeId id : g.reachable({root})) {
-    const Node& n = g[id];
-    if (!n.shape.is_scalar()) return std::nullopt;
-    Coefficients c;
-    switch (n.op) {
-      case Op::constant:
-        if (!std::isfinite(n.value)) return std::nullopt;
-        c = {n.value};
-        break;
-      case Op::variable:
-        if (variable != kNoNode && variable != id) return std::nullopt;
-        variable = id;
-        c = {0.0, 1.0};
-        break;
-      case Op::neg:
-        c = plus({}, poly.at(n[0]), -1.0);
-        break;
-      case Op::add:
-      case Op::sub:
-        c = plus(poly.at(n[0]), poly.at(n[1]), n.op == Op::add ? 1.0 : -1.0);
-        break;
-      case Op::mul:
-        c = times(poly.at(n[0]), poly.at(n[1]));
-        break;
-      case Op::pow: {
-        const Node& e = g[n[1]];
-        if (e.op != Op::constant || !(e.value >= 0 && e.value <= static_cast<double>(kMaxDegree)) ||
-            std::floor(e.value) != e.value)
-          return std::nullopt;
-        c = {1.0};
-        for (int k = 0; k < static_cast<int>(e.value) && !c.empty(); ++k)
-          c = times(c, poly.at(n[0]));
-        break;
-      }
-      default:
-        return std::nullopt;
-    }
-    if (c.empty()) return std::nullopt;  // over kMaxDegree
-    for (double v : c)
-      if (!std::isfinite(v)) return std::nullopt;
-    poly.emplace(id, std::move(c));
-  }
-  if (variable == kNoNode) return std::nullopt;  // a number: the tree prints it already
-  return poly.at(root);
-}
-
-}  // namespace
-
-std::string print_collected_polynomial(const Graph& graph, NodeId id) {
-  NodeId variable = kNoNode;
-  const std::optional<Coefficients> c = polynomial_of(graph, id, variable);
-  if (!c) return {};
-  const std::string& x = graph[variable].name;
-  // Rising powers, led by a positive term when there is one (as sums print: "2*x - 2").
-  std::vector<std::size_t> degrees;
-  for (std::size_t k = 0; k < c->size(); ++k)
-    if ((*c)[k] != 0.0) degrees.push_back(k);
-  std::stable_partition(degrees.begin(), degrees.end(), [&](std::size_t k) { return (*c)[k] > 0; });
-  std::string out;
-  for (const std::size_t k : degrees) {
-    const double v = (*c)[k];
-    out += out.empty() ? (v < 0 ? "-" : "") : (v < 0 ? " - " : " + ");
-    const double magnitude = std::fabs(v);
-    if (k == 0) {
-      out += format_number(magnitude);
-      continue;
-    }
-    if (magnitude != 1.0) out += format_number(magnitude) + "*";
-    out += x;
-    if (k > 1) out += "^" + std::to_string(k);
-  }
-  return out.empty() ? "0" : out;
 }
 
 std::string print_expression(const Graph& graph, NodeId id) {

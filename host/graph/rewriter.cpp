@@ -119,11 +119,14 @@ NodeId Rewriter::rebuild(NodeId id) {
   const NodeId a = mapped_[head.child[0]];
   const NodeId b = head.arity == 2 ? mapped_[head.child[1]] : kNoNode;
   if (a == head.child[0] && b == head.child[1]) return id;
+  // The node itself is read only for what its head lacks: a span to keep, an attribute.
+  if (!head.has_span() && op_info(head.op).attr == OpAttr::none)
+    return head.arity == 2 ? g_.apply(head.op, a, b) : g_.apply(head.op, a);
   const Node& node = g_[id];
-  if (head.arity == 2) return g_.apply(node.op, a, b, node.span);
-  return op_info(node.op).attr != OpAttr::none
-             ? g_.apply_with_attr(node.op, a, node.attr, node.span)
-             : g_.apply(node.op, a, node.span);
+  const Span& span = g_.span(node);
+  if (head.arity == 2) return g_.apply(node.op, a, b, span);
+  return op_info(node.op).attr != OpAttr::none ? g_.apply_with_attr(node.op, a, g_.attr(node), span)
+                                               : g_.apply(node.op, a, span);
 }
 
 NodeId Rewriter::rewrite_node(NodeId id) {
@@ -195,14 +198,14 @@ bool Rewriter::finite(NodeId id) {
     const NodeHead node = g_.head(k);
     bool ok;
     if (node.op == Op::constant) {
-      ok = std::isfinite(n(k).value);
+      ok = std::isfinite(node.value());
     } else if (node.op == Op::variable) {
       ok = true;
     } else if (node.op == Op::pow) {
       // x^k with k a non-negative whole number stays finite.
       const NodeId e = node.child[1];
-      ok = finite_[node.child[0]] && g_.is_constant(e) && n(e).value >= 0 &&
-           std::floor(n(e).value) == n(e).value;
+      ok = finite_[node.child[0]] && g_.is_constant(e) && g_.value(e) >= 0 &&
+           std::floor(g_.value(e)) == g_.value(e);
     } else {
       ok = op_info(node.op).finite_preserving;
       for (int i = 0; i < node.arity; ++i) ok = ok && finite_[node.child[i]];
@@ -257,7 +260,7 @@ void Rewriter::gather_product_within(NodeId id, double power, double& coefficien
   }
   const NodeId a = node.child[0], b = node.child[1];
   if (node.op == Op::constant) {
-    coefficient *= std::pow(n(id).value, power);
+    coefficient *= std::pow(node.value(), power);
   } else if (descend && node.op == Op::mul) {
     gather_product_within(a, power, coefficient, out, false, shallow, budget);
     gather_product_within(b, power, coefficient, out, false, shallow, budget);
@@ -268,7 +271,7 @@ void Rewriter::gather_product_within(NodeId id, double power, double& coefficien
     coefficient = -coefficient;
     gather_product_within(a, power, coefficient, out, false, shallow, budget);
   } else if (node.op == Op::pow && g_.head(b).op == Op::constant && g_.head(b).rank == 0) {
-    out.push_back({a, n(b).value * power});
+    out.push_back({a, g_.value(b) * power});
   } else {
     out.push_back({id, power});
   }
@@ -319,12 +322,11 @@ bool Rewriter::flattenable_sum(NodeId id) {
 
 Term Rewriter::split_term(NodeId id) {
   const NodeHead node = g_.head(id);
-  if (node.op == Op::constant) return {n(id).value, kNoNode};
+  if (node.op == Op::constant) return {node.value(), kNoNode};
   if (node.op == Op::mul) {
     for (int i = 0; i < 2; ++i) {
       const NodeHead factor = g_.head(node.child[i]);
-      if (factor.op == Op::constant && factor.rank == 0)
-        return {n(node.child[i]).value, node.child[1 - i]};
+      if (factor.op == Op::constant && factor.rank == 0) return {factor.value(), node.child[1 - i]};
     }
   }
   if (node.op == Op::neg) {

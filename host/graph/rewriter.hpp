@@ -25,6 +25,7 @@
 #include <span>
 #include <vector>
 
+#include "common/large_buffer.hpp"
 #include "graph/graph.hpp"
 
 namespace descent {
@@ -139,7 +140,9 @@ class Rewriter {
   // Per pass: the reachable nodes in id order, and by node id:
   std::vector<NodeId> order_;
   std::vector<std::uint8_t> uses_;  // 0 = not counted (read as 1); saturates at 255
-  std::vector<NodeId> mapped_;      // what each reachable node was rewritten to
+  // What each reachable node was rewritten to; read at each node's children, so on huge pages
+  // when large (large_buffer.hpp), as fixed_ is.
+  std::vector<NodeId, HugePageAllocator<NodeId>> mapped_;
   // count_uses' marks: reached from the roots, used outside a sum, and interior (an unshared
   // sum used only by a sum, which is not normalized itself: its parent gathers it whole).
   enum : char { kReached = 1, kOutsideSum = 2, kInterior = 4 };
@@ -153,7 +156,7 @@ class Rewriter {
     std::uint32_t begin = kUnknown;  // kUnknown: not known to be left alone
     std::uint32_t end = 0;
   };
-  std::vector<FixedRange> fixed_;
+  std::vector<FixedRange, HugePageAllocator<FixedRange>> fixed_;
   std::vector<std::uint32_t> reads_;
   bool recording_ = false;
 

@@ -37,13 +37,13 @@ Opt fold_constants(Rewriter& r, NodeId id) {
   const Op op = node.op;
   const Shape shape = node.shape;
   const ElementwiseFn& fn = elementwise_fn(op);
-  if (fn.unary) return r.g().constant(fn.unary(r.n(node[0]).value), shape);
+  if (fn.unary) return r.g().constant(fn.unary(r.g().value(node[0])), shape);
   if (fn.binary) {
-    const double v = fn.binary(r.n(node[0]).value, r.n(node[1]).value);
+    const double v = fn.binary(r.g().value(node[0]), r.g().value(node[1]));
     // Keep constants that would not print back exactly as a short number (e.g. 2^0.5).
     return r.g().constant(v, shape);
   }
-  const double v = r.n(node[0]).value;
+  const double v = r.g().value(node[0]);
   const double size = static_cast<double>(r.n(node[0]).shape.size());
   switch (op) {
     case Op::sum:
@@ -228,9 +228,9 @@ Opt simplify_power(Rewriter& r, NodeId id) {
   if (g.is_constant(base, 1.0)) return g.constant(1.0, shape);
   const NodeHead inner = g.head(base);
   if (inner.op == Op::pow && g.is_constant(inner.child[1]) && g.is_constant(exponent)) {
-    const double k = g[exponent].value;
+    const double k = g.value(exponent);
     if (std::floor(k) == k && g.head(exponent).rank == 0 && g.head(inner.child[1]).rank == 0)
-      return g.pow(inner.child[0], g.num(g[inner.child[1]].value * k));
+      return g.pow(inner.child[0], g.num(g.value(inner.child[1]) * k));
   }
   return kNo;
 }
@@ -400,7 +400,7 @@ Opt scalar_factor_out_of_window(Rewriter& r, NodeId id) {
   Graph& g = r.g();
   const Op op = r.op(id);
   if (op != Op::slice && op != Op::pad) return kNo;
-  const Shape attr = g[id].attr;
+  const Shape attr = g.attr(id);
   const Shape shape = g[id].shape;
   std::optional<ScalarSplit> split = split_scalar_factors(r, g[id][0]);
   if (!split) return kNo;
@@ -426,21 +426,21 @@ Opt simplify_windows(Rewriter& r, NodeId id) {
     return g.apply(Op::sum, g[inner][0]);
   }
   if (op == Op::pad) {
-    const Padding p = padding_of(node.attr);
+    const Padding p = padding_of(g.attr(id));
     if (p.none()) return inner;
     if (inner_op != Op::pad) return kNo;
-    Padding sum = padding_of(g[inner].attr);
+    Padding sum = padding_of(g.attr(inner));
     for (int k = 0; k < sum.rank; ++k) {
       sum.before[k] += p.before[k];
       sum.after[k] += p.after[k];
     }
     return g.apply_with_attr(Op::pad, g[inner][0], pack(sum));
   }
-  const Slicing w = slicing_of(node.attr);
+  const Slicing w = slicing_of(g.attr(id));
   if (w.whole(g[inner].shape)) return inner;
   if (inner_op == Op::slice) {
     const NodeId x = g[inner][0];
-    const Slicing both = slicing_of(g[inner].attr).then(w);
+    const Slicing both = slicing_of(g.attr(inner)).then(w);
     if (both.whole(g[x].shape)) return x;
     return g.apply_with_attr(Op::slice, x, pack(both));
   }
@@ -448,7 +448,7 @@ Opt simplify_windows(Rewriter& r, NodeId id) {
   const NodeId x = g[inner][0];
   const Shape xs = g[x].shape;
   const Shape shape = node.shape;
-  const Padding p = padding_of(g[inner].attr);
+  const Padding p = padding_of(g.attr(inner));
   Slicing within = w;
   Padding around;
   for (int k = 0; k < w.rank; ++k) {

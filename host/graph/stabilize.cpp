@@ -24,7 +24,7 @@ bool split_constant_plus(const Graph& g, NodeId id, double& c, NodeId& rest) {
   if (node.op != Op::add) return false;
   for (int i = 0; i < 2; ++i)
     if (g.is_constant(node.child[i]) && g.head(node.child[i]).rank == 0) {
-      c = g[node.child[i]].value;
+      c = g.value(node.child[i]);
       rest = node.child[1 - i];
       return true;
     }

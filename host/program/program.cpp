@@ -291,7 +291,8 @@ void refuse_flat_ops(const Graph& g, const std::vector<NodeId>& roots) {
     throw input_error(what +
                           " has no gradient (it is piecewise constant), so the cost cannot use "
                           "it",
-                      n.span, "report it as a metric instead: [metrics] name = \"<expression>\"");
+                      g.span(n),
+                      "report it as a metric instead: [metrics] name = \"<expression>\"");
   }
 }
 
