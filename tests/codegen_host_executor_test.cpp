@@ -113,37 +113,10 @@ TEST(HostExecutorBounds, EveryStepStaysInTheBoxAndMeetsItsEdge) {
     ++bounded_programs;
     const bool f32 = c.precision == Precision::f32;
     SCOPED_TRACE(std::string(c.config) + (f32 ? " f32" : " f64"));
-    const auto in_precision = [f32](double v) {
-      return f32 ? static_cast<double>(static_cast<float>(v)) : v;
-    };
-    DataSplits splits;
-    if (e.dataset) splits = data_splits(*e.program, *e.dataset);
-    const std::int64_t rows = e.dataset ? e.dataset->train_rows : e.program->starts;
     auto backend = host_executor(c, e);
-    if (e.dataset) backend->attach(splits);
-    backend->load(initial_state(e.config, *e.program).params);
-    std::vector<ParamState> state;
     long on_edge = 0;
-    for (long step = 1; step <= 300; ++step) {
-      CheckStep one = one_step(e, rows, false);
-      one.update.step = step;
-      backend->step(one.batch, one.update);
-      backend->store(state);
-      for (std::size_t k = 0; k < state.size(); ++k) {
-        const ParamSpec& spec = *e.program->params[k].spec;
-        const auto size = static_cast<std::size_t>(spec.shape.size());
-        for (std::size_t i = 0; i < state[k].value.size(); ++i) {
-          const double v = state[k].value[i];
-          const double low = in_precision(spec.lower_bound(static_cast<std::int64_t>(i % size)));
-          const double high = in_precision(spec.upper_bound(static_cast<std::int64_t>(i % size)));
-          ASSERT_TRUE(v >= low && v <= high)
-              << spec.name << "[" << i << "] = " << v << " after step " << step << ", outside ["
-              << low << ", " << high << "]";
-          on_edge += spec.bounds.present && (v == low || v == high);
-        }
-      }
-    }
-    ASSERT_EQ(backend->report().diverged_step, 0);
+    run_steps_in_box(e, *backend, f32, &on_edge);
+    if (HasFatalFailure()) return;
     EXPECT_GT(on_edge, 0) << "no element met a bound";
   }
   // configs/mccormick.toml, tests/configs/constants_fit.toml and bounded_minimize.toml, in f32

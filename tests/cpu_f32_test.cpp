@@ -68,40 +68,18 @@ TEST(CpuF32Backend, TotalsAddChunkSums) {
 }
 
 // After each of 300 steps from the config's own start, every element lies in its box (the
-// bounds rounded to float, as the update compares them).
+// bounds rounded to float, as the update compares them), and on some step some element sits
+// exactly on a bound that the descent pushed it against.
 TEST(CpuF32Backend, BoundedParametersStayInTheirBox) {
   for (const char* config : {"mccormick.toml", "constants_fit.toml", "bounded_minimize.toml"}) {
     SCOPED_TRACE(config);
     const Experiment e = set_up_experiment(config_path(config).string(), {});
     ASSERT_TRUE(has_bounds(*e.program));
-    DataSplits splits;
-    if (e.dataset) splits = data_splits(*e.program, *e.dataset);
-    const std::int64_t rows = e.dataset ? e.dataset->train_rows : e.program->starts;
     auto backend = cpu_f32(e);
-    if (e.dataset) backend->attach(splits);
-    backend->load(initial_state(e.config, *e.program).params);
-    std::vector<ParamState> state;
-    for (long step = 1; step <= 300; ++step) {
-      CheckStep one = one_step(e, rows, false);
-      one.update.step = step;
-      backend->step(one.batch, one.update);
-      backend->store(state);
-      for (std::size_t k = 0; k < state.size(); ++k) {
-        const ParamSpec& spec = *e.program->params[k].spec;
-        const auto size = static_cast<std::size_t>(spec.shape.size());
-        for (std::size_t i = 0; i < state[k].value.size(); ++i) {
-          const auto element = static_cast<std::int64_t>(i % size);
-          const double v = state[k].value[i];
-          const double low = static_cast<float>(spec.lower_bound(element));
-          const double high = static_cast<float>(spec.upper_bound(element));
-          ASSERT_TRUE(v >= low && v <= high)
-              << spec.name << "[" << i << "] = " << v << " after step " << step << ", outside ["
-              << low << ", " << high << "]";
-          ASSERT_EQ(v, static_cast<double>(static_cast<float>(v))) << "not a float value";
-        }
-      }
-    }
-    EXPECT_EQ(backend->report().diverged_step, 0);
+    long on_edge = 0;
+    run_steps_in_box(e, *backend, true, &on_edge);
+    if (HasFatalFailure()) return;
+    EXPECT_GT(on_edge, 0) << "no element met a bound";
   }
 }
 

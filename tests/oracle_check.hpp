@@ -1,7 +1,8 @@
 // A backend against the f64 oracle in lockstep (check/lockstep.hpp), one step at a time from
 // seeded random parameters, over several row counts, in order and through a shuffled index: what
 // codegen_host_executor_test.cpp runs on the emitted programs' host executor and
-// cpu_f32_test.cpp on the CPU backend in f32.
+// cpu_f32_test.cpp on the CPU backend in f32; and both backends' bounded parameters kept in their
+// box step after step (run_steps_in_box).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -59,6 +60,45 @@ inline TensorCheck worst_of(const CheckReport& report, const std::string& what) 
                           << t.tolerance;
     }
   return worst;
+}
+
+// Runs `backend` 300 steps over the config's whole training split (or its starts) from the
+// config's own start and, after each, asserts that every element of every parameter lies in its
+// box (the bounds rounded to the backend's precision, as its update compares them) and, in f32,
+// that it is a float value. Counts into *on_edge the elements that sat exactly on a bound.
+inline void run_steps_in_box(const Experiment& e, Backend& backend, bool f32, long* on_edge) {
+  const auto in_precision = [f32](double v) {
+    return f32 ? static_cast<double>(static_cast<float>(v)) : v;
+  };
+  DataSplits splits;
+  if (e.dataset) splits = data_splits(*e.program, *e.dataset);
+  const std::int64_t rows = e.dataset ? e.dataset->train_rows : e.program->starts;
+  if (e.dataset) backend.attach(splits);
+  backend.load(initial_state(e.config, *e.program).params);
+  std::vector<ParamState> state;
+  for (long step = 1; step <= 300; ++step) {
+    CheckStep one = one_step(e, rows, false);
+    one.update.step = step;
+    backend.step(one.batch, one.update);
+    backend.store(state);
+    for (std::size_t k = 0; k < state.size(); ++k) {
+      const ParamSpec& spec = *e.program->params[k].spec;
+      const auto size = static_cast<std::size_t>(spec.shape.size());
+      for (std::size_t i = 0; i < state[k].value.size(); ++i) {
+        const auto element = static_cast<std::int64_t>(i % size);
+        const double v = state[k].value[i];
+        const double low = in_precision(spec.lower_bound(element));
+        const double high = in_precision(spec.upper_bound(element));
+        ASSERT_TRUE(v >= low && v <= high) << spec.name << "[" << i << "] = " << v << " after step "
+                                           << step << ", outside [" << low << ", " << high << "]";
+        if (f32) {
+          ASSERT_EQ(v, in_precision(v)) << "not a float value";
+        }
+        *on_edge += spec.bounds.present && (v == low || v == high);
+      }
+    }
+  }
+  ASSERT_EQ(backend.report().diverged_step, 0);
 }
 
 using BackendMaker = std::function<std::unique_ptr<Backend>(const Experiment&)>;
