@@ -305,6 +305,12 @@ TEST_F(NpyTest, TruncatedPreambleAndHeader) {
   EXPECT_EQ(error_of(whole.substr(0, 40)),
             "error: data.npy: truncated .npy header: 118 header bytes announced at byte offset 8, "
             "but the file ends at byte offset 40");
+  // A version 3 header announcing 4 GiB in a 21-byte file: read as far as the file goes (the
+  // reader's memory follows the file, not the announced length).
+  EXPECT_EQ(error_of(std::string(
+                "\x93NUMPY\x03\x00\x00\x00\x00\xf0?\x00\x00\x00\x00\x00\x00\x00\x00@", 21)),
+            "error: data.npy: truncated .npy header: 4026531840 header bytes announced at byte "
+            "offset 8, but the file ends at byte offset 21");
 }
 
 TEST_F(NpyTest, TruncatedData) {

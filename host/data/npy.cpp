@@ -321,8 +321,18 @@ NpyReader::NpyReader(const std::string& path)
     throw fail("truncated .npy file: it ends inside the header length (byte offset 8)");
   }
   const std::size_t header_length = read_le(bytes, 8, length_width);
-  std::string header_text(header_length, '\0');
-  header_text.resize(file_->read(header_text.data(), header_length));
+  // Read in blocks: the announced length (up to 4 GiB in versions 2 and 3) is only believed as
+  // far as the file's bytes go, so a damaged length costs no more memory than the file holds.
+  std::string header_text;
+  constexpr std::size_t kBlock = std::size_t{1} << 16;
+  while (header_text.size() < header_length) {
+    const std::size_t have = header_text.size();
+    const std::size_t want = std::min(kBlock, header_length - have);
+    header_text.resize(have + want);
+    const std::size_t got = file_->read(header_text.data() + have, want);
+    header_text.resize(have + got);
+    if (got < want) break;
+  }
   if (header_text.size() < header_length) {
     throw fail(
         fmt::format("truncated .npy header: {} header bytes announced at byte offset 8, "

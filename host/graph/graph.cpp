@@ -261,13 +261,17 @@ NodeId Graph::intern(Node&& node, const Shape& attr, const Span& span) {
 NodeId Graph::added(Node& node, const Shape& attr, const Span& span) {
   // A constant's or variable's attribute is its shape (Graph::attr), kept in the node itself.
   const bool own_attr = node.op != Op::constant && node.op != Op::variable && !is_default(attr);
-  if (span.valid() || own_attr) {
+  // `span` and `attr` may be another node's, read through span()/attr() from extras_: they are
+  // copied into the new record before extras_ grows, and not read after.
+  const bool has_span = span.valid();
+  if (has_span || own_attr) {
+    NodeExtra extra{span, own_attr ? attr : Shape{}};
     node.extra = static_cast<std::uint32_t>(extras_.size());
-    extras_.push_back({span, own_attr ? attr : Shape{}});
+    extras_.push_back(std::move(extra));
   }
   const std::uint8_t flags = (node.varying ? NodeHead::kVarying : 0) |
                              (is_default(node.shape) ? NodeHead::kPlainScalar : 0) |
-                             (span.valid() ? NodeHead::kHasSpan : 0);
+                             (has_span ? NodeHead::kHasSpan : 0);
   std::array<NodeId, 2> child{node.child[0], node.child[1]};
   if (node.op == Op::constant) child = std::bit_cast<std::array<NodeId, 2>>(node.value);
   heads_.push_back({{node.op,

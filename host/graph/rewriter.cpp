@@ -123,7 +123,7 @@ NodeId Rewriter::rebuild(NodeId id) {
   if (!head.has_span() && op_info(head.op).attr == OpAttr::none)
     return head.arity == 2 ? g_.apply(head.op, a, b) : g_.apply(head.op, a);
   const Node& node = g_[id];
-  const Span& span = g_.span(node);
+  const Span span = g_.span(node);  // a copy: apply may add records beside the one it is in
   if (head.arity == 2) return g_.apply(node.op, a, b, span);
   return op_info(node.op).attr != OpAttr::none ? g_.apply_with_attr(node.op, a, g_.attr(node), span)
                                                : g_.apply(node.op, a, span);
