@@ -16,10 +16,11 @@ namespace descent {
 
 struct CpuBackendOptions {
   CpuMath math = CpuMath::fast;
-  // Compute in float: the data set's rows are converted as a chunk loads them, the parameters
-  // when they are bound; the update runs in float from the double master copy (ParamState).
+  // Compute in float: the data set's rows are converted as a chunk loads them; the parameters
+  // and optimizer state are held in float between load() and store(), and updated in float.
   bool f32 = false;
-  // Threads of the batched products (BLAS's pool; cpu/matrix_product.hpp).
+  // Threads that share a batch with enough work, each evaluating a range of its rows (see
+  // cpu_backend.cpp); the results depend on the count, never on timing.
   int threads = 1;
 };
 
