@@ -96,7 +96,6 @@ class CpuBackend final : public Backend {
   // Between load() and store() the parameters and optimizer state are held in T (working_), as
   // the GPU keeps them on the device: a step reads and writes them without converting.
   void load(const std::vector<ParamState>& params) override {
-    params_ = params;
     working_.resize(params.size());
     for (std::size_t i = 0; i < params.size(); ++i) {
       convert(params[i].value, working_[i].value);
@@ -325,11 +324,12 @@ class CpuBackend final : public Backend {
     for (std::size_t i = 0; i < program_.params.size(); ++i) {
       // In minimize mode every start has its own copy: a row of the batch.
       if (program_.minimize) {
-        // The evaluator reads rows as doubles: in f32 the working values go through params_.
+        // The evaluator reads rows as doubles: in f32 the working values are widened first.
         const double* rows = nullptr;
         if constexpr (kF32) {
-          convert(working_[i].value, params_[i].value);
-          rows = params_[i].value.data();
+          minimize_rows_.resize(working_.size());
+          convert(working_[i].value, minimize_rows_[i]);
+          rows = minimize_rows_[i].data();
         } else {
           rows = working_[i].value.data();
         }
@@ -357,7 +357,7 @@ class CpuBackend final : public Backend {
     std::transform(from.begin(), from.end(), to.begin(), [](From v) { return static_cast<To>(v); });
   }
 
-  std::vector<ParamState> params_;  // load()'s copy; in f32 minimize mode, the rows bound
+  std::vector<std::vector<double>> minimize_rows_;  // f32 minimize mode: the rows bound
   std::vector<Working> working_;
   StepReport report_;
   std::vector<std::vector<T>> gradient_buffers_;  // by parameter
