@@ -17,7 +17,10 @@
 //        longest chain of additions into a batch total on the device (codegen/launch.hpp):
 //        5 butterfly levels, at most n/32 sums into a warp's accumulator, at most 8 warps and
 //        n/32 blocks: D(n) = 13 + 2·ceil(n/32); each addition errs by at most u of the sum of
-//        the magnitudes added so far.
+//        the magnitudes added so far. A batched plan (cuBLAS products) adds L to K, the longest
+//        sum inside a sample (check/lockstep.hpp: a product's inner dimension, which cuBLAS adds
+//        in its own order), and its outer totals are sums over the rows in cuBLAS's order:
+//        D(n) is then at most n.
 // S is the sum of the magnitudes that a value was added up from, which rounding errors are
 // proportional to (the mean of many terms of both signs can be far smaller than its terms):
 //   fit: for gradient element i, the mean over the batch's rows of |g_r,i|, g_r the gradient on
@@ -43,22 +46,29 @@
 
 #include "backend/backend.hpp"
 #include "backend/data_splits.hpp"
+#include "check/lockstep.hpp"
 #include "cli/experiment_setup.hpp"
 #include "train/trainer.hpp"
 
 namespace descent::test {
 
 // The error model's ρ for a value computed over `rows` rows.
-inline double budget(bool f32, std::int64_t rows) {
+// `inner` and `batched` for a batched plan's products (see above).
+inline double budget(bool f32, std::int64_t rows, double inner = 0.0, bool batched = false) {
   if (!f32) return 1e-10;
-  const double chain = 13.0 + 2.0 * std::ceil(static_cast<double>(rows) / 32.0);
-  return 0x1p-24 * (64.0 + chain);
+  double chain = 13.0 + 2.0 * std::ceil(static_cast<double>(rows) / 32.0);
+  if (batched) chain = std::max(chain, static_cast<double>(rows));
+  return 0x1p-24 * (64.0 + inner + chain);
 }
 
 // One config, set up once for every backend of a test: its data, initial state and batches.
 struct ExampleRun {
-  explicit ExampleRun(const std::string& config_file) : e(set_up_experiment(config_file, {})) {
+  explicit ExampleRun(const std::string& config_file,
+                      const std::vector<std::string>& overrides = {})
+      : e(set_up_experiment(config_file, overrides)) {
     if (e.dataset) splits = data_splits(*e.program, *e.dataset);
+    batched = e.plan.step.batched();
+    inner = batched ? longest_sample_sum(e.program->graph, e.plan.step) : 0.0;
     initial = initial_state(e.config, *e.program).params;
     rows = e.dataset ? e.dataset->train_rows : e.program->starts;
     const std::int64_t b = e.config.train.batch_size;
@@ -91,6 +101,8 @@ struct ExampleRun {
   std::vector<ParamState> initial;
   std::int64_t rows = 0, batch = 0;
   bool shuffled = false;
+  bool batched = false;  // the plan's products run batched (cuBLAS on the GPU)
+  double inner = 0.0;    // then the longest sum inside a sample
   std::vector<std::int64_t> order;
 };
 
@@ -233,7 +245,7 @@ inline void compare_step(Backend& gpu, Backend& cpu, const ExampleRun& s, long s
                          std::vector<ParamState>& state, Comparison& c) {
   const BatchRows batch = s.step_batch(step);
   const UpdateSettings u = s.update(step);
-  const double rho = budget(gpu.precision() == "f32", batch.rows);
+  const double rho = budget(gpu.precision() == "f32", batch.rows, s.inner, s.batched);
   cpu.load(state);
   Gradients g;
   const double objective = cpu.objective_and_gradients(batch, g);

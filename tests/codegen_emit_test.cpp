@@ -5,10 +5,9 @@
 //   2. every example config's emitted source compiles under NVRTC for sm_90 in f32 and f64,
 //      from the embedded headers alone (no source tree on the include path), within the
 //      resource budget (codegen/resources.hpp): no stack frame, no spills, registers under the
-//      cap (skipped in a build without CUDA); except the configs of
-//      tests/gpu_refused_configs.txt, whose fused per-sample kernels are over it and must be
-//      refused exactly, naming their widest parameter (the batched plan, not yet on the GPU,
-//      is what will run them there);
+//      cap (skipped in a build without CUDA), with the config's own plan and with the batched
+//      plan; under the fused plan the configs of tests/gpu_refused_configs.txt, whose per-sample
+//      kernels are over it, must be refused exactly, naming their widest parameter;
 //   3. ptxas' report is read as it is written, and a kernel over the budget is refused with a
 //      message naming the widest parameter;
 //   4. a program too wide for a block's shared memory is refused at emission, naming the
@@ -52,40 +51,58 @@ TEST(EmittedSource, IsTheSameTwice) {
   }
 }
 
+// NVRTC's report of `e`'s kernels in `precision`, compiled as the CUDA backend compiles them.
+std::vector<codegen::KernelResources> compile_report(const Experiment& e, const fs::path& config,
+                                                     codegen::Precision precision,
+                                                     const codegen::EmittedProgram& emitted) {
+  gpu::CompileOptions options;
+  options.flags = {"--fmad=false"};
+  for (const codegen::KernelHeader& h : codegen::kernel_headers())
+    options.headers.push_back({h.name, h.text});
+  const gpu::CompiledKernel k =
+      gpu::compile_cuda(emitted.source(), config.stem().string() + ".cu", options);
+  EXPECT_EQ(k.cubin.rfind("\x7f"
+                          "ELF",
+                          0),
+            0u);
+  const std::vector<codegen::KernelResources> report = codegen::parse_ptxas_report(k.log);
+  for (const codegen::KernelResources& r : report)
+    std::printf("%s %s %s: %s %d registers, %ld-byte stack, %ld bytes smem\n",
+                config.filename().string().c_str(), describe_plan(e.plan.step).c_str(),
+                precision == codegen::Precision::f32 ? "f32" : "f64", r.kernel.c_str(), r.registers,
+                r.stack_bytes, r.shared_bytes);
+  return report;
+}
+
+// Every config's kernels with its own plan and with the batched plan are within the budget;
+// under the fused plan, the configs of tests/gpu_refused_configs.txt are over it (one thread a
+// sample keeps every weight-gradient total of a real matrix) and get exactly their refusal.
 TEST(EmittedSource, CompilesUnderNvrtcWithinTheBudgetForEveryExampleConfig) {
   if (!gpu::built_with_cuda()) GTEST_SKIP() << "this descent was built without CUDA";
   const std::map<std::string, GpuRefusal> refused = gpu_refused_configs();
   for (const fs::path& config : program_configs()) {
     const auto refusal = refused.find(config.filename().string());
-    const Experiment e = set_up_experiment(config.string(), {});
-    for (codegen::Precision precision : {codegen::Precision::f32, codegen::Precision::f64}) {
-      const bool f32 = precision == codegen::Precision::f32;
-      SCOPED_TRACE(config.filename().string() + (f32 ? " f32" : " f64"));
-      const codegen::EmittedProgram emitted = emit(e, precision);
-      gpu::CompileOptions options;
-      options.flags = {"--fmad=false"};
-      for (const codegen::KernelHeader& h : codegen::kernel_headers())
-        options.headers.push_back({h.name, h.text});
-      const gpu::CompiledKernel k =
-          gpu::compile_cuda(emitted.source(), config.stem().string() + ".cu", options);
-      EXPECT_EQ(k.cubin.rfind("\x7f"
-                              "ELF",
-                              0),
-                0u);
-      const std::vector<codegen::KernelResources> report = codegen::parse_ptxas_report(k.log);
-      for (const codegen::KernelResources& r : report)
-        std::printf("%s %s: %s %d registers, %ld-byte stack, %ld bytes smem\n",
-                    config.filename().string().c_str(), f32 ? "f32" : "f64", r.kernel.c_str(),
-                    r.registers, r.stack_bytes, r.shared_bytes);
-      if (refusal == refused.end()) {
-        EXPECT_NO_THROW(codegen::check_resource_budget(report, {}, *e.program, emitted)) << k.log;
-        continue;
+    const std::vector<std::vector<std::string>> plans = {{}, {"train.plan=batched"}};
+    for (const std::vector<std::string>& settings : plans) {
+      const Experiment e = set_up_experiment(config.string(), settings);
+      for (codegen::Precision precision : {codegen::Precision::f32, codegen::Precision::f64}) {
+        SCOPED_TRACE(config.filename().string() + " " + describe_plan(e.plan.step) +
+                     (precision == codegen::Precision::f32 ? " f32" : " f64"));
+        const codegen::EmittedProgram emitted = emit(e, precision);
+        const auto report = compile_report(e, config, precision, emitted);
+        EXPECT_NO_THROW(codegen::check_resource_budget(report, {}, *e.program, emitted));
       }
-      // Over the budget: one thread per sample keeps every weight-gradient total of a real
-      // matrix. The batched plan, not yet on the GPU, is what will run this config there.
+    }
+    if (refusal == refused.end()) continue;
+    const Experiment fused = set_up_experiment(config.string(), {"train.plan=fused"});
+    for (codegen::Precision precision : {codegen::Precision::f32, codegen::Precision::f64}) {
+      SCOPED_TRACE(config.filename().string() + " fused" +
+                   (precision == codegen::Precision::f32 ? " f32" : " f64"));
+      const codegen::EmittedProgram emitted = emit(fused, precision);
       try {
-        codegen::check_resource_budget(report, {}, *e.program, emitted);
-        ADD_FAILURE() << "within the budget: take it off tests/gpu_refused_configs.txt\n" << k.log;
+        codegen::check_resource_budget(compile_report(fused, config, precision, emitted), {},
+                                       *fused.program, emitted);
+        ADD_FAILURE() << "within the budget: take it off tests/gpu_refused_configs.txt";
       } catch (const Error& error) {
         expect_gpu_refusal(error, config, refusal->second);
       }

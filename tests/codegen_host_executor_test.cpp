@@ -54,6 +54,12 @@ std::unique_ptr<Backend> host_executor(const EmittedHostProgram& compiled, const
       std::make_unique<codegen::HostStepDevice<double>>(compiled.f64_step, compiled.f64_eval));
 }
 
+// The settings a compiled program was emitted with: its config's own, or the batched plan.
+std::vector<std::string> settings_of(const EmittedHostProgram& compiled) {
+  if (std::string_view(compiled.plan) == "batched") return {"train.plan=batched"};
+  return {};
+}
+
 class HostExecutor : public ::testing::TestWithParam<int> {
  protected:
   const EmittedHostProgram& compiled() const { return kEmittedHostPrograms[GetParam()]; }
@@ -64,12 +70,13 @@ TEST_P(HostExecutor, AgreesWithTheOracleAtEveryRowCount) {
   check_at_row_counts(
       (kSourceDir / c.config).string(), kRowCounts,
       [&c](const Experiment& e) { return host_executor(c, e); },
-      std::string(c.config) + " " + (c.precision == Precision::f32 ? "f32" : "f64"));
+      std::string(c.config) + " " + c.plan + " " + (c.precision == Precision::f32 ? "f32" : "f64"),
+      settings_of(c));
 }
 
 TEST_P(HostExecutor, TwoRunsGiveTheSameBits) {
   const EmittedHostProgram& c = compiled();
-  const Experiment e = set_up_experiment((kSourceDir / c.config).string(), {});
+  const Experiment e = set_up_experiment((kSourceDir / c.config).string(), settings_of(c));
   DataSplits splits;
   std::vector<std::int64_t> order;
   BatchRows batch;
@@ -107,7 +114,7 @@ TEST(HostExecutorBounds, EveryStepStaysInTheBoxAndMeetsItsEdge) {
   int bounded_programs = 0;
   for (int p = 0; p < kEmittedHostProgramCount; ++p) {
     const EmittedHostProgram& c = kEmittedHostPrograms[p];
-    const Experiment e = set_up_experiment((kSourceDir / c.config).string(), {});
+    const Experiment e = set_up_experiment((kSourceDir / c.config).string(), settings_of(c));
     // configs/circle.toml's bound only guards the radius's sign: its descent never meets it.
     if (!has_bounds(*e.program) || std::string_view(c.config).ends_with("circle.toml")) continue;
     ++bounded_programs;
@@ -128,7 +135,7 @@ INSTANTIATE_TEST_SUITE_P(ExampleConfigs, HostExecutor,
                          ::testing::Range(0, kEmittedHostProgramCount),
                          [](const ::testing::TestParamInfo<int>& param) {
                            const EmittedHostProgram& c = kEmittedHostPrograms[param.param];
-                           std::string name = fs::path(c.config).stem().string();
+                           std::string name = c.name;
                            return name + (c.precision == Precision::f32 ? "_f32" : "_f64");
                          });
 

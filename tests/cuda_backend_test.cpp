@@ -8,8 +8,9 @@
 //     parameter and optimizer state value;
 //   - the loss of an evaluation (the validation split where there is one);
 //   - two GPU runs of the same steps give the same bits.
-// The configs of tests/gpu_refused_configs.txt are left out of that: the device must refuse
-// them, naming their widest parameter. And a divergence (a loss that turns NaN) is reported at
+// A config whose own plan is fused but has products a batched plan batches runs with both
+// plans. The configs of tests/gpu_refused_configs.txt must be refused under the fused plan,
+// naming their widest parameter. And a divergence (a loss that turns NaN) is reported at
 // its step and leaves the parameters as they were. Every test's name begins with "Gpu"; each skips
 // with the probe's reason where no device answers (scripts/gpu_check.sh fails when one skips on a
 // machine that has a GPU). How the GPU is compared with the CPU, and the error model:
@@ -65,33 +66,46 @@ std::unique_ptr<Backend> cuda_backend(const Experiment& e, bool f32) {
 struct Case {
   std::string config;  // a path under configs/ or tests/configs/
   bool f32 = true;
+  bool batched = false;  // with train.plan = batched, else the config's own plan
+  std::vector<std::string> settings() const {
+    if (batched) return {"train.plan=batched"};
+    return {};
+  }
 };
 
 // How gtest (and so ctest's test names) print a case.
 void PrintTo(const Case& c, std::ostream* out) {
-  *out << fs::path(c.config).stem().string() << (c.f32 ? " f32" : " f64");
+  *out << fs::path(c.config).stem().string() << (c.batched ? " batched" : "")
+       << (c.f32 ? " f32" : " f64");
 }
 
 // The example configs and the test configs (tests/configs/: constants and bounds), in f32 and
-// f64; with refused = false, without those the GPU refuses (tests/gpu_refused_configs.txt).
-std::vector<Case> example_cases(bool refused = false) {
-  const std::map<std::string, GpuRefusal> refusals = gpu_refused_configs();
+// f64, each with its own plan, and with the batched plan too where that one batches products
+// that the config's own plan runs per sample.
+std::vector<Case> example_cases() {
   std::vector<Case> cases;
-  for (const fs::path& config : program_configs())
-    if (refused || !refusals.count(config.filename().string()))
-      for (bool f32 : {true, false}) cases.push_back({config.string(), f32});
+  for (const fs::path& config : program_configs()) {
+    const bool own = set_up_experiment(config.string(), {}).plan.step.batched();
+    const bool batched =
+        set_up_experiment(config.string(), {"train.plan=batched"}).plan.step.batched();
+    for (bool f32 : {true, false}) {
+      cases.push_back({config.string(), f32, false});
+      if (batched && !own) cases.push_back({config.string(), f32, true});
+    }
+  }
   return cases;
 }
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
-  return fs::path(info.param.config).stem().string() + (info.param.f32 ? "_f32" : "_f64");
+  return fs::path(info.param.config).stem().string() + (info.param.batched ? "_batched" : "") +
+         (info.param.f32 ? "_f32" : "_f64");
 }
 
 class GpuCudaBackend : public ::testing::TestWithParam<Case> {};
 
 TEST_P(GpuCudaBackend, MatchesTheCpuReference) {
   SKIP_WITHOUT_GPU();
-  const ExampleRun s(GetParam().config);
+  const ExampleRun s(GetParam().config, GetParam().settings());
   const std::unique_ptr<Backend> gpu = cuda_backend(s.e, GetParam().f32);
   const std::unique_ptr<Backend> cpu =
       make_cpu_backend(*s.e.program, s.e.plan, {.math = CpuMath::reference});
@@ -105,7 +119,8 @@ TEST_P(GpuCudaBackend, MatchesTheCpuReference) {
   gpu->store(state);  // the initial state in the run's precision
   Comparison c;
   cpu->load(state);
-  compare_gradients(*gpu, *cpu, s, s.whole(), budget(GetParam().f32, s.rows), c);
+  compare_gradients(*gpu, *cpu, s, s.whole(), budget(GetParam().f32, s.rows, s.inner, s.batched),
+                    c);
   for (long step = 1; step <= kSteps; ++step) compare_step(*gpu, *cpu, s, step, state, c);
 
   const bool validation = s.e.dataset && s.e.dataset->validation_rows > 0;
@@ -116,12 +131,13 @@ TEST_P(GpuCudaBackend, MatchesTheCpuReference) {
   const Gradients none;
   const Scales scale = scales_of(*cpu, s, evaluated, none, 0.0, cpu->evaluate(evaluated));
   c.expect_near(gpu->evaluate(evaluated), cpu->evaluate(evaluated),
-                budget(GetParam().f32, evaluated.rows) * scale.reported, "evaluation");
+                budget(GetParam().f32, evaluated.rows, s.inner, s.batched) * scale.reported,
+                "evaluation");
 }
 
 TEST_P(GpuCudaBackend, TwoRunsGiveTheSameBits) {
   SKIP_WITHOUT_GPU();
-  const ExampleRun s(GetParam().config);
+  const ExampleRun s(GetParam().config, GetParam().settings());
   std::vector<std::vector<ParamState>> states;
   std::vector<std::vector<double>> reports;
   for (int run = 0; run < 2; ++run) {
@@ -152,12 +168,12 @@ TEST_P(GpuCudaBackend, TwoRunsGiveTheSameBits) {
 INSTANTIATE_TEST_SUITE_P(GpuExamples, GpuCudaBackend, ::testing::ValuesIn(example_cases()),
                          case_name);
 
-// The configs of tests/gpu_refused_configs.txt: the device refuses them before it allocates
-// anything, naming the widest parameter (the batched plan, not yet on the GPU, will run them).
+// The configs of tests/gpu_refused_configs.txt under the fused plan: the device refuses them
+// before it allocates anything, naming the widest parameter (their own plan is batched).
 TEST(GpuRefusedExamples, AreRefusedNamingTheWidestParameter) {
   SKIP_WITHOUT_GPU();
   for (const auto& [name, refusal] : gpu_refused_configs()) {
-    const Experiment e = set_up_experiment(config_path(name).string(), {});
+    const Experiment e = set_up_experiment(config_path(name).string(), {"train.plan=fused"});
     for (bool f32 : {true, false}) {
       SCOPED_TRACE(name + (f32 ? " f32" : " f64"));
       try {
@@ -211,29 +227,32 @@ TEST(GpuCudaBackendDivergence, IsReportedAtItsStepAndLeavesTheParameters) {
   }
 }
 
-// Not a GPU test: needs NVRTC only. Every example config's kernels, compiled as
-// make_cuda_backend compiles them for sm_90 (H100, H200), are within the resource budget (no
-// stack frame, no spills, at most 128 registers), so that the GPU never refuses them; except
-// the configs of tests/gpu_refused_configs.txt, which must get exactly their refusal (the
-// batched plan, not yet on the GPU, is what will run them there).
+// Not a GPU test: needs NVRTC only. Every example config's kernels, with its own plan and with
+// the batched plan, compiled as make_cuda_backend compiles them for sm_90 (H100, H200), are
+// within the resource budget (no stack frame, no spills, at most 128 registers), so that the
+// GPU never refuses them; and under the fused plan the configs of tests/gpu_refused_configs.txt
+// get exactly their refusal (one thread a sample cannot keep a real matrix's gradient).
 TEST(CudaBackendKernels, CompileWithinTheBudgetForEveryExampleConfig) {
   if (!gpu::built_with_cuda()) GTEST_SKIP() << "this descent was built without CUDA";
   const std::map<std::string, GpuRefusal> refused = gpu_refused_configs();
-  for (const Case& c : example_cases(/*refused=*/true)) {
+  for (const Case& c : example_cases()) {
     SCOPED_TRACE(::testing::PrintToString(c));
-    const Experiment e = set_up_experiment(c.config, {});
-    const auto refusal = refused.find(fs::path(c.config).filename().string());
+    const Experiment e = set_up_experiment(c.config, c.settings());
     try {
       const std::string log =
           gpu::check_backend_kernels(*e.program, e.plan, backend_options(e, c.f32), 90);
       EXPECT_NE(log.find("_step_update"), std::string::npos) << log;
-      EXPECT_EQ(refusal, refused.end()) << "within the budget: take it off "
-                                           "tests/gpu_refused_configs.txt";
     } catch (const Error& error) {
-      if (refusal == refused.end())
-        ADD_FAILURE() << error.render();
-      else
-        expect_gpu_refusal(error, c.config, refusal->second);
+      ADD_FAILURE() << error.render();
+    }
+    const auto refusal = refused.find(fs::path(c.config).filename().string());
+    if (refusal == refused.end() || c.batched) continue;
+    const Experiment fused = set_up_experiment(c.config, {"train.plan=fused"});
+    try {
+      gpu::check_backend_kernels(*fused.program, fused.plan, backend_options(fused, c.f32), 90);
+      ADD_FAILURE() << "within the budget: take it off tests/gpu_refused_configs.txt";
+    } catch (const Error& error) {
+      expect_gpu_refusal(error, c.config, refusal->second);
     }
   }
 }

@@ -110,15 +110,16 @@ using BackendMaker = std::function<std::unique_ptr<Backend>(const Experiment&)>;
 // `label`.
 inline void check_at_row_counts(const std::string& config,
                                 const std::vector<std::int64_t>& row_counts,
-                                const BackendMaker& make, const std::string& label) {
+                                const BackendMaker& make, const std::string& label,
+                                const std::vector<std::string>& overrides = {}) {
   TensorCheck worst;
   std::string worst_case;
   for (const std::int64_t rows : row_counts) {
-    const Experiment probe = set_up_experiment(config, {});
+    const Experiment probe = set_up_experiment(config, overrides);
     const bool minimize = probe.config.minimize();
-    const Experiment e = minimize
-                             ? set_up_experiment(config, {"train.starts=" + std::to_string(rows)})
-                             : set_up_experiment(config, {});
+    std::vector<std::string> settings = overrides;
+    if (minimize) settings.push_back("train.starts=" + std::to_string(rows));
+    const Experiment e = set_up_experiment(config, settings);
     DataSplits splits;
     if (e.dataset) splits = data_splits(*e.program, *e.dataset);
     for (const bool shuffled : {false, true}) {

@@ -10,6 +10,9 @@
 //                   <prefix>_rows <<<blocks, threads>>>, argument: StepBuffers<Real>
 //   update          cudaLaunchKernel of <name>_step_update <<<update_blocks, kUpdateThreads>>>,
 //                   arguments: StepBuffers<Real>, UpdateCoefficients<Real>, long long values
+//   segment, finish a batched plan's <prefix>_seg<i> <<<blocks, threads>>> and
+//                   <prefix>_finish <<<1, threads>>>
+//   product         cublasSgemm / cublasDgemm on the same stream (runtime/blas.hpp)
 // The kernels come from the program's cubin, loaded with cudaLibraryLoadData. Launch shapes are
 // the ones EmittedBackend passes (codegen/launch.hpp), never the card's: the bits of every sum
 // do not depend on the GPU. Kernel faults surface at the next synchronizing call.
@@ -19,11 +22,14 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "codegen/emitted_backend.hpp"
 #include "common/error.hpp"
+#include "cuda/runtime/blas.hpp"
 #include "cuda/runtime/cuda_handles.hpp"
 #include "cuda/runtime/staged_upload.hpp"
 
@@ -40,7 +46,10 @@ class CudaStepDevice final : public codegen::StepDevice<Real> {
         library_(load_library(cubin)),
         step_(kernels(program.step)),
         evaluation_(kernels(program.evaluation)),
-        update_(library_kernel(library_.get(), program.step.update)) {}
+        update_(library_kernel(library_.get(), program.step.update)) {
+    if (program.step.batched || program.evaluation.batched)
+      blas_ = std::make_unique<Blas>(stream_.get());
+  }
 
   CudaStepDevice(const CudaStepDevice&) = delete;
   CudaStepDevice& operator=(const CudaStepDevice&) = delete;
@@ -80,17 +89,39 @@ class CudaStepDevice final : public codegen::StepDevice<Real> {
            std::array<void*, 3>{buffers(s), const_cast<UpdateCoefficients<Real>*>(&c), &values},
            "update");
   }
+  void segment(codegen::Which which, int index, const launch::StepBuffers<Real>& s,
+               long long blocks, int threads) override {
+    const std::vector<const void*>& segments = of(which).segments;
+    launch(index >= 0 && static_cast<std::size_t>(index) < segments.size()
+               ? segments[static_cast<std::size_t>(index)]
+               : nullptr,
+           blocks, threads, std::array<void*, 1>{buffers(s)}, "segment");
+  }
+  void finish(codegen::Which which, const launch::StepBuffers<Real>& s, int threads) override {
+    launch(of(which).finish, 1, threads, std::array<void*, 1>{buffers(s)}, "finish");
+  }
+  void product(const codegen::MatrixProductCall<Real>& c) override {
+    if (!blas_) throw Error(ExitCode::failure, "internal: a matrix product in a fused program");
+    blas_->product(c.transpose_a, c.transpose_b, c.m, c.n, c.k, c.a, c.lda, c.b, c.ldb, c.c, c.ldc);
+  }
 
  private:
   struct Kernels {
-    const void* first = nullptr;  // null when the program has no phase 1
-    const void* rows = nullptr;
+    const void* first = nullptr;        // null when the program has no phase 1
+    const void* rows = nullptr;         // the fused plan's
+    std::vector<const void*> segments;  // a batched plan's
+    const void* finish = nullptr;
   };
 
   Kernels kernels(const codegen::EmittedKernels& k) const {
     Kernels out;
-    if (!k.first.empty()) out.first = library_kernel(library_.get(), k.first);
-    out.rows = library_kernel(library_.get(), k.rows);
+    const auto get = [this](const std::string& name) {
+      return name.empty() ? nullptr : library_kernel(library_.get(), name);
+    };
+    out.first = get(k.first);
+    out.rows = get(k.rows);
+    for (const std::string& name : k.segments) out.segments.push_back(get(name));
+    out.finish = get(k.finish);
     return out;
   }
   const Kernels& of(codegen::Which which) const {
@@ -123,6 +154,7 @@ class CudaStepDevice final : public codegen::StepDevice<Real> {
   Library library_;
   Kernels step_, evaluation_;
   const void* update_;
+  std::unique_ptr<Blas> blas_;  // a batched plan's products
 };
 
 }  // namespace descent::gpu

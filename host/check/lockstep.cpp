@@ -83,25 +83,6 @@ std::vector<double> node_scales(const Program& program, const ProgramPlan& plan,
   return scale;
 }
 
-// L: the longest sum inside one sample (a matrix product's inner dimension, a dot product's or
-// a sum's length). The oracle adds such a sum in order; a backend may add it in another order
-// (a batched product through BLAS, a GPU's tree), which changes its rounding by up to L
-// roundings relative to the sum of the terms' magnitudes.
-double longest_sample_sum(const Graph& g, const StepPlan& plan) {
-  std::int64_t longest = 0;
-  for (NodeId id : plan.all_in_order) {
-    const Node& n = g[id];
-    if (n.op == Op::matmul) {
-      const Shape& a = g[n[0]].shape;
-      longest = std::max<std::int64_t>(longest, a.dims[a.rank - 1]);
-      continue;
-    }
-    for (int i = 0; i < n.arity; ++i)
-      if (g[n[i]].shape.size() > n.shape.size()) longest = std::max(longest, g[n[i]].shape.size());
-  }
-  return static_cast<double>(longest);
-}
-
 // The largest scale among the totals an output reads, and the per-sample values it is made of
 // without a total in between.
 double output_scale(const Graph& g, const ProgramPlan& plan, const std::vector<double>& scales,
@@ -260,6 +241,21 @@ class Lockstep {
 };
 
 }  // namespace
+
+double longest_sample_sum(const Graph& g, const StepPlan& plan) {
+  std::int64_t longest = 0;
+  for (NodeId id : plan.all_in_order) {
+    const Node& n = g[id];
+    if (n.op == Op::matmul) {
+      const Shape& a = g[n[0]].shape;
+      longest = std::max<std::int64_t>(longest, a.dims[a.rank - 1]);
+      continue;
+    }
+    for (int i = 0; i < n.arity; ++i)
+      if (g[n[i]].shape.size() > n.shape.size()) longest = std::max(longest, g[n[i]].shape.size());
+  }
+  return static_cast<double>(longest);
+}
 
 bool StepCheck::ok() const {
   return std::all_of(tensors.begin(), tensors.end(), [](const TensorCheck& t) { return t.ok(); });

@@ -86,6 +86,12 @@ struct CheckReport {
 // both begin from; the oracle's state after each step is the next one's start). `data` is the
 // data set both are attached to (null in minimize mode); `order` the epoch order for shuffled
 // batches. The backend must not be attached yet.
+// L: the longest sum inside one sample (a matrix product's inner dimension, a dot product's or
+// a sum's length). The oracle adds such a sum in order; a backend may add it in another order
+// (a batched product through BLAS or cuBLAS, a GPU's tree), which changes its rounding by up to
+// L roundings relative to the sum of the terms' magnitudes.
+double longest_sample_sum(const Graph& g, const StepPlan& plan);
+
 CheckReport check_backend(const Program& program, const ProgramPlan& plan, Backend& backend,
                           const DataSplits* data, const std::vector<std::int64_t>& order,
                           std::vector<ParamState> start, const std::vector<CheckStep>& steps);

@@ -67,17 +67,6 @@ BackendChoice choose_backend(const std::string& device, const std::string& preci
 std::unique_ptr<Backend> make_backend(BackendChoice& choice, const Experiment& e) {
   choice.threads = resolve_threads(e.config.train.threads);
   if (choice.device == "cpu") return make_cpu(choice, e);
-  if (e.config.train.plan == PlanChoice::batched) {
-    // The GPU's kernels run every product per sample: a batched plan runs on the CPU.
-    if (!choice.automatic)
-      throw input_error(
-          "plan \"batched\" is not available on the GPU yet (its kernels run every product per "
-          "sample); use --plan fused or auto, or --device cpu");
-    choice.device = "cpu";
-    if (!choice.precision_set) choice.precision = "f64";
-    choice.why = "cpu (plan \"batched\" runs on the CPU only)";
-    return make_cpu(choice, e);
-  }
   gpu::CudaBackendOptions options;
   options.f32 = choice.precision == "f32";
   options.name = e.config.name;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "codegen/node_writer.hpp"
+#include "codegen/segments.hpp"
 #include "common/error.hpp"
 
 namespace descent::codegen {
@@ -41,28 +42,51 @@ class ProgramWriter {
       throw Error(ExitCode::failure,
                   "the CUDA emitter cannot lower this program: " + plan_.unphased_reason);
     place_nodes();
+    seg_ = lay_out_segments(g_, plan_);
     out.prefix = prefix_;
     out.totals = plan_.total_values;
     out.uniform_values = plan_.uniform_values;
     out.last_values = last_values_;
     out.warps = choose_warps();
     out.shared_bytes =
-        out.warps * std::max<std::int64_t>(plan_.total_values, 1) * real_bytes(options_.precision);
+        out.warps * std::max<std::int64_t>(seg_.sink_values, 1) * real_bytes(options_.precision);
     const bool has_first = plan_.uniform_values > 0;
     out.first = has_first ? prefix_ + "_first" : "";
-    out.rows = prefix_ + "_rows";
     out.update = training_ ? prefix_ + "_update" : "";
+    out.batched = seg_.batched;
+    if (seg_.batched) {
+      for (std::size_t i = 0; i < seg_.segments.size(); ++i)
+        out.segments.push_back(prefix_ + "_seg" + std::to_string(i));
+      out.finish = prefix_ + "_finish";
+      out.products = product_launches();
+      out.row_values = seg_.row_values;
+    } else {
+      out.rows = prefix_ + "_rows";
+    }
     std::ostringstream o;
+    if (seg_.batched) write_launch_comment(o, out);
     o << "struct " << prefix_ << " {\n"
       << "  typedef " << real_type() << " Real;\n"
-      << "  static constexpr int kTotals = " << plan_.total_values << ";\n"
+      << "  static constexpr int kTotals = " << seg_.sink_values << ";\n"
       << "  static constexpr int kWarps = " << out.warps << ";\n"
-      << "  static constexpr bool kTraining = " << (training_ ? "true" : "false") << ";\n\n";
+      << "  static constexpr bool kTraining = " << (training_ ? "true" : "false") << ";\n"
+      << "  static constexpr int kBegin = 0, kEnd = kTotals;\n\n";
     write_first(o);
-    write_sample(o);
+    if (!seg_.batched) write_sample(o, 0);
     write_finish_total(o);
+    write_finish_batched(o);
     write_last(o);
     o << "};\n\n";
+    for (std::size_t i = 0; seg_.batched && i < seg_.segments.size(); ++i) {
+      o << "struct " << segment_struct(out.segments[i]) << " {\n"
+        << "  typedef " << prefix_ << "::Real Real;\n"
+        << "  static constexpr int kTotals = " << prefix_ << "::kTotals, kWarps = " << prefix_
+        << "::kWarps;\n"
+        << "  static constexpr int kBegin = " << seg_.segments[i].sink_begin
+        << ", kEnd = " << seg_.segments[i].sink_end << ";\n";
+      write_sample(o, static_cast<int>(i));
+      o << "};\n\n";
+    }
     write_kernels(o, out);
     return o.str();
   }
@@ -120,6 +144,90 @@ class ProgramWriter {
         throw Error(ExitCode::failure, "internal: node " + str(id) + " has no place");
   }
 
+  // Before writing segment `segment`: its own scalars in locals, its vectors, earlier nodes and
+  // products in their slots.
+  void place_segment(int segment) {
+    for (NodeId id : plan_.per_sample) {
+      if (plan_.product_of(id) || seg_.segment_of[id] < segment || seg_.kept_in_slot(g_, id))
+        places_[id] = Place{Place::stored, 0, seg_.slot[id]};
+      else
+        places_[id] = Place{Place::local};
+    }
+  }
+
+  std::int64_t sink_offset(const PlanTotal& t) const { return seg_.sink_offset[t.node]; }
+  int total_segment(const PlanTotal& t) const { return seg_.total_segment[t.node]; }
+
+  // The matrix products between the segments, in launch order (products in id order, then the
+  // batched outer totals after the last segment).
+  std::vector<ProductLaunch> product_launches() const {
+    std::vector<ProductLaunch> out;
+    for (const PlanProduct& p : plan_.products) {
+      ProductLaunch launch;
+      launch.kind =
+          p.matrix_left ? ProductLaunch::Kind::matrix_left : ProductLaunch::Kind::matrix_right;
+      launch.after_segment = seg_.run_after[p.node];
+      const Place& matrix = places_[p.matrix];
+      switch (matrix.kind) {
+        case Place::param:
+          launch.source = ProductLaunch::Source::params;
+          break;
+        case Place::uniform:
+          launch.source = ProductLaunch::Source::uniforms;
+          break;
+        case Place::constant:
+          launch.source = ProductLaunch::Source::constants;
+          break;
+        default:
+          nodes_.ref(p.matrix, "0");  // refuses a node without a place
+          throw Error(ExitCode::failure, "internal: the matrix of product node " + str(p.node) +
+                                             " is not stored in a buffer");
+      }
+      launch.matrix_offset = matrix.offset;
+      launch.a_slot = seg_.slot[p.vector];
+      launch.out = seg_.slot[p.node];
+      launch.m = p.m;
+      launch.k = p.k;
+      out.push_back(launch);
+    }
+    for (const PlanTotal& t : plan_.totals)
+      if (t.batched) {
+        ProductLaunch launch;
+        launch.kind = ProductLaunch::Kind::outer_total;
+        launch.after_segment = static_cast<int>(seg_.segments.size()) - 1;
+        launch.a_slot = seg_.slot[t.a];
+        launch.b_slot = seg_.slot[t.b];
+        launch.out = t.offset;
+        launch.m = g_[t.a].shape.size();
+        launch.k = g_[t.b].shape.size();
+        out.push_back(launch);
+      }
+    return out;
+  }
+
+  // The launch order of a batched program, for a reader of the emitted source.
+  void write_launch_comment(std::ostream& o, const EmittedKernels& k) const {
+    o << "// " << prefix_ << ": a batched plan of " << k.segments.size()
+      << " segments; per-row values: " << k.row_values << " a row. Launch order:\n";
+    if (!k.first.empty()) o << "//   " << k.first << "\n";
+    for (std::size_t i = 0; i < k.segments.size(); ++i) {
+      o << "//   " << k.segments[i] << "\n";
+      for (const ProductLaunch& p : k.products) {
+        if (p.after_segment != static_cast<int>(i)) continue;
+        if (p.kind == ProductLaunch::Kind::outer_total)
+          o << "//   T[" << p.out << "] (" << p.m << "x" << p.k << ") = slot " << p.a_slot
+            << " (rows x " << p.m << ")^T . slot " << p.b_slot << " (rows x " << p.k << ")\n";
+        else
+          o << "//   slot " << p.out << " = slot " << p.a_slot << " . "
+            << (p.kind == ProductLaunch::Kind::matrix_left ? "M^T" : "M") << " (M " << p.m << "x"
+            << p.k << ")\n";
+      }
+    }
+    o << "//   " << k.finish << "\n";
+    if (!k.update.empty()) o << "//   " << k.update << "\n";
+    o << "\n";
+  }
+
   // Shared memory the rows kernel keeps besides the accumulators (the warps' norm sums, the
   // last-block flag), set aside from the limit.
   static constexpr std::int64_t kSharedReserve = 256;
@@ -127,7 +235,7 @@ class ProgramWriter {
   // Warps a block: as many as 8 whose accumulators fit the block's shared memory.
   int choose_warps() const {
     const std::int64_t per_warp =
-        std::max<std::int64_t>(plan_.total_values, 1) * real_bytes(options_.precision);
+        std::max<std::int64_t>(seg_.sink_values, 1) * real_bytes(options_.precision);
     for (int warps = 8; warps >= 1; warps /= 2)
       if (warps * per_warp <= options_.shared_bytes_limit - kSharedReserve) return warps;
     refuse_too_wide();
@@ -135,9 +243,9 @@ class ProgramWriter {
 
   // Names the parameter whose gradient reads the widest total.
   [[noreturn]] void refuse_too_wide() const {
-    const PlanTotal* widest = &plan_.totals.front();
+    const PlanTotal* widest = nullptr;
     for (const PlanTotal& t : plan_.totals)
-      if (t.size > widest->size) widest = &t;
+      if (!t.batched && (!widest || t.size > widest->size)) widest = &t;
     const ProgramParam* culprit = nullptr;
     for (const ProgramParam& p : program_.params) {
       const std::vector<NodeId> reach = g_.reachable({p.gradient});
@@ -146,7 +254,7 @@ class ProgramWriter {
     }
     const std::int64_t fits =
         (options_.shared_bytes_limit - kSharedReserve) / real_bytes(options_.precision) -
-        (plan_.total_values - widest->size);
+        (seg_.sink_values - widest->size);
     throw Error(ExitCode::bad_input,
                 (culprit ? "the parameter '" + culprit->name + "' (shape " +
                                culprit->shape.to_string() + ") "
@@ -201,29 +309,42 @@ class ProgramWriter {
     return nodes_.ref(t.child, e);
   }
 
-  void write_sample(std::ostream& o) {
+  // Phase 2 for one row: the whole of it (the fused plan), or batched segment `segment`'s nodes,
+  // with the per-row values that later segments and products read stored into s.rowbuf.
+  void write_sample(std::ostream& o, int segment) {
     o << "  template <class Sink>\n  static DESCENT_HD void sample(long long r, bool valid, "
          "const descent::launch::StepBuffers<Real>& s, Sink& sink) {\n"
          "    constexpr int tid = 0, nthreads = 1;\n"
-         "    (void)tid;\n    (void)nthreads;\n    (void)valid;\n    (void)r;\n";
+         "    (void)tid;\n    (void)nthreads;\n    (void)valid;\n    (void)r;\n    (void)sink;\n";
     o << "    const long long row = s.order ? s.order[s.first + r] : s.first + r;\n    "
          "(void)row;\n";
     for (std::size_t k = 0; k < program_.inputs.size(); ++k)
       if (program_.inputs[k].node != kNoNode)
         o << "    const Real* x" << k << " = s.inputs[" << k << "] + row * "
-          << program_.inputs[k].shape.size() << ";\n";
+          << program_.inputs[k].shape.size() << ";\n    (void)x" << k << ";\n";
     for (std::size_t k = 0; k < program_.params.size(); ++k)
       if (places_[program_.params[k].node].per_sample)
         o << "    const Real* p" << k << " = s.params + " << param_offset(k) << " + r * "
           << layout_[k].size << ";\n    (void)p" << k << ";\n";
+    if (seg_.batched) place_segment(segment);
     for (NodeId id : plan_.per_sample) {
+      if (seg_.batched && (plan_.product_of(id) || seg_.segment_of[id] != segment)) continue;
       nodes_.declare(o, id);
       nodes_.write(o, id);
+      if (seg_.batched && seg_.slot[id] >= 0 && places_[id].kind == Place::local)
+        write_store(o, id, nodes_.ref(id, "i"));
     }
-    for (const PlanTotal& t : plan_.totals)
-      o << "  for (int i = 0; i < " << t.size << "; ++i) sink.add(" << t.offset << " + i, "
-        << total_value(t, "i") << ");\n";
-    // Minimize mode's gradients: one per start.
+    for (NodeId id : plan_.row_variables)
+      if (seg_.batched && segment == 0 && seg_.slot[id] >= 0)
+        write_store(o, id, nodes_.ref(id, "i"));
+    for (const PlanTotal& t : plan_.totals) {
+      if (t.batched || (seg_.batched && total_segment(t) != segment)) continue;
+      const std::int64_t local =
+          sink_offset(t) - (seg_.batched ? seg_.segments[segment].sink_begin : 0);
+      o << (seg_.batched ? "  DESCENT_ROLLED\n" : "") << "  for (int i = 0; i < " << t.size
+        << "; ++i) sink.add(" << local << " + i, " << total_value(t, "i") << ");\n";
+    }
+    // Minimize mode's gradients: one per start (never batched: per-sample outputs).
     for (std::size_t k = 0; training_ && k < program_.params.size(); ++k) {
       const NodeId grad = plan_.outputs[ProgramPlan::gradient_output(k)];
       if (!g_[grad].varying) continue;
@@ -231,17 +352,42 @@ class ProgramWriter {
       o << "  if (valid) for (int i = 0; i < " << size << "; ++i) s.grads[" << param_offset(k)
         << " + r * " << size << " + i] = " << nodes_.ref(grad, "i") << ";\n";
     }
-    o << "  }\n\n";
+    o << "  }\n";
   }
 
+  // Row r's values of `id` (element i spelled `value`) into its slot of the per-row buffer.
+  void write_store(std::ostream& o, NodeId id, const std::string& value) const {
+    o << "  if (valid) for (int i = 0; i < " << g_[id].shape.size() << "; ++i) s.rowbuf[("
+      << seg_.slot[id] << " + i) * s.rows + r] = " << value << ";\n";
+  }
+
+  // Sink value k's total after the rows' sum (a mean divides), and its place in T.
   void write_finish_total(std::ostream& o) const {
     o << "  static DESCENT_HD Real finish_total(int k, Real sum, Real rows) {\n"
          "    (void)k;\n    (void)rows;\n";
     for (const PlanTotal& t : plan_.totals)
-      if (t.mean)
-        o << "    if (k >= " << t.offset << " && k < " << t.offset + t.size
+      if (t.mean && !t.batched)
+        o << "    if (k >= " << sink_offset(t) << " && k < " << sink_offset(t) + t.size
           << ") return sum / rows;\n";
     o << "    return sum;\n  }\n\n";
+    o << "  static DESCENT_HD long long total_place(int k) {\n";
+    for (const PlanTotal& t : plan_.totals)
+      if (seg_.batched && !t.batched && sink_offset(t) != t.offset)
+        o << "    if (k >= " << sink_offset(t) << " && k < " << sink_offset(t) + t.size
+          << ") return k + " << t.offset - sink_offset(t) << ";\n";
+    o << "    return k;\n  }\n\n";
+  }
+
+  // The outer totals that a matrix product wrote into T: a mean divides by the rows.
+  void write_finish_batched(std::ostream& o) const {
+    o << "  static DESCENT_HD void finish_batched(int tid, int nthreads, "
+         "const descent::launch::StepBuffers<Real>& s) {\n"
+         "    (void)tid;\n    (void)nthreads;\n    (void)s;\n";
+    for (const PlanTotal& t : plan_.totals)
+      if (t.batched && t.mean)
+        o << "  for (long long i = tid; i < " << t.size << "; i += nthreads) s.totals[" << t.offset
+          << " + i] = s.totals[" << t.offset << " + i] / Real(s.rows);\n";
+    o << "  }\n\n";
   }
 
   void write_last(std::ostream& o) {
@@ -278,8 +424,18 @@ class ProgramWriter {
     if (!k.first.empty())
       o << "extern \"C\" __global__ void " << bounds << " " << k.first << "(" << buffers
         << ") { descent::launch::first_kernel<" << prefix_ << ">(s); }\n";
-    o << "extern \"C\" __global__ void " << bounds << " " << k.rows << "(" << buffers
-      << ") { descent::launch::rows_kernel<" << prefix_ << ">(s); }\n";
+    if (!k.rows.empty())
+      o << "extern \"C\" __global__ void " << bounds << " " << k.rows << "(" << buffers
+        << ") { descent::launch::rows_kernel<" << prefix_ << ">(s); }\n";
+    // Two blocks an SM (the register budget, codegen/resources.hpp): without the minimum,
+    // ptxas held some f64 segments to 64 registers and spilled.
+    const std::string two_blocks = "__launch_bounds__(" + str(k.threads()) + ", 2)";
+    for (const std::string& segment : k.segments)
+      o << "extern \"C\" __global__ void " << two_blocks << " " << segment << "(" << buffers
+        << ") { descent::launch::segment_kernel<" << segment_struct(segment) << ">(s); }\n";
+    if (!k.finish.empty())
+      o << "extern \"C\" __global__ void " << two_blocks << " " << k.finish << "(" << buffers
+        << ") { descent::launch::finish_kernel<" << prefix_ << ">(s); }\n";
     if (!k.update.empty())
       o << "extern \"C\" __global__ void __launch_bounds__(" << launch_update_threads() << ") "
         << k.update << "(" << buffers << ", descent::UpdateCoefficients<" << prefix_
@@ -300,6 +456,7 @@ class ProgramWriter {
   std::vector<Place> places_;
   NodeWriter nodes_;
   std::int64_t last_values_ = 0;
+  SegmentLayout seg_;  // the segments of a batched plan (codegen/segments.hpp)
 };
 
 std::vector<ConstantLayout> layout_constants(const Program& program, std::int64_t& total) {

@@ -44,6 +44,31 @@ struct ConstantLayout {
   std::int64_t size = 0;
 };
 
+// One matrix product of a batched plan (codegen/launch.hpp), over every row of the batch, that
+// the backend runs between the segment kernels, in the plan's terms (PlanProduct,
+// PlanTotal::batched), with R a node's rows in the per-row buffer (codegen/launch.hpp: stored
+// element-major, as Rᵀ from rowbuf + slot·rows; the backend multiplies the transposes):
+//   matrix_left   out (rows × m) = R (rows × k) · Mᵀ     M@v, M of shape (m, k)
+//   matrix_right  out (rows × k) = R (rows × m) · M      v@M
+//   outer_total   T[out] (m × k) = A (rows × m)ᵀ · B (rows × k)   Σ outer(a, b), a sum: the
+//                 finish divides a mean
+struct ProductLaunch {
+  enum class Kind : std::uint8_t {
+    matrix_left,
+    matrix_right,
+    outer_total
+  } kind = Kind::matrix_left;
+  int after_segment = 0;  // runs after this segment's kernel
+  // Where the shared matrix lies (matrix_left, matrix_right): the packed parameters, U or the
+  // packed constants, from `matrix_offset`.
+  enum class Source : std::uint8_t { params, uniforms, constants } source = Source::params;
+  std::int64_t matrix_offset = 0;
+  std::int64_t a_slot = 0;  // R, or A (outer_total)
+  std::int64_t b_slot = 0;  // B (outer_total)
+  std::int64_t out = 0;     // the product's slot, or its total's offset in T
+  std::int64_t m = 0, k = 0;
+};
+
 // One emitted program (the training step, or the evaluation): its kernels and buffer sizes.
 struct EmittedKernels {
   std::string prefix;  // e.g. "logistic_step"
@@ -52,10 +77,16 @@ struct EmittedKernels {
   std::string update;  // empty for the evaluation
   int warps = 8;       // per block of the first and rows kernels
   int threads() const { return warps * 32; }
-  std::int64_t totals = 0;          // values in T (and per block in partials)
-  std::int64_t uniform_values = 0;  // U
-  std::int64_t last_values = 0;     // L
-  std::int64_t shared_bytes = 0;    // the rows kernel's static shared memory
+  std::int64_t totals = 0;  // values in T (and at most that many per block in partials)
+  // A batched plan (first, then segments and products, then finish; rows is empty):
+  bool batched = false;
+  std::vector<std::string> segments;    // kernel names, in launch order (segment_struct)
+  std::string finish;                   // kernel name
+  std::vector<ProductLaunch> products;  // in launch order
+  std::int64_t row_values = 0;          // per row in the per-row buffer (slots)
+  std::int64_t uniform_values = 0;      // U
+  std::int64_t last_values = 0;         // L
+  std::int64_t shared_bytes = 0;        // the rows kernel's static shared memory
 };
 
 struct EmittedProgram {
@@ -80,6 +111,10 @@ struct EmitOptions {
 
 EmittedProgram emit_program(const Program& program, const ProgramPlan& plan,
                             const EmitOptions& options);
+
+// The program struct of a batched segment's kernel (a kernel cannot share its struct's name:
+// inside the kernel its own name would hide the struct's).
+inline std::string segment_struct(const std::string& kernel) { return kernel + "_rows"; }
 
 // `name` as a C identifier for EmitOptions::name: other characters become '_', a leading digit
 // gets one in front, and an empty name is "program".

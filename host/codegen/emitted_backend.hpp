@@ -30,6 +30,20 @@ namespace descent::codegen {
 // Which of an EmittedProgram's two programs a launch runs.
 enum class Which { step, evaluation };
 
+// C (m × n) = op(A) (m × k) · op(B) (k × n), row-major with leading dimensions lda, ldb, ldc
+// (op(X) = Xᵀ when transposed): a batched plan's matrix product on the device's memory.
+template <class Real>
+struct MatrixProductCall {
+  bool transpose_a = false, transpose_b = false;
+  long long m = 0, n = 0, k = 0;
+  const Real* a = nullptr;
+  long long lda = 0;
+  const Real* b = nullptr;
+  long long ldb = 0;
+  Real* c = nullptr;
+  long long ldc = 0;
+};
+
 // Memory and launches on one device, for kernels of precision Real. Copies and launches run in
 // issue order; copy_to_host and synchronize wait for what was issued before them.
 template <class Real>
@@ -47,6 +61,12 @@ class StepDevice {
                     int threads) = 0;
   virtual void update(const launch::StepBuffers<Real>& s, const UpdateCoefficients<Real>& c,
                       long long values) = 0;
+  // A batched plan's kernels (codegen/launch.hpp): segment `index`, the finish, and the
+  // matrix products between them.
+  virtual void segment(Which which, int index, const launch::StepBuffers<Real>& s, long long blocks,
+                       int threads) = 0;
+  virtual void finish(Which which, const launch::StepBuffers<Real>& s, int threads) = 0;
+  virtual void product(const MatrixProductCall<Real>& call) = 0;
 };
 
 // An array in a StepDevice's memory, released with it.
@@ -113,11 +133,15 @@ class EmittedBackend final : public Backend {
   std::string name() const override { return device_->name(); }
   std::string precision() const override { return sizeof(Real) == 4 ? "f32" : "f64"; }
   // A thread's rows one after the other, the butterfly over 32 lanes (5 levels), the warps of a
-  // block, then the blocks (codegen/launch.hpp).
+  // block, then the blocks (codegen/launch.hpp). A batched plan's outer totals are matrix
+  // products over the rows, whose order of additions is the library's: a chain of `rows` at
+  // worst.
   std::int64_t summation_depth(std::int64_t rows) const override {
     const int threads = emitted_.step.threads();
     const long long blocks = launch::row_blocks(rows, threads);
-    return (rows + blocks * threads - 1) / (blocks * threads) + 5 + emitted_.step.warps + blocks;
+    const std::int64_t fused =
+        (rows + blocks * threads - 1) / (blocks * threads) + 5 + emitted_.step.warps + blocks;
+    return emitted_.step.batched ? std::max<std::int64_t>(fused, rows) : fused;
   }
 
   void attach(const DataSplits& data) override {
@@ -298,6 +322,7 @@ class EmittedBackend final : public Backend {
     s.lasts = lasts_.get();
     s.partials = partials_.get();
     s.totals = totals_.get();
+    s.rowbuf = nullptr;
     s.scalars = scalars.get();
     s.blocks_done = blocks_done_.get();
     s.diverged = diverged_.get();
@@ -306,9 +331,62 @@ class EmittedBackend final : public Backend {
     return s;
   }
 
-  void run(Which which, const EmittedKernels& k, const launch::StepBuffers<Real>& s) {
+  void run(Which which, const EmittedKernels& k, launch::StepBuffers<Real>& s) {
     if (!k.first.empty()) device_->first(which, s, k.threads());
-    device_->rows(which, s, launch::row_blocks(s.rows, k.threads()), k.threads());
+    const long long blocks = launch::row_blocks(s.rows, k.threads());
+    if (!k.batched) {
+      device_->rows(which, s, blocks, k.threads());
+      return;
+    }
+    // The per-row buffer, grown when a batch needs more than any before (allocated once for a
+    // run's batch size).
+    const auto needed = static_cast<std::size_t>(k.row_values * s.rows);
+    if (rowbuf_.size() < needed) rowbuf_ = DeviceArray<Real, Real>(*device_, needed);
+    s.rowbuf = rowbuf_.get();
+    for (std::size_t i = 0; i < k.segments.size(); ++i) {
+      device_->segment(which, static_cast<int>(i), s, blocks, k.threads());
+      for (const ProductLaunch& p : k.products)
+        if (p.after_segment == static_cast<int>(i)) device_->product(product_call(p, s));
+    }
+    device_->finish(which, s, k.threads());
+  }
+
+  // A ProductLaunch on this batch's buffers (see emit.hpp). The per-row buffer is
+  // element-major: a slot's rows R (rows × size) lie there as Rᵀ (size × rows, row-major), so
+  // every product is computed transposed: outᵀ = M·Rᵀ (M@v), outᵀ = Mᵀ·Rᵀ (v@M), and an outer
+  // total Aᵀ·B = (Aᵀ)·(Bᵀ)ᵀ.
+  static MatrixProductCall<Real> product_call(const ProductLaunch& p,
+                                              const launch::StepBuffers<Real>& s) {
+    const auto rows_of = [&s](std::int64_t slot) { return s.rowbuf + slot * s.rows; };
+    MatrixProductCall<Real> c;
+    if (p.kind == ProductLaunch::Kind::outer_total) {
+      c.transpose_b = true;
+      c.m = p.m;
+      c.n = p.k;
+      c.k = s.rows;
+      c.a = rows_of(p.a_slot);
+      c.lda = s.rows;
+      c.b = rows_of(p.b_slot);
+      c.ldb = s.rows;
+      c.c = s.totals + p.out;
+      c.ldc = p.k;
+      return c;
+    }
+    const Real* matrix = p.source == ProductLaunch::Source::params     ? s.params
+                         : p.source == ProductLaunch::Source::uniforms ? s.uniforms
+                                                                       : s.constants;
+    const bool left = p.kind == ProductLaunch::Kind::matrix_left;
+    c.transpose_a = !left;  // M·Rᵀ, or Mᵀ·Rᵀ
+    c.m = left ? p.m : p.k;
+    c.n = s.rows;
+    c.k = left ? p.k : p.m;
+    c.a = matrix + p.matrix_offset;
+    c.lda = p.k;
+    c.b = rows_of(p.a_slot);
+    c.ldb = s.rows;
+    c.c = rows_of(p.out);
+    c.ldc = s.rows;
+    return c;
   }
 
   const Program& program_;
@@ -316,6 +394,7 @@ class EmittedBackend final : public Backend {
   std::unique_ptr<StepDevice<Real>> device_;
   DeviceArray<Real, Real> params_, grads_, state0_, state1_, uniforms_, lasts_, totals_, partials_;
   DeviceArray<Real, Real> constants_, lower_, upper_;  // null when the program has none
+  DeviceArray<Real, Real> rowbuf_;  // a batched plan's per-row values (codegen/launch.hpp)
   DeviceArray<Real, Real> step_scalars_, eval_scalars_;
   DeviceArray<unsigned int, Real> blocks_done_;
   DeviceArray<long long, Real> diverged_, order_;

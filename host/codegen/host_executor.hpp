@@ -6,6 +6,7 @@
 // thread uses for it. On machines without a GPU this is what checks the kernels.
 #pragma once
 
+#include <algorithm>
 #include <vector>
 
 #include "codegen/launch.hpp"
@@ -45,8 +46,9 @@ void finish_step(long long blocks, const StepBuffers<typename P::Real>& s) {
   for (int k = 0; k < P::kTotals; ++k) {
     Real sum = Real(0);
     for (long long b = 0; b < blocks; ++b) sum += s.partials[b * P::kTotals + k];
-    s.totals[k] = P::finish_total(k, sum, Real(s.rows));
+    s.totals[P::total_place(k)] = P::finish_total(k, sum, Real(s.rows));
   }
+  P::finish_batched(0, 1, s);
   P::last(0, 1, s);
   if (!P::kTraining) return;
   constexpr int kThreads = P::kWarps * kWarp;
@@ -61,35 +63,71 @@ void finish_step(long long blocks, const StepBuffers<typename P::Real>& s) {
   guard_step(total, s);
 }
 
-template <class P>
-void rows_kernel(const StepBuffers<typename P::Real>& s) {
-  using Real = typename P::Real;
-  constexpr int kStored = P::kTotals > 0 ? P::kTotals : 1;
-  const long long blocks = row_blocks(s.rows, P::kWarps * kWarp);
-  std::vector<Real> acc(P::kWarps * kStored), lanes(kWarp * kStored), column(kWarp);
-  const long long stride = blocks * P::kWarps * kWarp;
+// Phase 2 of sink values [S::kBegin, S::kEnd) over every row, into each block's partials.
+template <class S>
+long long rows_into_partials(const StepBuffers<typename S::Real>& s) {
+  using Real = typename S::Real;
+  constexpr int kCount = S::kEnd - S::kBegin;
+  constexpr int kStored = kCount > 0 ? kCount : 1;
+  const long long blocks = row_blocks(s.rows, S::kWarps * kWarp);
+  std::vector<Real> acc(S::kWarps * kStored), lanes(kWarp * kStored), column(kWarp);
+  const long long stride = blocks * S::kWarps * kWarp;
   for (long long b = 0; b < blocks; ++b) {
     std::fill(acc.begin(), acc.end(), Real(0));
-    for (int warp = 0; warp < P::kWarps; ++warp) {
-      for (long long base = (b * P::kWarps + warp) * kWarp; base < s.rows; base += stride) {
+    for (int warp = 0; warp < S::kWarps; ++warp) {
+      for (long long base = (b * S::kWarps + warp) * kWarp; base < s.rows; base += stride) {
         for (int lane = 0; lane < kWarp; ++lane) {
           const long long r = base + lane;
           LaneSink<Real> sink{lanes.data() + lane * kStored, r < s.rows};
-          P::sample(sink.valid ? r : s.rows - 1, sink.valid, s, sink);
+          S::sample(sink.valid ? r : s.rows - 1, sink.valid, s, sink);
         }
-        for (int k = 0; k < P::kTotals; ++k) {
+        for (int k = 0; k < kCount; ++k) {
           for (int lane = 0; lane < kWarp; ++lane) column[lane] = lanes[lane * kStored + k];
           acc[warp * kStored + k] += butterfly_sum(column.data());
         }
       }
     }
-    for (int k = 0; k < P::kTotals; ++k) {
+    for (int k = 0; k < kCount; ++k) {
       Real sum = Real(0);
-      for (int w = 0; w < P::kWarps; ++w) sum += acc[w * kStored + k];
-      s.partials[b * P::kTotals + k] = sum;
+      for (int w = 0; w < S::kWarps; ++w) sum += acc[w * kStored + k];
+      s.partials[b * S::kTotals + S::kBegin + k] = sum;
     }
   }
-  finish_step<P>(blocks, s);
+  return blocks;
+}
+
+template <class P>
+void rows_kernel(const StepBuffers<typename P::Real>& s) {
+  finish_step<P>(rows_into_partials<P>(s), s);
+}
+
+template <class S>
+void segment_kernel(const StepBuffers<typename S::Real>& s) {
+  rows_into_partials<S>(s);
+}
+
+template <class P>
+void finish_kernel(const StepBuffers<typename P::Real>& s) {
+  finish_step<P>(row_blocks(s.rows, P::kWarps * kWarp), s);
+}
+
+// C (m × n, row-major, leading dimension ldc) = op(A)·op(B), each element's k products added in
+// order from 0: a batched plan's matrix products on the host (the GPU runs cuBLAS, whose order
+// of additions is its own: the two agree within the products' error model, not bit for bit).
+template <class Real>
+void matrix_product(bool ta, bool tb, long long m, long long n, long long k, const Real* a,
+                    long long lda, const Real* b, long long ldb, Real* c, long long ldc) {
+  for (long long i = 0; i < m; ++i) {
+    Real* row = c + i * ldc;
+    for (long long j = 0; j < n; ++j) row[j] = Real(0);
+    for (long long q = 0; q < k; ++q) {
+      const Real x = ta ? a[q * lda + i] : a[i * lda + q];
+      if (tb)
+        for (long long j = 0; j < n; ++j) row[j] += x * b[j * ldb + q];
+      else
+        for (long long j = 0; j < n; ++j) row[j] += x * b[q * ldb + j];
+    }
+  }
 }
 
 template <class Real>

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "codegen/emitted_backend.hpp"
 #include "codegen/host_executor.hpp"
@@ -15,10 +16,14 @@ namespace descent::codegen {
 
 // The host twins of one emitted program's kernels, e.g. for a program struct P:
 //   {&launch::host::first_kernel<P>, &launch::host::rows_kernel<P>}
+// A batched program has segments and a finish instead of rows.
 template <class Real>
 struct HostKernels {
-  void (*first)(const launch::StepBuffers<Real>&) = nullptr;
-  void (*rows)(const launch::StepBuffers<Real>&) = nullptr;
+  using Kernel = void (*)(const launch::StepBuffers<Real>&);
+  Kernel first = nullptr;
+  Kernel rows = nullptr;
+  std::vector<Kernel> segments;
+  Kernel finish = nullptr;
 };
 
 template <class Real>
@@ -52,6 +57,20 @@ class HostStepDevice final : public StepDevice<Real> {
   void update(const launch::StepBuffers<Real>& s, const UpdateCoefficients<Real>& c,
               long long values) override {
     launch::host::update_kernel(s, c, values);
+  }
+  void segment(Which which, int index, const launch::StepBuffers<Real>& s, long long,
+               int) override {
+    const HostKernels<Real>& k = kernels(which);
+    if (index < 0 || static_cast<std::size_t>(index) >= k.segments.size())
+      throw Error(ExitCode::failure, "internal: no segment " + std::to_string(index));
+    k.segments[static_cast<std::size_t>(index)](s);
+  }
+  void finish(Which which, const launch::StepBuffers<Real>& s, int) override {
+    kernels(which).finish(s);
+  }
+  void product(const MatrixProductCall<Real>& c) override {
+    launch::host::matrix_product(c.transpose_a, c.transpose_b, c.m, c.n, c.k, c.a, c.lda, c.b,
+                                 c.ldb, c.c, c.ldc);
   }
 
  private:

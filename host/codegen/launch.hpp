@@ -6,13 +6,16 @@
 // GPU only confirms.
 //
 // A step program P (emitted) provides:
-//   P::Real, P::kTotals, P::kWarps (warps per block), P::kTraining
+//   P::Real, P::kTotals (values the rows add: the sink's), P::kWarps (warps per block),
+//   P::kTraining, P::kBegin = 0 and P::kEnd = kTotals (the sink values its sample adds)
 //   P::first(tid, nthreads, s)      phase 1 (uniform values into s.uniforms), block-parallel
 //   P::sample(r, valid, s, sink)    phase 2 for row r: every total's value, sink.add(k, v) once
 //                                   for each k in increasing order; per-sample outputs when valid
-//   P::finish_total(k, sum, rows)   a total after the sum over every row (a mean divides)
+//   P::finish_total(k, sum, rows)   sink value k after the sum over every row (a mean divides)
+//   P::total_place(k)               where sink value k lies in s.totals (T)
+//   P::finish_batched(tid, n, s)    the totals that matrix products wrote into T (a mean divides)
 //   P::last(tid, nthreads, s)       phase 3 and the outputs (gradients, loss), block-parallel
-// Kernels, each launched on a stream in this order:
+// Kernels of the fused plan, each launched on a stream in this order:
 //   first  <<<1, 32*P::kWarps>>>             only when P has phase-1 values
 //   rows   <<<row_blocks(rows), 32*kWarps>>> every row; warp w of block b takes rows
 //          (b*kWarps + w)*32 + lane, then every gridDim*kWarps*32 further; each total's values of
@@ -21,6 +24,15 @@
 //          partials[b]; the last block to finish (an atomic ticket) adds the blocks' partials in
 //          block order, runs phase 3, the gradient norm, the clip scale and the divergence guard.
 //   update <<<update_blocks(n), 256>>>       every packed parameter through optim/update_rules.
+// A batched plan (plan/step_plan.hpp: products of a shared matrix with per-sample vectors) cuts
+// phase 2 into segments at its matrix products. Segment S_i (emitted; S::kBegin..S::kEnd are the
+// sink values it adds) is a rows kernel without the last block's finish; between segments the
+// backend runs the matrix products over every row of the batch (cuBLAS on the GPU), which read
+// and write per-row values in s.rowbuf (element-major: element e of row r of the value in slot
+// `slot` at rowbuf[(slot + e)*rows + r], so that a warp's rows are consecutive addresses):
+//   first; segment_0, products, segment_1, products, ...; the outer totals' products into T;
+//   finish <<<1, 32*P::kWarps>>> (the partials, phase 3, the guard, as the last block does);
+//   update.
 // The launch shape depends on the row count and the program only, never on the card, so the
 // bits of every sum do not change between GPUs.
 //
@@ -71,6 +83,7 @@ struct StepBuffers {
   Real* lasts;                // phase-3 values (L)
   Real* partials;             // row_blocks × kTotals
   Real* totals;               // kTotals (T)
+  Real* rowbuf;               // a batched plan's per-row values (see above), or null
   Real* scalars;              // kScalarCount: Scalar
   unsigned int* blocks_done;  // the last-block ticket; 0 between launches
   long long* diverged;        // sticky: the step number of the first non-finite step, 0: none
@@ -150,8 +163,9 @@ __device__ void finish_step(long long blocks, const StepBuffers<typename P::Real
   for (int k = tid; k < P::kTotals; k += blockDim.x) {
     Real sum = Real(0);
     for (long long b = 0; b < blocks; ++b) sum += __ldcg(&s.partials[b * P::kTotals + k]);
-    s.totals[k] = P::finish_total(k, sum, Real(s.rows));
+    s.totals[P::total_place(k)] = P::finish_total(k, sum, Real(s.rows));
   }
+  P::finish_batched(tid, blockDim.x, s);
   __syncthreads();
   P::last(tid, blockDim.x, s);
   __syncthreads();
@@ -171,29 +185,37 @@ __device__ void finish_step(long long blocks, const StepBuffers<typename P::Real
   }
 }
 
-template <class P>
-__device__ void rows_kernel(const StepBuffers<typename P::Real>& s) {
-  using Real = typename P::Real;
-  constexpr int kStored = P::kTotals > 0 ? P::kTotals : 1;
-  __shared__ Real acc[P::kWarps * kStored];
-  __shared__ bool last_block;
+// Phase 2 of sink values [S::kBegin, S::kEnd) over every row, into this block's partials.
+template <class S>
+__device__ void rows_into_partials(const StepBuffers<typename S::Real>& s) {
+  using Real = typename S::Real;
+  constexpr int kCount = S::kEnd - S::kBegin;
+  constexpr int kStored = kCount > 0 ? kCount : 1;
+  __shared__ Real acc[S::kWarps * kStored];
   const int tid = threadIdx.x, lane = tid % kWarp, warp = tid / kWarp;
-  for (int k = tid; k < P::kWarps * kStored; k += blockDim.x) acc[k] = Real(0);
+  for (int k = tid; k < S::kWarps * kStored; k += blockDim.x) acc[k] = Real(0);
   __syncthreads();
   WarpSink<Real> sink{acc + warp * kStored, lane, false};
-  const long long stride = static_cast<long long>(gridDim.x) * P::kWarps * kWarp;
-  for (long long base = (static_cast<long long>(blockIdx.x) * P::kWarps + warp) * kWarp;
+  const long long stride = static_cast<long long>(gridDim.x) * S::kWarps * kWarp;
+  for (long long base = (static_cast<long long>(blockIdx.x) * S::kWarps + warp) * kWarp;
        base < s.rows; base += stride) {
     const long long r = base + lane;
     sink.valid = r < s.rows;
-    P::sample(sink.valid ? r : s.rows - 1, sink.valid, s, sink);
+    S::sample(sink.valid ? r : s.rows - 1, sink.valid, s, sink);
   }
   __syncthreads();
-  for (int k = tid; k < P::kTotals; k += blockDim.x) {
+  for (int k = tid; k < kCount; k += blockDim.x) {
     Real sum = Real(0);
-    for (int w = 0; w < P::kWarps; ++w) sum += acc[w * kStored + k];
-    s.partials[blockIdx.x * static_cast<long long>(P::kTotals) + k] = sum;
+    for (int w = 0; w < S::kWarps; ++w) sum += acc[w * kStored + k];
+    s.partials[blockIdx.x * static_cast<long long>(S::kTotals) + S::kBegin + k] = sum;
   }
+}
+
+template <class P>
+__device__ void rows_kernel(const StepBuffers<typename P::Real>& s) {
+  __shared__ bool last_block;
+  const int tid = threadIdx.x;
+  rows_into_partials<P>(s);
   __threadfence();
   __syncthreads();
   if (tid == 0) last_block = atomicAdd(s.blocks_done, 1u) == gridDim.x - 1;
@@ -202,6 +224,19 @@ __device__ void rows_kernel(const StepBuffers<typename P::Real>& s) {
   __threadfence();
   finish_step<P>(gridDim.x, s);
   if (tid == 0) *s.blocks_done = 0u;
+}
+
+// A batched plan's segment: its rows' sink values into the partials (the finish comes later).
+template <class S>
+__device__ void segment_kernel(const StepBuffers<typename S::Real>& s) {
+  rows_into_partials<S>(s);
+}
+
+// A batched plan's finish, one block after every segment and product: what the last block of
+// the fused rows kernel does, over the partials of row_blocks(rows) blocks.
+template <class P>
+__device__ void finish_kernel(const StepBuffers<typename P::Real>& s) {
+  finish_step<P>(row_blocks(s.rows, P::kWarps * kWarp), s);
 }
 
 template <class Real>

@@ -97,6 +97,9 @@ std::string NodeWriter::ref(NodeId id, const std::string& e) const {
       return "s.lasts[" + off + at + "]";
     case Place::local:
       return one ? "v" + std::to_string(id) : "v" + std::to_string(id) + "[" + e + "]";
+    case Place::stored:  // element-major: element e of every row, then element e + 1
+      return one ? "s.rowbuf[" + str(place.offset) + " * s.rows + r]"
+                 : "s.rowbuf[(" + str(place.offset) + " + (" + e + ")) * s.rows + r]";
     case Place::unused:
       break;
   }

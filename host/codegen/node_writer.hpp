@@ -17,10 +17,24 @@
 namespace descent::codegen {
 
 struct Place {
-  enum Kind { unused, literal, param, constant, input, batch_size, uniform, total, last, local };
+  // stored: a batched plan's per-row value (codegen/launch.hpp), element e of row r of the
+  // batch at s.rowbuf[(offset + e) * rows + r].
+  enum Kind {
+    unused,
+    literal,
+    param,
+    constant,
+    input,
+    batch_size,
+    uniform,
+    total,
+    last,
+    local,
+    stored
+  };
   Kind kind = unused;
   int index = 0;            // param or input number
-  std::int64_t offset = 0;  // in U, T, L, the packed constants or parameters (fit mode)
+  std::int64_t offset = 0;  // in U, T, L, the packed constants or parameters (fit mode); a slot
   bool per_sample = false;  // a parameter with one copy per start (minimize mode)
 };
 

@@ -64,9 +64,11 @@ std::string over_budget(const KernelResources& k, const ResourceBudget& budget) 
 void check_resource_budget(const std::vector<KernelResources>& report, const ResourceBudget& budget,
                            const Program& program, const EmittedProgram& emitted) {
   std::vector<std::string> kernels;
-  for (const EmittedKernels* k : {&emitted.step, &emitted.evaluation})
-    for (const std::string* name : {&k->first, &k->rows, &k->update})
+  for (const EmittedKernels* k : {&emitted.step, &emitted.evaluation}) {
+    for (const std::string* name : {&k->first, &k->rows, &k->finish, &k->update})
       if (!name->empty()) kernels.push_back(*name);
+    kernels.insert(kernels.end(), k->segments.begin(), k->segments.end());
+  }
   for (const std::string& name : kernels) {
     const KernelResources* found = nullptr;
     for (const KernelResources& k : report)
