@@ -7,14 +7,16 @@
 #   2. build descent and the test binary with every core against .deps/ (-DDESCENT_CUDA=ON)
 #   3. ctest; on a machine with a GPU a skipped test fails the check (listed), except those
 #      that skip by design in a CUDA build; each GPU test's worst error goes into the summary
-#   4. descent check CONFIG --device gpu --precision f32|f64 on every example config
+#   4. descent check CONFIG --device gpu --precision f32|f64 on every example config, with its
+#      own plan and with --plan batched; the configs of tests/gpu_refused_configs.txt with
+#      --plan fused must be refused instead (exit 2, naming the parameter listed there)
 #   5. descent train CONFIG --device gpu --precision f32|f64 on every example config, the final
 #      loss beside a CPU run's (convex configs: within 1e-10 relative in f64, 1e-4 in f32), and
 #      the f32 run twice: params.json must be the same bytes
-#      (in 4 and 5, the configs of tests/gpu_refused_configs.txt must be refused instead: exit 2
-#      with a message that names the parameter listed there)
 #   6. timing: logistic regression, N = 1M rows, d = 32, full batch and B = 1024, on the GPU
 #      (f32, f64), on the CPU, and in PyTorch on the GPU (scripts/bench_gpu.py)
+#   7. the matrix benchmark (scripts/bench_matrix_gpu.sh: a 784-256-10 MLP with each plan,
+#      against PyTorch eager and torch.compile)
 # Without a GPU it runs end to end too: the GPU tests skip for no GPU, the GPU commands exit 5,
 # and neither counts as a failure there. Writes $OUT/summary.txt (the verdict last), build.log,
 # ctest.log and runs.log. Exit status 0 when everything passed, 1 otherwise.
@@ -52,7 +54,7 @@ expect_refusal() {
   local param
   param=$(refused_param "$2")
   if [[ $3 == 2 ]] && grep -q "'$param'" "$last"; then
-    note "$1: refused as expected, naming '$param' (the batched plan is not on the GPU yet)"
+    note "$1: refused as expected, naming '$param' (its own plan is batched)"
   else
     fail "$1: exit $3, expected the refusal (exit 2) naming '$param'"
   fi
@@ -161,22 +163,29 @@ if ! "$descent" --help 2>/dev/null | grep -qE '^\s+check\b'; then
 fi
 for config in configs/*.toml; do
   name=$(basename "$config" .toml)
-  for precision in f32 f64; do
-    boxed 60 "$descent" check "$config" --device gpu --precision "$precision" >"$last" 2>&1
-    rc=$?
-    { echo "### check $name $precision: exit $rc"; cat "$last"; } >>"$runs_log"
-    if [[ -n $has_gpu && -n $(refused_param "$name") ]]; then
-      expect_refusal "check $name $precision" "$name" "$rc"
-    elif ((rc == 0)); then
-      note "check $name $precision: ok"
-    elif [[ -z $has_gpu && $rc == 5 ]]; then
-      note "check $name $precision: exit 5, no GPU"
-    elif [[ -z $have_check ]]; then
-      note "check $name $precision: exit $rc: $(grep -m1 . "$last" | cut -c1-100)"
-    else
-      fail "check $name $precision: exit $rc: $(grep -m1 -iE 'error|required|fail' "$last" |
-        cut -c1-120)"
-    fi
+  for plan in own batched fused; do
+    # --plan fused only where it must be refused; the others everywhere.
+    [[ $plan == fused && -z $(refused_param "$name") ]] && continue
+    plan_args=()
+    [[ $plan != own ]] && plan_args=(--plan "$plan")
+    for precision in f32 f64; do
+      what="check $name $plan $precision"
+      boxed 60 "$descent" check "$config" --device gpu --precision "$precision" \
+        "${plan_args[@]}" >"$last" 2>&1
+      rc=$?
+      { echo "### $what: exit $rc"; cat "$last"; } >>"$runs_log"
+      if [[ -n $has_gpu && $plan == fused ]]; then
+        expect_refusal "$what" "$name" "$rc"
+      elif ((rc == 0)); then
+        note "$what: ok ($(grep -m1 -o 'plan [^)]*' "$last"))"
+      elif [[ -z $has_gpu && $rc == 5 ]]; then
+        note "$what: exit 5, no GPU"
+      elif [[ -z $have_check ]]; then
+        note "$what: exit $rc: $(grep -m1 . "$last" | cut -c1-100)"
+      else
+        fail "$what: exit $rc: $(grep -m1 -iE 'error|required|fail' "$last" | cut -c1-120)"
+      fi
+    done
   done
 done
 
@@ -198,10 +207,7 @@ for config in configs/*.toml; do
       --out "$run" >"$last" 2>&1
     rc=$?
     cat "$last" >>"$runs_log"
-    if [[ -n $has_gpu && -n $(refused_param "$name") ]]; then
-      expect_refusal "train $name $precision" "$name" "$rc"
-      continue
-    elif [[ -z $has_gpu && $rc == 5 ]]; then
+    if [[ -z $has_gpu && $rc == 5 ]]; then
       note "train $name $precision: exit 5, no GPU"
       continue
     elif ((rc != 0)); then
@@ -285,4 +291,15 @@ for mode in full mini; do
 done
 boxed 120 "$python" scripts/bench_gpu.py torch "$data" --steps 50 --batch 1024 2>>"$runs_log" |
   tee -a "$summary"
+
+note "== 7. the matrix benchmark: 784-256-10 MLP, B = 1024, f32 (scripts/bench_matrix_gpu.sh)"
+if [[ -n $has_gpu ]]; then
+  export DESCENT="$PWD/$descent"
+  boxed 150 bash scripts/bench_matrix_gpu.sh --epochs 3 --workdir "$build/bench-matrix" \
+    2>>"$runs_log" | tee -a "$summary"
+  rc=${PIPESTATUS[0]}
+  ((rc == 0)) || fail "the matrix benchmark: exit $rc"
+else
+  note "matrix benchmark skipped: no GPU"
+fi
 finish

@@ -81,6 +81,9 @@ struct CudaBackendOptions {
   // device memory estimate: a run that cannot fit the device's free memory is refused
   // (ExitCode::bad_input) with the estimate before anything is allocated.
   std::int64_t data_values = 0;
+  // The most rows one step or evaluation will take (the batch size, or a whole split), for the
+  // same estimate: a batched plan keeps its per-row values for every row of a batch.
+  std::int64_t batch_rows = 0;
 };
 std::unique_ptr<Backend> make_cuda_backend(const Program& program, const ProgramPlan& plan,
                                            const CudaBackendOptions& options);

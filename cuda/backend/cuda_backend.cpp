@@ -17,6 +17,7 @@
 #include "cuda/api/gpu_api.hpp"
 #include "cuda/backend/backend_kernels.hpp"
 #include "cuda/backend/cuda_step_device.hpp"
+#include "cuda/runtime/blas.hpp"
 #include "cuda/runtime/cuda_handles.hpp"
 #include "program/bounds.hpp"
 
@@ -63,7 +64,8 @@ BackendKernels backend_kernels(const Program& program, const ProgramPlan& plan,
 
 // The device memory a run needs, against what the device has free: the data set and the epoch
 // order, every parameter with its gradient, two optimizer state arrays and (bounded runs) two
-// bounds arrays, the constants, the blocks' partial totals, in the run's precision.
+// bounds arrays, the constants, the blocks' partial totals, in the run's precision; and for a
+// batched plan its per-row values over the largest batch and cuBLAS's workspace.
 void check_device_memory(const Program& program, const codegen::EmittedProgram& emitted,
                          const CudaBackendOptions& options, const std::string& device) {
   std::size_t free = 0, total = 0;
@@ -76,12 +78,19 @@ void check_device_memory(const Program& program, const codegen::EmittedProgram& 
   const double partials =
       real * static_cast<double>(launch::kMaxRowBlocks) *
       static_cast<double>(std::max(emitted.step.totals, emitted.evaluation.totals));
-  const double needed = data + params + partials;
+  const double rows =
+      real * static_cast<double>(std::max(emitted.step.row_values, emitted.evaluation.row_values)) *
+      static_cast<double>(options.batch_rows);
+  const double blas = emitted.step.batched || emitted.evaluation.batched
+                          ? static_cast<double>(kBlasWorkspaceBytes)
+                          : 0.0;
+  const double needed = data + params + partials + rows + blas;
   if (needed <= 0.9 * static_cast<double>(free)) return;
   const auto gb = [](double bytes) { return std::to_string(bytes / 1e9).substr(0, 5) + " GB"; };
   throw Error(ExitCode::bad_input,
               "this run needs about " + gb(needed) + " of device memory (data set " + gb(data) +
                   ", parameters with gradients and optimizer state " + gb(params) +
+                  (rows > 0 ? ", a batch's per-row values " + gb(rows) : std::string()) +
                   "), more than the " + gb(0.9 * static_cast<double>(free)) + " free on " + device,
               program.params.empty() ? Span{} : program.params.front().spec->where);
 }

@@ -71,9 +71,16 @@ std::unique_ptr<Backend> make_backend(BackendChoice& choice, const Experiment& e
   options.f32 = choice.precision == "f32";
   options.name = e.config.name;
   options.cache_dir = gpu::default_kernel_cache_dir();
-  if (e.dataset)
+  if (e.dataset) {
     for (const DatasetInput& in : e.dataset->inputs)
       options.data_values += (e.dataset->train_rows + e.dataset->validation_rows) * in.shape.size();
+    const std::int64_t batch = e.config.train.batch_size;
+    options.batch_rows =
+        std::max(batch > 0 ? std::min(batch, e.dataset->train_rows) : e.dataset->train_rows,
+                 e.dataset->validation_rows);
+  } else {
+    options.batch_rows = e.program->starts;
+  }
   try {
     return gpu::make_cuda_backend(*e.program, e.plan, options);
   } catch (const Error& error) {

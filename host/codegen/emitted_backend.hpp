@@ -4,7 +4,9 @@
 // interface and the kernels lives here, once: the packed parameter layout, the conversion to
 // the run's precision, the data set and the constants uploaded once (and the parameters' bounds,
 // when they have any), the epoch order uploaded once per epoch,
-// three launches a step (phase 1, the rows with their last-block finish, the fused update), the
+// three launches a step (phase 1, the rows with their last-block finish, the fused update) or,
+// for a batched plan, phase 1, the segments with the matrix products between them, the finish
+// and the update (codegen/launch.hpp), with the per-row buffer grown to the largest batch; the
 // sticky divergence flag read back only when the trainer asks (report), validation on the device.
 //
 // Does not: compile kernels or talk to a driver (the StepDevice does), or decide when to step.
