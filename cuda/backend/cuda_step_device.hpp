@@ -102,7 +102,7 @@ class CudaStepDevice final : public codegen::StepDevice<Real> {
   }
   void product(const codegen::MatrixProductCall<Real>& c) override {
     if (!blas_) throw Error(ExitCode::failure, "internal: a matrix product in a fused program");
-    blas_->product(c.transpose_a, c.transpose_b, c.m, c.n, c.k, c.a, c.lda, c.b, c.ldb, c.c, c.ldc);
+    blas_->product(c);
   }
 
  private:

@@ -34,31 +34,29 @@ int dimension(long long v, const char* what) {
   return static_cast<int>(v);
 }
 
-// cuBLAS is column-major: a row-major X is the column-major Xᵀ with the same leading dimension,
-// so row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ, i.e. the call with the
-// operands swapped and m and n exchanged.
+// The row-major call as cuBLAS takes it (codegen::column_major: the translation is tested on
+// the host).
 template <class Real, class Gemm>
-void row_major(cublasHandle_t handle, Gemm gemm, const char* name, bool ta, bool tb, long long m,
-               long long n, long long k, const Real* a, long long lda, const Real* b, long long ldb,
-               Real* c, long long ldc) {
+void gemm(cublasHandle_t handle, Gemm function, const char* name,
+          const codegen::MatrixProductCall<Real>& call) {
+  const codegen::ColumnMajorCall<Real> c = codegen::column_major(call);
   const Real one = 1, zero = 0;
   check_cublas(
-      gemm(handle, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
-           dimension(n, "n"), dimension(m, "m"), dimension(k, "k"), &one, b, dimension(ldb, "ldb"),
-           a, dimension(lda, "lda"), &zero, c, dimension(ldc, "ldc")),
+      function(handle, c.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+               c.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, dimension(c.m, "m"), dimension(c.n, "n"),
+               dimension(c.k, "k"), &one, c.a, dimension(c.lda, "lda"), c.b,
+               dimension(c.ldb, "ldb"), &zero, c.c, dimension(c.ldc, "ldc")),
       name);
 }
 
 }  // namespace
 
-void Blas::product(bool ta, bool tb, long long m, long long n, long long k, const float* a,
-                   long long lda, const float* b, long long ldb, float* c, long long ldc) {
-  row_major(handle_.get(), cublasSgemm, "cublasSgemm", ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
+void Blas::product(const codegen::MatrixProductCall<float>& call) {
+  gemm(handle_.get(), cublasSgemm, "cublasSgemm", call);
 }
 
-void Blas::product(bool ta, bool tb, long long m, long long n, long long k, const double* a,
-                   long long lda, const double* b, long long ldb, double* c, long long ldc) {
-  row_major(handle_.get(), cublasDgemm, "cublasDgemm", ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
+void Blas::product(const codegen::MatrixProductCall<double>& call) {
+  gemm(handle_.get(), cublasDgemm, "cublasDgemm", call);
 }
 
 }  // namespace descent::gpu

@@ -17,6 +17,7 @@
 #include <string>
 #include <type_traits>
 
+#include "codegen/matrix_call.hpp"
 #include "cuda/runtime/cuda_handles.hpp"
 
 namespace descent::gpu {
@@ -34,14 +35,9 @@ class Blas {
   Blas(const Blas&) = delete;
   Blas& operator=(const Blas&) = delete;
 
-  // C (m × n, row-major, leading dimension ldc) = op(A) (m × k) · op(B) (k × n), A and B
-  // row-major with leading dimensions lda and ldb; op(X) = Xᵀ when transposed.
-  void product(bool transpose_a, bool transpose_b, long long m, long long n, long long k,
-               const float* a, long long lda, const float* b, long long ldb, float* c,
-               long long ldc);
-  void product(bool transpose_a, bool transpose_b, long long m, long long n, long long k,
-               const double* a, long long lda, const double* b, long long ldb, double* c,
-               long long ldc);
+  // C = op(A)·op(B), row-major (codegen/matrix_call.hpp), overwriting C.
+  void product(const codegen::MatrixProductCall<float>& call);
+  void product(const codegen::MatrixProductCall<double>& call);
 
  private:
   struct HandleDestroyer {

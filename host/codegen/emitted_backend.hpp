@@ -22,6 +22,7 @@
 #include "backend/backend.hpp"
 #include "codegen/emit.hpp"
 #include "codegen/launch.hpp"
+#include "codegen/matrix_call.hpp"
 #include "common/error.hpp"
 #include "optim/optimizer.hpp"
 #include "program/bounds.hpp"
@@ -31,20 +32,6 @@ namespace descent::codegen {
 
 // Which of an EmittedProgram's two programs a launch runs.
 enum class Which { step, evaluation };
-
-// C (m × n) = op(A) (m × k) · op(B) (k × n), row-major with leading dimensions lda, ldb, ldc
-// (op(X) = Xᵀ when transposed): a batched plan's matrix product on the device's memory.
-template <class Real>
-struct MatrixProductCall {
-  bool transpose_a = false, transpose_b = false;
-  long long m = 0, n = 0, k = 0;
-  const Real* a = nullptr;
-  long long lda = 0;
-  const Real* b = nullptr;
-  long long ldb = 0;
-  Real* c = nullptr;
-  long long ldc = 0;
-};
 
 // Memory and launches on one device, for kernels of precision Real. Copies and launches run in
 // issue order; copy_to_host and synchronize wait for what was issued before them.
