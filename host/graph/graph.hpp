@@ -126,6 +126,15 @@ class Graph {
   std::size_t size() const { return nodes_.size(); }
   // A copy of the node's head (see NodeHead).
   NodeHead head(NodeId id) const { return heads_[id].head; }
+  // Asks the cache for the node's head (and its recent parent, which apply reads) ahead of a
+  // read: a hint for passes that know which nodes they will read next; it changes nothing.
+  void prefetch_head(NodeId id) const {
+#if defined(__GNUC__)
+    __builtin_prefetch(&heads_[id]);
+#else
+    (void)id;
+#endif
+  }
 
   // Convenience builders used by derivative rules and rewrites.
   NodeId add(NodeId a, NodeId b) { return apply(Op::add, a, b); }
