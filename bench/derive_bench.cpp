@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -34,10 +35,21 @@
 namespace descent::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+// Wall time by default; --clock cpu reads the thread's CPU time instead, which leaves out the
+// time other processes hold the core (on a shared machine) but not what they do to the caches.
+bool g_cpu_clock = false;
 
-double ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
+double now_ms() {
+#if defined(CLOCK_THREAD_CPUTIME_ID)
+  if (g_cpu_clock) {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
+  }
+#endif
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 // The phases in the order they run.
@@ -127,31 +139,31 @@ class Digest {
 
 RunTimes run_once(Family family, const std::string& text, RunShape* shape) {
   RunTimes t;
-  const auto t0 = Clock::now();
+  const double t0 = now_ms();
   const expr::AstPtr ast = expr::parse_expression(text, std::string(family_name(family)));
-  const auto t1 = Clock::now();
+  const double t1 = now_ms();
   Graph graph;
   const NameScope scope = family_scope(family, graph);
   const NodeId root = lower_expression(graph, *ast, scope);
-  const auto t2 = Clock::now();
+  const double t2 = now_ms();
   const std::vector<NodeId> stable = stabilize(graph, {root});
-  const auto t3 = Clock::now();
+  const double t3 = now_ms();
   // Choosing the variables is bookkeeping, not a phase: it stays outside the clock.
   const std::vector<NodeId> wrt = gradient_variables(family, graph, stable[0]);
   GradientOptions raw;
   raw.simplify = false;
-  const auto t4 = Clock::now();
+  const double t4 = now_ms();
   const std::vector<NodeId> gradients = derive_gradients(graph, stable[0], wrt, raw);
-  const auto t5 = Clock::now();
+  const double t5 = now_ms();
   RewriteStats stats;
   const std::vector<NodeId> simplified = simplify(graph, gradients, &stats);
-  const auto t6 = Clock::now();
+  const double t6 = now_ms();
 
-  t.ms[kParse] = ms_between(t0, t1);
-  t.ms[kLower] = ms_between(t1, t2);
-  t.ms[kStabilize] = ms_between(t2, t3);
-  t.ms[kDerive] = ms_between(t4, t5);
-  t.ms[kSimplify] = ms_between(t5, t6);
+  t.ms[kParse] = t1 - t0;
+  t.ms[kLower] = t2 - t1;
+  t.ms[kStabilize] = t3 - t2;
+  t.ms[kDerive] = t5 - t4;
+  t.ms[kSimplify] = t6 - t5;
   t.ms[kTotal] = t.ms[kParse] + t.ms[kLower] + t.ms[kStabilize] + t.ms[kDerive] + t.ms[kSimplify];
   if (shape) {
     shape->nodes_in = graph.count_reachable({root});
@@ -295,7 +307,8 @@ void write_json(const std::string& path, const Options& options,
                 const std::vector<CaseResult>& results) {
   std::ostringstream out;
   out << "{\n  \"benchmark\": \"descent_bench_derive\",\n  \"seed\": " << options.seed
-      << ",\n  \"budget_s\": " << options.budget_s << ",\n  \"cases\": [\n";
+      << ",\n  \"budget_s\": " << options.budget_s << ",\n  \"clock\": \""
+      << (g_cpu_clock ? "cpu" : "wall") << "\",\n  \"cases\": [\n";
   for (std::size_t i = 0; i < results.size(); ++i) {
     const CaseResult& r = results[i];
     out << "    {\"family\": \"" << family_name(r.family) << "\", \"target_nodes\": " << r.target
@@ -344,13 +357,14 @@ void write_config(const std::string& path, Family family, std::size_t target, st
 constexpr const char* kUsage =
     "usage: descent_bench_derive [--json FILE] [--sizes N,N,...] [--families F,F,...]\n"
     "                            [--seed S] [--budget SECONDS] [--min-reps N] [--max-reps N]\n"
-    "                            [--digests]\n"
+    "                            [--digests] [--clock wall|cpu]\n"
     "       descent_bench_derive --write-config FILE --families F --sizes N [--seed S]\n"
     "  families: scalar_mix, polynomial, mlp, random_tree (default: all); sizes default\n"
     "  1000,10000,100000. --digests prints a digest of each case's whole graph (every node, in id\n"
-    "  order): equal digests mean node-for-node equal graphs. --write-config writes a minimize\n"
-    "  config whose cost is family F's expression of about N nodes over params x0..x19 (for\n"
-    "  timing `descent derive FILE`).\n";
+    "  order): equal digests mean node-for-node equal graphs. --clock cpu times the thread's\n"
+    "  CPU time instead of wall time (less sensitive to other processes on a shared machine).\n"
+    "  --write-config writes a minimize config whose cost is family F's expression of about N\n"
+    "  nodes over params x0..x19 (for timing `descent derive FILE`).\n";
 
 [[noreturn]] void usage_error(const std::string& message) {
   std::fprintf(stderr, "descent_bench_derive: %s\n%s", message.c_str(), kUsage);
@@ -404,6 +418,9 @@ Options parse_flags(int argc, char** argv) {
         if (found == std::end(kAllFamilies)) usage_error("unknown family '" + name + "'");
         options.families.push_back(*found);
       }
+    } else if (flag == "--clock") {
+      if (value != "wall" && value != "cpu") usage_error("--clock expects wall or cpu");
+      g_cpu_clock = value == "cpu";
     } else if (flag == "--seed") {
       options.seed = parse_number<std::uint64_t>(flag, value);
     } else if (flag == "--budget") {
@@ -439,12 +456,14 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  std::printf("descent_bench_derive: seed %llu, budget %.1f s a case, medians over reps%s\n\n",
-              static_cast<unsigned long long>(options.seed), options.budget_s,
+  std::printf(
+      "descent_bench_derive: seed %llu, budget %.1f s a case, medians over reps, %s time%s\n\n",
+      static_cast<unsigned long long>(options.seed), options.budget_s,
+      g_cpu_clock ? "thread CPU" : "wall",
 #ifdef NDEBUG
-              ""
+      ""
 #else
-              " (ASSERTIONS ON: not a Release build)"
+      " (ASSERTIONS ON: not a Release build)"
 #endif
   );
   print_header();

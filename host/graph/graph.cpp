@@ -238,12 +238,15 @@ NodeId Graph::find(const InternKey& key, const Node* node, const Shape& attr) co
 }
 
 NodeId Graph::find_op(const InternKey& key, Op op, NodeId a, NodeId b) {
-  const NodeId hint = heads_[key.newest_child].recent_parent;
+  const HeadSlot& slot = heads_[key.newest_child];
+  const NodeId hint = slot.recent_parent;
   // Every node built sets its newest child's hint, so a child without one has no parent over
   // it as its newest child: the key is absent, and the index need not be asked.
   if (hint == kNoNode) return kNoNode;
   const NodeHead& h = heads_[hint].head;
   if (h.op == op && h.child[0] == a && h.child[1] == b) return hint;
+  // The hint is the only parent over this child (any node with this key would be one): absent.
+  if (!(slot.head.flags & NodeHead::kManyParents)) return kNoNode;
   const NodeId found = find(key, nullptr);
   if (found != kNoNode) heads_[key.newest_child].recent_parent = found;
   return found;
@@ -283,7 +286,9 @@ NodeId Graph::added(Node& node, const Shape& attr, const Span& span) {
   const auto id = static_cast<NodeId>(size() - 1);
   if (node.arity > 0) {
     const NodeId newest = node.arity == 2 ? std::max(node.child[0], node.child[1]) : node.child[0];
-    heads_[newest].recent_parent = id;
+    HeadSlot& slot = heads_[newest];
+    if (slot.recent_parent != kNoNode) slot.head.flags |= NodeHead::kManyParents;
+    slot.recent_parent = id;
   }
   return id;
 }

@@ -75,6 +75,9 @@ struct NodeHead {
   static constexpr std::uint8_t kVarying = 1;      // Node::varying
   static constexpr std::uint8_t kPlainScalar = 2;  // the shape is exactly Shape::scalar()
   static constexpr std::uint8_t kHasSpan = 4;      // Node::span is valid
+  // The graph's own bookkeeping (Graph::find_op): more than one node has this node as its
+  // newest (largest id) child.
+  static constexpr std::uint8_t kManyParents = 8;
 
   Op op = Op::constant;
   std::uint8_t arity = 0;
@@ -126,6 +129,15 @@ class Graph {
   std::size_t size() const { return nodes_.size(); }
   // A copy of the node's head (see NodeHead).
   NodeHead head(NodeId id) const { return heads_[id].head; }
+  // Asks the cache for the node's head (and its recent parent, which apply reads) ahead of a
+  // read: a hint for passes that know which nodes they will read next; it changes nothing.
+  void prefetch_head(NodeId id) const {
+#if defined(__GNUC__)
+    __builtin_prefetch(&heads_[id]);
+#else
+    (void)id;
+#endif
+  }
 
   // Convenience builders used by derivative rules and rewrites.
   NodeId add(NodeId a, NodeId b) { return apply(Op::add, a, b); }
@@ -188,7 +200,9 @@ class Graph {
   // (a chain rebuilt in the same order), and in a large graph each index lookup is a cache miss
   // while the child's slot was read a moment before. The hint only ever names a node with
   // exactly the key looked up, so it changes no id; a child without one has no such parent,
-  // which answers a lookup of a new node over a new child (most of what derive builds).
+  // which answers a lookup of a new node over a new child (most of what derive builds), and a
+  // child with one such parent only (no kManyParents in its head) has no other: a lookup that
+  // the hint does not answer is answered then without the index too.
   struct HeadSlot {
     NodeHead head;
     NodeId recent_parent = kNoNode;

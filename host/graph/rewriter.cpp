@@ -17,6 +17,9 @@ constexpr std::size_t kMaxFlatten = 16;
 constexpr std::size_t kSmallShared = 3;
 // Rules rerun on a node's replacement at most this many times (a guard against cycles).
 constexpr int kMaxRoundsPerNode = 8;
+// A pass asks for the operands of the node this many places ahead in its order (see
+// prefetch_operands).
+constexpr std::size_t kPrefetchAhead = 8;
 
 bool is_sum(Op op) { return op == Op::add || op == Op::sub; }
 bool is_product(Op op) { return op == Op::mul || op == Op::div || op == Op::neg; }
@@ -56,7 +59,9 @@ std::vector<NodeId> Rewriter::run(const std::vector<NodeId>& roots, RewriteStats
     ++local.passes;
     count_uses(current);
     mapped_.assign(g_.size(), kNoNode);
-    for (NodeId id : order_) {
+    for (std::size_t k = 0; k < order_.size(); ++k) {
+      if (k + kPrefetchAhead < order_.size()) prefetch_operands(order_[k + kPrefetchAhead]);
+      const NodeId id = order_[k];
       const NodeId to = rewrite_node(id);
       mapped_[id] = to;
       // The replacement inherits the uses of the node it replaces, so that a shared node
@@ -110,6 +115,18 @@ void Rewriter::count_uses(const std::vector<NodeId>& roots) {
     order_.push_back(id);
     if (!(flags_[id] & kOutsideSum) && is_sum(g_.head(id).op) && uses(id) <= 1)
       flags_[id] |= kInterior;
+  }
+}
+
+void Rewriter::prefetch_operands(NodeId id) const {
+  // The children of a node are anywhere below it: in a graph larger than the cache each of
+  // their heads is a miss when rebuild and the rules read it. The child the node will be
+  // rebuilt over is the one this pass mapped it to, when the pass has reached it already.
+  const NodeHead head = g_.head(id);
+  for (int i = 0; i < head.arity; ++i) {
+    const NodeId child = head.child[i];
+    const NodeId to = mapped_[child];
+    g_.prefetch_head(to == kNoNode ? child : to);
   }
 }
 

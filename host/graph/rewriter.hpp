@@ -128,6 +128,8 @@ class Rewriter {
   bool unshared(NodeId id);
   // Sets order_, uses_ and flags_ for a pass from `roots`.
   void count_uses(const std::vector<NodeId>& roots);
+  // Asks the cache for the heads of the children `id` will be rebuilt over (a hint).
+  void prefetch_operands(NodeId id) const;
   NodeId rebuild(NodeId id);
   NodeId rewrite_node(NodeId id);
   // True when `id` is remembered as left alone by the rules and every fact read then holds.
