@@ -8,10 +8,10 @@
 
 namespace descent::codegen {
 
-// C (m × n) = op(A) (m × k) · op(B) (k × n), row-major with leading dimensions lda, ldb, ldc
-// (op(X) = Xᵀ when transposed): a batched plan's matrix product on the device's memory.
+// C (m × n) = op(A) (m × k) · op(B) (k × n), with leading dimensions lda, ldb, ldc (op(X) = Xᵀ
+// when transposed), in a storage order that the two types below name.
 template <class Real>
-struct MatrixProductCall {
+struct ProductArguments {
   bool transpose_a = false, transpose_b = false;
   long long m = 0, n = 0, k = 0;
   const Real* a = nullptr;
@@ -22,21 +22,16 @@ struct MatrixProductCall {
   long long ldc = 0;
 };
 
-// The same product for a column-major BLAS, with its argument names: C (m × n) = op(A)·op(B).
-// A row-major matrix X with leading dimension ld is, read column-major with the same ld, Xᵀ; so
-// row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: the operands swap, m and n
-// swap, and each keeps its own transposition flag and leading dimension.
+// Row-major: a batched plan's matrix product as the backend asks a device for it.
 template <class Real>
-struct ColumnMajorCall {
-  bool transpose_a = false, transpose_b = false;
-  long long m = 0, n = 0, k = 0;
-  const Real* a = nullptr;
-  long long lda = 0;
-  const Real* b = nullptr;
-  long long ldb = 0;
-  Real* c = nullptr;
-  long long ldc = 0;
-};
+struct MatrixProductCall : ProductArguments<Real> {};
+
+// Column-major, as a BLAS takes it, with its argument names. A row-major matrix X with leading
+// dimension ld is, read column-major with the same ld, Xᵀ; so row-major C = op(A)·op(B) is
+// column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: the operands swap, m and n swap, and each keeps its own
+// transposition flag and leading dimension.
+template <class Real>
+struct ColumnMajorCall : ProductArguments<Real> {};
 
 template <class Real>
 ColumnMajorCall<Real> column_major(const MatrixProductCall<Real>& r) {
