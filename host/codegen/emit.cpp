@@ -148,7 +148,8 @@ class ProgramWriter {
   // products in their slots.
   void place_segment(int segment) {
     for (NodeId id : plan_.per_sample) {
-      if (plan_.product_of(id) || seg_.segment_of[id] < segment || seg_.kept_in_slot(g_, id))
+      if (plan_.product_of(id) || seg_.segment_of[id] < segment ||
+          SegmentLayout::kept_in_slot(g_, id))
         places_[id] = Place{Place::stored, 0, seg_.slot[id]};
       else
         places_[id] = Place{Place::local};
@@ -179,7 +180,6 @@ class ProgramWriter {
           launch.source = ProductLaunch::Source::constants;
           break;
         default:
-          nodes_.ref(p.matrix, "0");  // refuses a node without a place
           throw Error(ExitCode::failure, "internal: the matrix of product node " + str(p.node) +
                                              " is not stored in a buffer");
       }
@@ -372,7 +372,7 @@ class ProgramWriter {
     o << "    return sum;\n  }\n\n";
     o << "  static DESCENT_HD long long total_place(int k) {\n";
     for (const PlanTotal& t : plan_.totals)
-      if (seg_.batched && !t.batched && sink_offset(t) != t.offset)
+      if (!t.batched && sink_offset(t) != t.offset)  // a fused plan's sink is T itself
         o << "    if (k >= " << sink_offset(t) << " && k < " << sink_offset(t) + t.size
           << ") return k + " << t.offset - sink_offset(t) << ";\n";
     o << "    return k;\n  }\n\n";

@@ -98,6 +98,7 @@ std::string NodeWriter::ref(NodeId id, const std::string& e) const {
     case Place::local:
       return one ? "v" + std::to_string(id) : "v" + std::to_string(id) + "[" + e + "]";
     case Place::stored:  // element-major: element e of every row, then element e + 1
+      if (place.offset < 0) refuse(id, "the value has no slot in the per-row buffer");
       return one ? "s.rowbuf[" + str(place.offset) + " * s.rows + r]"
                  : "s.rowbuf[(" + str(place.offset) + " + (" + e + ")) * s.rows + r]";
     case Place::unused:

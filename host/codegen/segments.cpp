@@ -45,7 +45,7 @@ void mark_stored(const Graph& g, const StepPlan& plan, SegmentLayout& out) {
       needed[p->vector] = needed[id] = true;
       continue;
     }
-    if (out.kept_in_slot(g, id)) needed[id] = true;
+    if (SegmentLayout::kept_in_slot(g, id)) needed[id] = true;
     const Node& node = g[id];
     for (int i = 0; i < node.arity; ++i)
       if (plan.phase[node[i]] == PlanPhase::per_sample) later(node[i], out.segment_of[id]);
@@ -70,10 +70,9 @@ void mark_stored(const Graph& g, const StepPlan& plan, SegmentLayout& out) {
 
 SegmentLayout lay_out_segments(const Graph& g, const StepPlan& plan) {
   SegmentLayout out;
-  std::vector<int> avail;
   out.batched = plan.batched();
   const std::size_t n = g.size();
-  avail.assign(n, 0);
+  std::vector<int> avail(n, 0);  // the first segment that can read a node
   out.segment_of.assign(n, 0);
   out.run_after.assign(n, 0);
   out.slot.assign(n, -1);

@@ -39,7 +39,7 @@ struct SegmentLayout {
   // array: a segment's registers then do not grow with the layers' widths (a 32-wide layer's
   // few vectors in f64 were over the register budget), and the buffer is element-major, so the
   // threads of a warp (consecutive rows) read and write consecutive addresses.
-  bool kept_in_slot(const Graph& g, NodeId id) const { return g[id].shape.size() > 1; }
+  static bool kept_in_slot(const Graph& g, NodeId id) { return g[id].shape.size() > 1; }
 };
 
 SegmentLayout lay_out_segments(const Graph& g, const StepPlan& plan);
