@@ -355,33 +355,39 @@ Term Rewriter::split_term(NodeId id) {
 }
 
 // Unshared sums are opened whole: only the top of a cluster is normalized (see kInterior),
-// so every node is gathered once a pass. Shared scalar sums are still copied in, at most
-// kMaxFlatten of them.
+// so every node is gathered once a pass. Shared scalar sums are copied in too, as many as
+// kMaxFlatten plus one for each sum node of the gathered sum's own (reached without passing
+// through a shared one): the work stays proportional to the sum's own size and to the terms
+// copied in, and a sum that holds many shared ones takes them in one gather instead of
+// kMaxFlatten a round (a round rebuilds the whole sum).
 void Rewriter::gather_sum(NodeId id, double sign, std::vector<Term>& out, bool top) {
-  std::vector<std::pair<NodeId, double>>& stack = sum_stack_;  // nothing below calls back here
-  stack.assign(1, {id, sign});
-  std::size_t shared_opened = 0;
+  std::vector<SumItem>& stack = sum_stack_;  // nothing below calls back here
+  stack.assign(1, {id, sign, false});
+  std::size_t shared_budget = kMaxFlatten;
   bool first = top;
   while (!stack.empty()) {
-    const auto [at, s] = stack.back();
+    const SumItem item = stack.back();
     stack.pop_back();
-    const NodeHead node = g_.head(at);
+    const NodeHead node = g_.head(item.id);
     bool descend = first;
+    bool copied = item.copied;
     first = false;
-    if (!descend && is_sum(node.op) && flattenable_sum(at)) {
-      if (unshared(at)) {
+    if (!descend && is_sum(node.op) && flattenable_sum(item.id)) {
+      if (unshared(item.id)) {
         descend = true;
-      } else if (shared_opened < kMaxFlatten) {
+      } else if (shared_budget > 0) {
         descend = true;
-        ++shared_opened;
+        --shared_budget;
+        copied = true;
       }
     }
     if (descend && is_sum(node.op)) {
-      stack.push_back({node.child[1], node.op == Op::sub ? -s : s});
-      stack.push_back({node.child[0], s});
+      if (!copied) ++shared_budget;
+      stack.push_back({node.child[1], node.op == Op::sub ? -item.sign : item.sign, copied});
+      stack.push_back({node.child[0], item.sign, copied});
     } else {
-      Term t = split_term(at);
-      t.coefficient *= s;
+      Term t = split_term(item.id);
+      t.coefficient *= item.sign;
       out.push_back(t);
     }
   }

@@ -103,9 +103,9 @@ class Rewriter {
   bool flattenable_sum(NodeId id);
   // A term's numeric coefficient and the rest: 3*x → (3, x); x → (1, x); 5 → (5, none).
   Term split_term(NodeId id);
-  // The terms of `id` times `sign`. Unshared sums are opened whole, shared scalar sums at most
-  // a fixed number of times; `top` opens `id` itself. Iterative: a 100k-term chain must not
-  // recurse 100k deep.
+  // The terms of `id` times `sign`. Unshared sums are opened whole, shared scalar sums as many
+  // times as a budget proportional to the sum's own size allows; `top` opens `id` itself.
+  // Iterative: a 100k-term chain must not recurse 100k deep.
   void gather_sum(NodeId id, double sign, std::vector<Term>& out, bool top);
   // Σ terms + constant, in rest-id order, shaped like `shape`.
   NodeId build_sum(std::vector<Term> terms, double constant, Shape shape);
@@ -162,9 +162,15 @@ class Rewriter {
   std::vector<std::uint32_t> reads_;
   bool recording_ = false;
 
-  std::vector<char> finite_;                          // memo of finite(), grown with the graph
-  std::vector<std::pair<NodeId, double>> sum_stack_;  // gather_sum's work list
-  std::vector<Factor> scaled_factors_;                // build_scaled's
+  std::vector<char> finite_;  // memo of finite(), grown with the graph
+  // gather_sum's work list: a node, its sign, and whether it lies inside a shared sum copied in.
+  struct SumItem {
+    NodeId id;
+    double sign;
+    bool copied;
+  };
+  std::vector<SumItem> sum_stack_;
+  std::vector<Factor> scaled_factors_;  // build_scaled's
 };
 
 }  // namespace descent
