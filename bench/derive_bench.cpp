@@ -82,6 +82,11 @@ struct CaseResult {
   int reps = 0;
   double median_ms[kPhases] = {};
   double min_ms[kPhases] = {};
+  std::vector<double> round_total_ms;  // the median total of each round's reps (--rounds)
+  // Internal: the text timed, the reps each round runs, and every rep's times.
+  std::string text;
+  int reps_a_round = 0;
+  std::vector<RunTimes> runs;
 };
 
 struct Options {
@@ -94,6 +99,7 @@ struct Options {
   std::string json_path;
   std::string config_path;  // --write-config
   bool digests = false;     // --digests: print each case's graph digest
+  int rounds = 1;           // --rounds: a family's sizes take turns this many times
 };
 
 // One parse → lower → stabilize → derive → simplify on a fresh graph.
@@ -222,35 +228,62 @@ double median(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-CaseResult run_case(Family family, std::size_t target, const Options& options) {
+// Calibrates the case, runs it once untimed (the warm-up, which also records its shape) and
+// works out how many timed reps the budget buys, spread over options.rounds rounds.
+CaseResult prepare_case(Family family, std::size_t target, const Options& options) {
   CaseResult result;
   result.family = family;
   result.target = target;
   result.units = calibrate_units(family, target, options.seed);
-  const std::string text = generate_expression(family, result.units, options.seed);
-  result.text_bytes = text.size();
+  result.text = generate_expression(family, result.units, options.seed);
+  result.text_bytes = result.text.size();
 
-  const RunTimes warmup = run_once(family, text, &result.shape);
-  std::vector<RunTimes> runs;
+  const RunTimes warmup = run_once(family, result.text, &result.shape);
   const double first_s = warmup.ms[kTotal] / 1000.0;
   int wanted = 0;
   if (first_s > options.budget_s) {
     wanted = first_s > 10.0 * options.budget_s ? 0 : 1;  // already slow: one more run at most
-    if (wanted == 0) runs.push_back(warmup);
+    if (wanted == 0) result.runs.push_back(warmup);
   } else {
     wanted = static_cast<int>(std::ceil(options.budget_s / std::max(first_s, 1e-6)));
     wanted = std::clamp(wanted, options.min_reps, options.max_reps);
   }
-  for (int r = 0; r < wanted; ++r) runs.push_back(run_once(family, text, nullptr));
+  result.reps_a_round =
+      wanted == 0 ? 0 : std::max(1, (wanted + options.rounds - 1) / options.rounds);
+  return result;
+}
 
-  result.reps = static_cast<int>(runs.size());
+// One round of a case's timed reps; its median total is kept as the round's.
+void run_round(CaseResult& result) {
+  std::vector<double> totals;
+  for (int r = 0; r < result.reps_a_round; ++r) {
+    result.runs.push_back(run_once(result.family, result.text, nullptr));
+    totals.push_back(result.runs.back().ms[kTotal]);
+  }
+  if (!totals.empty()) result.round_total_ms.push_back(median(totals));
+}
+
+void summarize(CaseResult& result) {
+  result.reps = static_cast<int>(result.runs.size());
   for (int p = 0; p < kPhases; ++p) {
     std::vector<double> values;
-    for (const RunTimes& run : runs) values.push_back(run.ms[p]);
+    for (const RunTimes& run : result.runs) values.push_back(run.ms[p]);
     result.median_ms[p] = median(values);
     result.min_ms[p] = *std::min_element(values.begin(), values.end());
   }
-  return result;
+  result.text.clear();
+  result.text.shrink_to_fit();
+}
+
+// Every size of a family, in rounds: each round runs each size's share of reps in turn, so
+// that a slow spell of a shared machine falls on the sizes of a round alike.
+std::vector<CaseResult> run_family(Family family, const Options& options) {
+  std::vector<CaseResult> cases;
+  for (std::size_t size : options.sizes) cases.push_back(prepare_case(family, size, options));
+  for (int round = 0; round < options.rounds; ++round)
+    for (CaseResult& c : cases) run_round(c);
+  for (CaseResult& c : cases) summarize(c);
+  return cases;
 }
 
 // ---- output ----
@@ -280,12 +313,22 @@ void print_row(const CaseResult& r) {
   std::fflush(stdout);
 }
 
+// Each round's time per input node of `b` over that of `a` (1 = linear).
+std::vector<double> per_node_ratios(const CaseResult& a, const CaseResult& b) {
+  std::vector<double> ratios;
+  const std::size_t n = std::min(a.round_total_ms.size(), b.round_total_ms.size());
+  for (std::size_t r = 0; r < n; ++r)
+    ratios.push_back((b.round_total_ms[r] / static_cast<double>(b.shape.nodes_in)) /
+                     std::max(a.round_total_ms[r] / static_cast<double>(a.shape.nodes_in), 1e-12));
+  return ratios;
+}
+
 // log(t2/t1) / log(n2/n1) for consecutive sizes of the same family: ≈1 linear, ≈2 quadratic.
 void print_scaling(const std::vector<CaseResult>& results) {
   std::printf("\nscaling exponent, time ~ nodes^k, between consecutive sizes (1 = linear):\n");
   std::printf("%-11s %17s", "family", "nodes");
   for (int p = 0; p < kPhases; ++p) std::printf(" %9s", kPhaseNames[p]);
-  std::printf("\n");
+  std::printf("   per-node time ratio, total (median of rounds [range])\n");
   for (std::size_t i = 1; i < results.size(); ++i) {
     const CaseResult& a = results[i - 1];
     const CaseResult& b = results[i];
@@ -299,6 +342,11 @@ void print_scaling(const std::vector<CaseResult>& results) {
       const double ratio = b.median_ms[p] / std::max(a.median_ms[p], 1e-6);
       std::printf(" %9.2f", std::log(ratio) / std::log(size_ratio));
     }
+    const std::vector<double> ratios = per_node_ratios(a, b);
+    if (!ratios.empty())
+      std::printf("   %.2f [%.2f-%.2f]", median(ratios),
+                  *std::min_element(ratios.begin(), ratios.end()),
+                  *std::max_element(ratios.begin(), ratios.end()));
     std::printf("\n");
   }
 }
@@ -307,8 +355,8 @@ void write_json(const std::string& path, const Options& options,
                 const std::vector<CaseResult>& results) {
   std::ostringstream out;
   out << "{\n  \"benchmark\": \"descent_bench_derive\",\n  \"seed\": " << options.seed
-      << ",\n  \"budget_s\": " << options.budget_s << ",\n  \"clock\": \""
-      << (g_cpu_clock ? "cpu" : "wall") << "\",\n  \"cases\": [\n";
+      << ",\n  \"budget_s\": " << options.budget_s << ",\n  \"rounds\": " << options.rounds
+      << ",\n  \"clock\": \"" << (g_cpu_clock ? "cpu" : "wall") << "\",\n  \"cases\": [\n";
   for (std::size_t i = 0; i < results.size(); ++i) {
     const CaseResult& r = results[i];
     out << "    {\"family\": \"" << family_name(r.family) << "\", \"target_nodes\": " << r.target
@@ -326,7 +374,10 @@ void write_json(const std::string& path, const Options& options,
     out << "},\n     \"min_ms\": {";
     for (int p = 0; p < kPhases; ++p)
       out << (p ? ", " : "") << "\"" << kPhaseNames[p] << "\": " << r.min_ms[p];
-    out << "}}" << (i + 1 < results.size() ? "," : "") << "\n";
+    out << "},\n     \"round_total_ms\": [";
+    for (std::size_t k = 0; k < r.round_total_ms.size(); ++k)
+      out << (k ? ", " : "") << r.round_total_ms[k];
+    out << "]}" << (i + 1 < results.size() ? "," : "") << "\n";
   }
   out << "  ]\n}\n";
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
@@ -357,14 +408,16 @@ void write_config(const std::string& path, Family family, std::size_t target, st
 constexpr const char* kUsage =
     "usage: descent_bench_derive [--json FILE] [--sizes N,N,...] [--families F,F,...]\n"
     "                            [--seed S] [--budget SECONDS] [--min-reps N] [--max-reps N]\n"
-    "                            [--digests] [--clock wall|cpu]\n"
+    "                            [--digests] [--clock wall|cpu] [--rounds R]\n"
     "       descent_bench_derive --write-config FILE --families F --sizes N [--seed S]\n"
     "  families: scalar_mix, polynomial, mlp, random_tree (default: all); sizes default\n"
     "  1000,10000,100000. --digests prints a digest of each case's whole graph (every node, in id\n"
     "  order): equal digests mean node-for-node equal graphs. --clock cpu times the thread's\n"
     "  CPU time instead of wall time (less sensitive to other processes on a shared machine).\n"
     "  --write-config writes a minimize config whose cost is family F's expression of about N\n"
-    "  nodes over params x0..x19 (for timing `descent derive FILE`).\n";
+    "  nodes over params x0..x19 (for timing `descent derive FILE`). --rounds R runs a family's\n"
+    "  sizes in turn R times, each round a share of the reps, and gives the time per node of each\n"
+    "  size against the one before as the median of the rounds' ratios (with their range).\n";
 
 [[noreturn]] void usage_error(const std::string& message) {
   std::fprintf(stderr, "descent_bench_derive: %s\n%s", message.c_str(), kUsage);
@@ -427,6 +480,8 @@ Options parse_flags(int argc, char** argv) {
       options.budget_s = parse_number<double>(flag, value);
     } else if (flag == "--min-reps") {
       options.min_reps = std::max(1, parse_number<int>(flag, value));
+    } else if (flag == "--rounds") {
+      options.rounds = std::max(1, parse_number<int>(flag, value));
     } else if (flag == "--max-reps") {
       options.max_reps = std::max(1, parse_number<int>(flag, value));
     } else {
@@ -470,11 +525,12 @@ int main(int argc, char** argv) {
   std::vector<CaseResult> results;
   try {
     for (Family family : options.families)
-      for (std::size_t size : options.sizes) {
-        results.push_back(run_case(family, size, options));
+      for (CaseResult& c : run_family(family, options)) {
+        results.push_back(std::move(c));
         print_row(results.back());
         if (options.digests)
-          std::printf("  digest %s %zu: %016llx\n", std::string(family_name(family)).c_str(), size,
+          std::printf("  digest %s %zu: %016llx\n", std::string(family_name(family)).c_str(),
+                      results.back().target,
                       static_cast<unsigned long long>(results.back().shape.digest));
       }
     print_scaling(results);

@@ -4,6 +4,9 @@
 # Arguments go to the benchmark, e.g.
 #   scripts/bench_derive.sh --json bench-derive.json
 #   scripts/bench_derive.sh --families mlp --sizes 1000,10000 --budget 5
+#   scripts/bench_derive.sh --sizes 10000,100000 --clock cpu --rounds 5   # the scaling goal:
+#     time per node at 100k against 10k, sizes taking turns so that a shared machine's slow
+#     spells fall on both alike
 # BUILD_DIR overrides the build folder. Timings are this machine's; nothing here asserts them.
 set -euo pipefail
 
