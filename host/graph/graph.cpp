@@ -329,15 +329,21 @@ NodeId Graph::variable(std::string_view name, VarKind kind, Shape shape, const S
           "'" + std::string(name) + "' is declared twice with different kinds or shapes", span);
     return found->second;
   }
+  // The table's key is the name's one copy, which the node points to: the entry comes first.
+  const auto entry = variables_.emplace(std::string(name), kNoNode).first;
   Node node;
   node.op = Op::variable;
-  node.name = std::string(name);
+  node.name = NodeName(&entry->first);
   node.var_kind = kind;
   node.shape = shape;
   node.varying = kind == VarKind::input || kind == VarKind::start_param;
-  const NodeId id = intern(std::move(node), shape, span);
-  variables_.emplace(std::string(name), id);
-  return id;
+  try {
+    entry->second = intern(std::move(node), shape, span);
+  } catch (...) {
+    variables_.erase(entry);
+    throw;
+  }
+  return entry->second;
 }
 
 NodeId Graph::apply(Op op, NodeId a, const Span& span) {

@@ -16,6 +16,7 @@
 #include <bit>
 #include <cstdint>
 #include <limits>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -48,7 +49,37 @@ enum class VarKind : std::uint8_t {
                 // is no variable: it is lowered to a number (Graph::constant).
 };
 
-// What makes a node what it is, 80 bytes: every node is written once when it is built, and a
+// A variable's name as its node holds it: the address of the graph's one copy of the name (the
+// key of Graph's variable table, which never moves), 8 bytes where a std::string takes 32; empty
+// for every other node. It reads as a const std::string (str(), or the conversion).
+class NodeName {
+ public:
+  NodeName() = default;
+  explicit NodeName(const std::string* name) : name_(name) {}
+  const std::string& str() const { return name_ != nullptr ? *name_ : kEmpty; }
+  operator const std::string&() const { return str(); }  // NOLINT(google-explicit-constructor)
+  operator std::string_view() const { return str(); }    // NOLINT(google-explicit-constructor)
+  bool empty() const { return str().empty(); }
+  std::size_t size() const { return str().size(); }
+  const char* c_str() const { return str().c_str(); }
+  std::string::const_iterator begin() const { return str().begin(); }
+  std::string::const_iterator end() const { return str().end(); }
+  friend bool operator==(const NodeName& a, const NodeName& b) { return a.str() == b.str(); }
+  friend bool operator==(const NodeName& a, std::string_view b) { return a.str() == b; }
+  friend bool operator==(const NodeName& a, const std::string& b) { return a.str() == b; }
+  friend bool operator==(const NodeName& a, const char* b) { return a.str() == b; }
+  friend std::string operator+(const std::string& a, const NodeName& b) { return a + b.str(); }
+  friend std::string operator+(const char* a, const NodeName& b) { return a + b.str(); }
+  friend std::string operator+(const NodeName& a, const std::string& b) { return a.str() + b; }
+  friend std::string operator+(const NodeName& a, const char* b) { return a.str() + b; }
+  friend std::ostream& operator<<(std::ostream& out, const NodeName& n) { return out << n.str(); }
+
+ private:
+  inline static const std::string kEmpty;
+  const std::string* name_ = nullptr;
+};
+
+// What makes a node what it is, 56 bytes: every node is written once when it is built, and a
 // large graph's nodes are most of its memory. What few nodes have lives beside them in the graph,
 // reached through `extra`: the source span (lowered nodes) and the attribute (slice, pad,
 // onehot, sum_to); read them with Graph::span and Graph::attr.
@@ -61,15 +92,16 @@ struct Node {
   std::uint32_t extra = kNoExtra;  // the graph's record of this node's span and attribute
   double value = 0.0;              // Op::constant
   Shape shape;
-  std::string name;  // Op::variable
+  NodeName name;  // Op::variable
 
   static constexpr std::uint32_t kNoExtra = 0xffffffffu;
   NodeId operator[](int i) const { return child[i]; }
 };
+static_assert(sizeof(Node) <= 56, "a node is written once for every node a graph builds");
 
 // The fields of a node that traversals and rewrites read most, 12 bytes, kept beside the nodes
 // in an array of their own: a pass over a large graph reads four of them a cache line instead
-// of one node (80 bytes). A constant has no children: its head keeps its value
+// of one node (56 bytes). A constant has no children: its head keeps its value
 // there instead, so that rules reading numbers (coefficients, exponents) need not read the node.
 struct NodeHead {
   static constexpr std::uint8_t kVarying = 1;      // Node::varying
