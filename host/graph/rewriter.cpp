@@ -58,22 +58,21 @@ std::vector<NodeId> Rewriter::run(const std::vector<NodeId>& roots, RewriteStats
   for (int pass = 0; pass < kMaxRewritePasses; ++pass) {
     ++local.passes;
     count_uses(current);
-    mapped_.assign(g_.size(), kNoNode);
     for (std::size_t k = 0; k < order_.size(); ++k) {
       if (k + kPrefetchAhead < order_.size()) prefetch_operands(order_[k + kPrefetchAhead]);
       const NodeId id = order_[k];
       const NodeId to = rewrite_node(id);
-      mapped_[id] = to;
+      pass_[id].mapped = to;
       // The replacement inherits the uses of the node it replaces, so that a shared node
       // that was rewritten stays shared (is not flattened into each parent) in this pass.
       if (to != id) {
-        if (to >= uses_.size()) uses_.resize(g_.size(), 0);
+        if (to >= pass_.size()) pass_.resize(g_.size());
         add_uses(to, uses(id));
       }
     }
     std::vector<NodeId> next;
     next.reserve(current.size());
-    for (NodeId r : current) next.push_back(mapped_[r]);
+    for (NodeId r : current) next.push_back(pass_[r].mapped);
     if (next == current) {
       if (stats) *stats = local;
       return next;
@@ -89,32 +88,31 @@ void Rewriter::count_uses(const std::vector<NodeId>& roots) {
   // Children have smaller ids than their parents, so one sweep down from the largest root
   // reaches every node below the roots after all of its parents: it counts each reachable
   // parent's uses of its children and notes the children used outside a sum.
-  flags_.assign(g_.size(), 0);
-  uses_.assign(g_.size(), 0);
+  pass_.assign(g_.size(), PassSlot{});
   NodeId top = 0;
   for (NodeId r : roots) {
     add_uses(r, 1);
-    flags_[r] |= kReached | kOutsideSum;
+    pass_[r].flags |= kReached | kOutsideSum;
     top = std::max(top, r);
   }
   std::size_t reached = 0;
   for (NodeId id = roots.empty() ? 0 : top + 1; id-- > 0;) {
-    if (!(flags_[id] & kReached)) continue;
+    if (!(pass_[id].flags & kReached)) continue;
     ++reached;
     const NodeHead node = g_.head(id);
-    const char outside = is_sum(node.op) ? 0 : kOutsideSum;
+    const std::uint8_t outside = is_sum(node.op) ? 0 : kOutsideSum;
     for (int i = 0; i < node.arity; ++i) {
       add_uses(node.child[i], 1);
-      flags_[node.child[i]] |= kReached | outside;
+      pass_[node.child[i]].flags |= kReached | outside;
     }
   }
   order_.clear();
   order_.reserve(reached);
-  for (NodeId id = 0; id < flags_.size(); ++id) {
-    if (!(flags_[id] & kReached)) continue;
+  for (NodeId id = 0; id < pass_.size(); ++id) {
+    if (!(pass_[id].flags & kReached)) continue;
     order_.push_back(id);
-    if (!(flags_[id] & kOutsideSum) && is_sum(g_.head(id).op) && uses(id) <= 1)
-      flags_[id] |= kInterior;
+    if (!(pass_[id].flags & kOutsideSum) && is_sum(g_.head(id).op) && uses(id) <= 1)
+      pass_[id].flags |= kInterior;
   }
 }
 
@@ -125,7 +123,7 @@ void Rewriter::prefetch_operands(NodeId id) const {
   const NodeHead head = g_.head(id);
   for (int i = 0; i < head.arity; ++i) {
     const NodeId child = head.child[i];
-    const NodeId to = mapped_[child];
+    const NodeId to = pass_[child].mapped;
     g_.prefetch_head(to == kNoNode ? child : to);
   }
 }
@@ -133,8 +131,8 @@ void Rewriter::prefetch_operands(NodeId id) const {
 NodeId Rewriter::rebuild(NodeId id) {
   const NodeHead head = g_.head(id);
   if (head.arity == 0) return id;
-  const NodeId a = mapped_[head.child[0]];
-  const NodeId b = head.arity == 2 ? mapped_[head.child[1]] : kNoNode;
+  const NodeId a = pass_[head.child[0]].mapped;
+  const NodeId b = head.arity == 2 ? pass_[head.child[1]].mapped : kNoNode;
   if (a == head.child[0] && b == head.child[1]) return id;
   // The node itself is read only for what its head lacks: a span to keep, an attribute.
   if (!head.has_span() && op_info(head.op).attr == OpAttr::none)
@@ -150,7 +148,7 @@ NodeId Rewriter::rewrite_node(NodeId id) {
   NodeId current = rebuild(id);
   // An unshared sum whose only user is a sum: that parent gathers it whole, so normalizing
   // it here too would redo the same work at every level of a chain (O(n^2) for n terms).
-  if (id < flags_.size() && (flags_[id] & kInterior)) return current;
+  if (id < pass_.size() && (pass_[id].flags & kInterior)) return current;
   // Apply the first matching rule until none matches (capped against cycles).
   for (int round = 0; round < kMaxRoundsPerNode; ++round) {
     if (known_fixed(current)) break;

@@ -118,15 +118,15 @@ class Rewriter {
   NodeId build_product_of(double coefficient, std::vector<Factor>& factors, const Shape& shape);
   // Uses of `id` among the reachable nodes (and the roots) this pass; 1 for a node built in it.
   std::uint32_t uses(NodeId id) const {
-    return id < uses_.size() && uses_[id] != 0 ? uses_[id] : 1;
+    return id < pass_.size() && pass_[id].uses != 0 ? pass_[id].uses : 1;
   }
   // Counts up to 255 and stays there: decisions only ask whether a node is used at most once.
   void add_uses(NodeId id, std::uint32_t n) {
-    uses_[id] = static_cast<std::uint8_t>(std::min<std::uint32_t>(255, uses_[id] + n));
+    pass_[id].uses = static_cast<std::uint8_t>(std::min<std::uint32_t>(255, pass_[id].uses + n));
   }
   // uses(id) <= 1, recorded as a fact that the decision being made rests on.
   bool unshared(NodeId id);
-  // Sets order_, uses_ and flags_ for a pass from `roots`.
+  // Sets order_ and pass_ for a pass from `roots`.
   void count_uses(const std::vector<NodeId>& roots);
   // Asks the cache for the heads of the children `id` will be rebuilt over (a hint).
   void prefetch_operands(NodeId id) const;
@@ -141,14 +141,18 @@ class Rewriter {
 
   // Per pass: the reachable nodes in id order, and by node id:
   std::vector<NodeId> order_;
-  std::vector<std::uint8_t> uses_;  // 0 = not counted (read as 1); saturates at 255
-  // What each reachable node was rewritten to; read at each node's children, so on huge pages
-  // when large (large_buffer.hpp), as fixed_ is.
-  std::vector<NodeId, HugePageAllocator<NodeId>> mapped_;
   // count_uses' marks: reached from the roots, used outside a sum, and interior (an unshared
   // sum used only by a sum, which is not normalized itself: its parent gathers it whole).
-  enum : char { kReached = 1, kOutsideSum = 2, kInterior = 4 };
-  std::vector<char> flags_;
+  enum : std::uint8_t { kReached = 1, kOutsideSum = 2, kInterior = 4 };
+  // What a pass knows of a node, by node id, in one place: a pass reads all three at a child,
+  // and in a graph larger than the cache each array would cost a miss of its own. On huge
+  // pages when large (large_buffer.hpp), as fixed_ is: children are anywhere below a node.
+  struct PassSlot {
+    NodeId mapped = kNoNode;  // what the node was rewritten to (kNoNode: not yet, or unreached)
+    std::uint8_t uses = 0;    // 0 = not counted (read as 1); saturates at 255
+    std::uint8_t flags = 0;   // count_uses' marks
+  };
+  std::vector<PassSlot, HugePageAllocator<PassSlot>> pass_;
 
   // Nodes the rules left alone, with the facts they read: fixed_[id] is a range of reads_,
   // each entry a node id with kUnsharedBit set when it was used at most once.
