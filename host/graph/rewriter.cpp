@@ -4,6 +4,7 @@
 #include "graph/rewriter.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 namespace descent {
@@ -68,6 +69,7 @@ std::vector<NodeId> Rewriter::run(const std::vector<NodeId>& roots, RewriteStats
       if (to != id) {
         if (to >= pass_.size()) pass_.resize(g_.size());
         add_uses(to, uses(id));
+        rewritten_to_.push_back(to);
       }
     }
     std::vector<NodeId> next;
@@ -85,35 +87,51 @@ std::vector<NodeId> Rewriter::run(const std::vector<NodeId>& roots, RewriteStats
 }
 
 void Rewriter::count_uses(const std::vector<NodeId>& roots) {
-  // Children have smaller ids than their parents, so one sweep down from the largest root
-  // reaches every node below the roots after all of its parents: it counts each reachable
-  // parent's uses of its children and notes the children used outside a sum.
-  pass_.assign(g_.size(), PassSlot{});
+  // Forget the last pass (of this run or the one before): only the nodes it reached and the
+  // nodes it rewrote to carry marks, so this costs what the pass cost, not the graph's size.
+  for (NodeId id : order_) pass_[id] = PassSlot{};
+  for (NodeId id : rewritten_to_) pass_[id] = PassSlot{};
+  rewritten_to_.clear();
+  pass_.resize(g_.size());
+  reached_.assign(g_.size() / 64 + 1, 0);
+  const auto reach = [&](NodeId id, std::uint8_t marks) {
+    add_uses(id, 1);
+    pass_[id].flags |= kReached | marks;
+    reached_[id / 64] |= std::uint64_t{1} << (id % 64);
+  };
   NodeId top = 0;
   for (NodeId r : roots) {
-    add_uses(r, 1);
-    pass_[r].flags |= kReached | kOutsideSum;
+    reach(r, kOutsideSum);
     top = std::max(top, r);
   }
+  // Children have smaller ids than their parents, so a sweep down from the largest root
+  // reaches every node below the roots after all of its parents: it counts each reachable
+  // parent's uses of its children and notes the children used outside a sum. It steps from
+  // reached node to reached node through the bitmap (a word a 64 ids), whose lower bits the
+  // node's children may have set a moment before.
   std::size_t reached = 0;
-  for (NodeId id = roots.empty() ? 0 : top + 1; id-- > 0;) {
-    if (!(pass_[id].flags & kReached)) continue;
-    ++reached;
-    const NodeHead node = g_.head(id);
-    const std::uint8_t outside = is_sum(node.op) ? 0 : kOutsideSum;
-    for (int i = 0; i < node.arity; ++i) {
-      add_uses(node.child[i], 1);
-      pass_[node.child[i]].flags |= kReached | outside;
+  for (std::size_t w = roots.empty() ? 0 : top / 64 + 1; w-- > 0;) {
+    std::uint64_t below = ~std::uint64_t{0};  // the bits of word w not visited yet
+    while (const std::uint64_t pending = reached_[w] & below) {
+      const int bit = 63 - std::countl_zero(pending);
+      below = bit == 0 ? 0 : (std::uint64_t{1} << bit) - 1;
+      const auto id = static_cast<NodeId>(w * 64 + static_cast<std::size_t>(bit));
+      ++reached;
+      const NodeHead node = g_.head(id);
+      const std::uint8_t outside = is_sum(node.op) ? 0 : kOutsideSum;
+      for (int i = 0; i < node.arity; ++i) reach(node.child[i], outside);
     }
   }
   order_.clear();
   order_.reserve(reached);
-  for (NodeId id = 0; id < pass_.size(); ++id) {
-    if (!(pass_[id].flags & kReached)) continue;
-    order_.push_back(id);
-    if (!(pass_[id].flags & kOutsideSum) && is_sum(g_.head(id).op) && uses(id) <= 1)
-      pass_[id].flags |= kInterior;
-  }
+  for (std::size_t w = 0; w < reached_.size(); ++w)
+    for (std::uint64_t bits = reached_[w]; bits != 0; bits &= bits - 1) {
+      const auto id =
+          static_cast<NodeId>(w * 64 + static_cast<std::size_t>(std::countr_zero(bits)));
+      order_.push_back(id);
+      if (!(pass_[id].flags & kOutsideSum) && is_sum(g_.head(id).op) && uses(id) <= 1)
+        pass_[id].flags |= kInterior;
+    }
 }
 
 void Rewriter::prefetch_operands(NodeId id) const {

@@ -126,7 +126,7 @@ class Rewriter {
   }
   // uses(id) <= 1, recorded as a fact that the decision being made rests on.
   bool unshared(NodeId id);
-  // Sets order_ and pass_ for a pass from `roots`.
+  // Sets order_, pass_ and reached_ for a pass from `roots`.
   void count_uses(const std::vector<NodeId>& roots);
   // Asks the cache for the heads of the children `id` will be rebuilt over (a hint).
   void prefetch_operands(NodeId id) const;
@@ -153,6 +153,8 @@ class Rewriter {
     std::uint8_t flags = 0;   // count_uses' marks
   };
   std::vector<PassSlot, HugePageAllocator<PassSlot>> pass_;
+  std::vector<NodeId> rewritten_to_;    // the nodes this pass rewrote a node to (marked in pass_)
+  std::vector<std::uint64_t> reached_;  // count_uses' bitmap of the reached nodes, by id
 
   // Nodes the rules left alone, with the facts they read: fixed_[id] is a range of reads_,
   // each entry a node id with kUnsharedBit set when it was used at most once.
