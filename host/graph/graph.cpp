@@ -252,12 +252,12 @@ NodeId Graph::find_op(const InternKey& key, Op op, NodeId a, NodeId b) {
   return found;
 }
 
-NodeId Graph::intern(Node&& node, const Shape& attr, const Span& span) {
+NodeId Graph::intern(const Node& node, const Shape& attr, const Span& span) {
   const InternKey key = key_of(node, attr);
   const NodeId found = find(key, &node, attr);
   if (found != kNoNode) return found;
   Node& fresh = append(key);
-  fresh = std::move(node);
+  fresh = node;
   return added(fresh, attr, span);
 }
 
@@ -308,7 +308,7 @@ NodeId Graph::constant(double value, Shape shape) {
     node.op = Op::constant;
     node.value = value;
     node.shape = shape;
-    return intern(std::move(node), shape, Span{});
+    return intern(node, shape, Span{});
   }
   const InternKey key{Op::constant, true, std::bit_cast<std::uint64_t>(value), 0};
   const NodeId found = find(key, nullptr);
@@ -338,7 +338,7 @@ NodeId Graph::variable(std::string_view name, VarKind kind, Shape shape, const S
   node.shape = shape;
   node.varying = kind == VarKind::input || kind == VarKind::start_param;
   try {
-    entry->second = intern(std::move(node), shape, span);
+    entry->second = intern(node, shape, span);
   } catch (...) {
     variables_.erase(entry);
     throw;
@@ -407,7 +407,7 @@ NodeId Graph::apply_interned(Op op, std::uint8_t arity, NodeId a, NodeId b, cons
   if (!short_key) {
     Node node;
     fill(node);
-    return intern(std::move(node), attr, span);
+    return intern(node, attr, span);
   }
   Node& fresh = append(key);
   fill(fresh);

@@ -19,6 +19,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -98,6 +99,7 @@ struct Node {
   NodeId operator[](int i) const { return child[i]; }
 };
 static_assert(sizeof(Node) <= 56, "a node is written once for every node a graph builds");
+static_assert(std::is_trivially_copyable_v<Node>, "a node is copied into its slot as bytes");
 
 // The fields of a node that traversals and rewrites read most, 12 bytes, kept beside the nodes
 // in an array of their own: a pass over a large graph reads four of them a cache line instead
@@ -216,7 +218,7 @@ class Graph {
   NodeId find_op(const InternKey& key, Op op, NodeId a, NodeId b);
   // Returns the id of the node with `node`'s key (with attribute `attr`), creating it (with
   // `span`) when there is none.
-  NodeId intern(Node&& node, const Shape& attr, const Span& span);
+  NodeId intern(const Node& node, const Shape& attr, const Span& span);
   // apply()'s interning: finds the op node by its short key, or works out its shape (checking
   // it) and appends it.
   NodeId apply_interned(Op op, std::uint8_t arity, NodeId a, NodeId b, const Shape& attr,
