@@ -60,6 +60,10 @@ std::vector<NodeId> Rewriter::run(const std::vector<NodeId>& roots, RewriteStats
     ++local.passes;
     count_uses(current);
     for (std::size_t k = 0; k < order_.size(); ++k) {
+      // Three stages ahead of the node rewritten: its head, then its children's slots (read
+      // by the next stage), then the heads of what the children were rewritten to.
+      if (k + 3 * kPrefetchAhead < order_.size()) g_.prefetch_head(order_[k + 3 * kPrefetchAhead]);
+      if (k + 2 * kPrefetchAhead < order_.size()) prefetch_slots(order_[k + 2 * kPrefetchAhead]);
       if (k + kPrefetchAhead < order_.size()) prefetch_operands(order_[k + kPrefetchAhead]);
       const NodeId id = order_[k];
       const NodeId to = rewrite_node(id);
@@ -132,6 +136,15 @@ void Rewriter::count_uses(const std::vector<NodeId>& roots) {
       if (!(pass_[id].flags & kOutsideSum) && is_sum(g_.head(id).op) && uses(id) <= 1)
         pass_[id].flags |= kInterior;
     }
+}
+
+void Rewriter::prefetch_slots(NodeId id) const {
+#if defined(__GNUC__)
+  const NodeHead head = g_.head(id);
+  for (int i = 0; i < head.arity; ++i) __builtin_prefetch(&pass_[head.child[i]]);
+#else
+  (void)id;
+#endif
 }
 
 void Rewriter::prefetch_operands(NodeId id) const {

@@ -130,6 +130,8 @@ class Rewriter {
   void count_uses(const std::vector<NodeId>& roots);
   // Asks the cache for the heads of the children `id` will be rebuilt over (a hint).
   void prefetch_operands(NodeId id) const;
+  // Asks the cache for the pass slots of `id`'s children, which prefetch_operands reads.
+  void prefetch_slots(NodeId id) const;
   NodeId rebuild(NodeId id);
   NodeId rewrite_node(NodeId id);
   // True when `id` is remembered as left alone by the rules and every fact read then holds.
