@@ -229,7 +229,8 @@ double median(std::vector<double> v) {
 }
 
 // Calibrates the case, runs it once untimed (the warm-up, which also records its shape) and
-// works out how many timed reps the budget buys, spread over options.rounds rounds.
+// works out how many timed reps the budget buys, spread over options.rounds rounds: at least
+// one a round, so that each round has a time of every size (a slow case runs once a round).
 CaseResult prepare_case(Family family, std::size_t target, const Options& options) {
   CaseResult result;
   result.family = family;
@@ -242,7 +243,7 @@ CaseResult prepare_case(Family family, std::size_t target, const Options& option
   const double first_s = warmup.ms[kTotal] / 1000.0;
   int wanted = 0;
   if (first_s > options.budget_s) {
-    wanted = first_s > 10.0 * options.budget_s ? 0 : 1;  // already slow: one more run at most
+    wanted = first_s > 10.0 * options.budget_s ? 0 : 1;  // already slow: one more a round
     if (wanted == 0) result.runs.push_back(warmup);
   } else {
     wanted = static_cast<int>(std::ceil(options.budget_s / std::max(first_s, 1e-6)));

@@ -62,7 +62,6 @@ class NodeName {
   operator std::string_view() const { return str(); }    // NOLINT(google-explicit-constructor)
   bool empty() const { return str().empty(); }
   std::size_t size() const { return str().size(); }
-  const char* c_str() const { return str().c_str(); }
   std::string::const_iterator begin() const { return str().begin(); }
   std::string::const_iterator end() const { return str().end(); }
   friend bool operator==(const NodeName& a, const NodeName& b) { return a.str() == b.str(); }
