@@ -36,9 +36,21 @@ void check(nvrtcResult result, const std::string& what) {
     throw Error(ExitCode::failure, what + ": " + nvrtcGetErrorString(result));
 }
 
+// NVRTC 12.9 and later keep compiled code in a cache of their own, and a compile answered from
+// it has no ptxas report in its log: on an H200 machine (NVRTC 13.0, driver 580) the second
+// compile of one source in a process reported nothing, and the resource budget then failed.
+// descent keeps its own cache on disk (compile_cuda) and needs the report of every compile, so
+// NVRTC's is turned off where it exists (older NVRTCs refuse the option).
+bool nvrtc_has_its_own_cache() {
+  int major = 0, minor = 0;
+  if (nvrtcVersion(&major, &minor) != NVRTC_SUCCESS) return false;
+  return major > 12 || (major == 12 && minor >= 9);
+}
+
 std::vector<std::string> nvrtc_options(const CompileOptions& options) {
   std::vector<std::string> all = {"--gpu-architecture=sm_" + std::to_string(options.arch),
                                   "-std=c++17", "--ptxas-options=--verbose"};
+  if (nvrtc_has_its_own_cache()) all.emplace_back("--no-cache");
   all.insert(all.end(), options.flags.begin(), options.flags.end());
   return all;
 }
