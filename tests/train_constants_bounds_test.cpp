@@ -21,6 +21,7 @@
 #include "cli/experiment_setup.hpp"
 #include "common/error.hpp"
 #include "cpu/cpu_backend.hpp"
+#include "forwarding_backend.hpp"
 #include "program/bounds.hpp"
 #include "test_support.hpp"
 #include "train/trainer.hpp"
@@ -157,34 +158,17 @@ TEST(Constants, AreNotTrainedAndNotSavedAsParameters) {
 }
 
 // Passes steps through to the CPU backend and raises the trainer's stop flag after `stop_after`.
-class StopAfter final : public Backend {
+class StopAfter final : public ForwardingBackend {
  public:
   StopAfter(std::unique_ptr<Backend> inner, long stop_after, std::atomic<bool>& flag)
-      : inner_(std::move(inner)), left_(stop_after), flag_(flag) {}
-  std::string name() const override { return inner_->name(); }
-  std::string precision() const override { return inner_->precision(); }
-  std::int64_t summation_depth(std::int64_t rows) const override {
-    return inner_->summation_depth(rows);
-  }
-  void attach(const DataSplits& data) override { inner_->attach(data); }
-  void set_epoch_order(const std::vector<std::int64_t>& order) override {
-    inner_->set_epoch_order(order);
-  }
-  void load(const std::vector<ParamState>& params) override { inner_->load(params); }
-  void store(std::vector<ParamState>& params) override { inner_->store(params); }
+      : ForwardingBackend(*inner), owned_(std::move(inner)), left_(stop_after), flag_(flag) {}
   void step(const BatchRows& batch, const UpdateSettings& update) override {
-    inner_->step(batch, update);
+    inner().step(batch, update);
     if (--left_ == 0) flag_.store(true);
-  }
-  StepReport report() override { return inner_->report(); }
-  double evaluate(const BatchRows& batch) override { return inner_->evaluate(batch); }
-  double objective_and_gradients(const BatchRows& batch,
-                                 std::vector<std::vector<double>>& gradients) override {
-    return inner_->objective_and_gradients(batch, gradients);
   }
 
  private:
-  std::unique_ptr<Backend> inner_;
+  std::unique_ptr<Backend> owned_;
   long left_;
   std::atomic<bool>& flag_;
 };

@@ -35,6 +35,7 @@
 #include "common/error.hpp"
 #include "config/experiment.hpp"
 #include "cpu/cpu_backend.hpp"
+#include "forwarding_backend.hpp"
 #include "program/init.hpp"
 #include "test_support.hpp"
 #include "train/checkpoint.hpp"
@@ -444,8 +445,9 @@ TEST(TrainE2E, McCormickOnItsBoxEndsAtItsConstrainedMinimum) {
 // run's stopping error (the loss is flat to ~1e-16 relative there).
 TEST(TrainE2E, LeastSquaresWithConstantsEndsAtTheNormalEquationsSolution) {
   TempDir tmp;
+  // On the CPU: the tolerance is f64's (with a GPU, --device auto would train in f32).
   const CliResult r = run_descent({"train", config_path("least_squares.toml").string(), "--out",
-                                   (tmp / "run").string(), "--quiet"},
+                                   (tmp / "run").string(), "--quiet", "--device", "cpu"},
                                   tmp.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const double A[4][3] = {{1, 2, 0.5}, {0, 1, -1}, {2, -1, 1}, {1, 1, 1}};
@@ -642,34 +644,16 @@ TEST_F(ResumeTest, SigintWritesACheckpointExits130AndResumesIdentically) {
 // A backend that passes everything through and raises the stop flag (what SIGINT does) once
 // `stop_after` steps have run: the trainer then finishes the step, checkpoints and throws
 // Error(interrupted), deterministically at that step.
-class StopAfter final : public Backend {
+class StopAfter final : public ForwardingBackend {
  public:
   StopAfter(Backend& inner, long stop_after, std::atomic<bool>& flag)
-      : inner_(inner), left_(stop_after), flag_(flag) {}
-  std::string name() const override { return inner_.name(); }
-  std::string precision() const override { return inner_.precision(); }
-  std::int64_t summation_depth(std::int64_t rows) const override {
-    return inner_.summation_depth(rows);
-  }
-  void attach(const DataSplits& data) override { inner_.attach(data); }
-  void set_epoch_order(const std::vector<std::int64_t>& order) override {
-    inner_.set_epoch_order(order);
-  }
-  void load(const std::vector<ParamState>& params) override { inner_.load(params); }
-  void store(std::vector<ParamState>& params) override { inner_.store(params); }
+      : ForwardingBackend(inner), left_(stop_after), flag_(flag) {}
   void step(const BatchRows& batch, const UpdateSettings& update) override {
-    inner_.step(batch, update);
+    inner().step(batch, update);
     if (--left_ == 0) flag_.store(true);
-  }
-  StepReport report() override { return inner_.report(); }
-  double evaluate(const BatchRows& batch) override { return inner_.evaluate(batch); }
-  double objective_and_gradients(const BatchRows& batch,
-                                 std::vector<std::vector<double>>& gradients) override {
-    return inner_.objective_and_gradients(batch, gradients);
   }
 
  private:
-  Backend& inner_;
   long left_;
   std::atomic<bool>& flag_;
 };
@@ -825,9 +809,10 @@ void expect_divergence_named_and_rolled_back(const std::string& cadence) {
   }
   ASSERT_EQ(diverging_step, 4);
 
+  // On the CPU: the replayed history below is f64's (with a GPU, --device auto trains in f32).
   const fs::path run = tmp / "run";
-  const CliResult r =
-      run_descent({"train", config.string(), "--out", run.string(), "--quiet"}, tmp.path());
+  const CliResult r = run_descent(
+      {"train", config.string(), "--out", run.string(), "--quiet", "--device", "cpu"}, tmp.path());
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_EQ(
       r.err.rfind("error: training diverged at step " + std::to_string(diverging_step) + ": ", 0),

@@ -144,13 +144,20 @@ class TrainingRun {
   };
 
   // A new run's first batch, once, before its directory exists: what fails there (a class index
-  // out of range, a kernel the device refuses) fails before anything is written.
+  // out of range, a kernel the device refuses) fails before anything is written. A backend that
+  // turns a bad input into NaN (the GPU's kernels do so for a onehot class index) has the
+  // Interpreter look at the batch, which throws the input error the CPU would have; a first step
+  // that diverges for other reasons diverges in the loop as any other.
   void try_first_batch() {
     state_ = initial_state(config_, program_);
     backend_.load(state_.params);
     start_epoch();
     std::vector<std::vector<double>> gradients;
-    backend_.objective_and_gradients(batch_at(0), gradients);
+    const double objective = backend_.objective_and_gradients(batch_at(0), gradients);
+    bool finite = std::isfinite(objective);
+    for (const std::vector<double>& g : gradients)
+      for (double v : g) finite = finite && std::isfinite(v);
+    if (!finite) (void)non_finite_node(batch_at(0), order_);
   }
 
   // A new run starts from the seeded parameters; a resumed one from its checkpoint (a run
@@ -300,8 +307,13 @@ class TrainingRun {
     Rng rng;
     rng.restore(state_.epoch_rng);
     epoch_order(rng, cadence_.shuffled, order);
-    return describe_first_non_finite(program_, state_.params, splits_.train,
-                                     batch_at(state_.cursor), order);
+    return non_finite_node(batch_at(state_.cursor), order);
+  }
+
+  std::string non_finite_node(const BatchRows& batch,
+                              const std::vector<std::int64_t>& order) const {
+    return describe_first_non_finite(program_, state_.params, splits_.train, batch, order,
+                                     backend_.precision() == "f32");
   }
 
   // A validation pass; early stopping keeps the best parameters seen. A step with a validation
