@@ -235,6 +235,22 @@ Real frobenius(const Mat4& m) {
   return std::sqrt(s);
 }
 
+// data.shuffle reshuffles an epoch of several batches; a full batch holds every row in any
+// order, so it is taken in the data's order (train/epoch_order.hpp: shuffles_epochs): a
+// full-batch run is the same bits with shuffle on or off (before, the shuffled order moved the
+// sums' last bits), and a mini-batch run is not.
+TEST(TrainE2E, AFullBatchIsTakenInOrderAndMiniBatchesAreShuffled) {
+  TempDir tmp;
+  const auto params_of = [&](const std::string& name, std::vector<std::string> overrides) {
+    train_in_process("linear.toml", overrides, tmp / name);
+    return read_file(tmp / name / "params.json");
+  };
+  EXPECT_EQ(params_of("full-shuffled", {"data.shuffle=true", "train.batch_size=0"}),
+            params_of("full-in-order", {"data.shuffle=false", "train.batch_size=0"}));
+  EXPECT_NE(params_of("mini-shuffled", {"data.shuffle=true", "train.batch_size=16"}),
+            params_of("mini-in-order", {"data.shuffle=false", "train.batch_size=16"}));
+}
+
 TEST(TrainE2E, LinearRegressionReachesTheNormalEquationsSolution) {
   // The data, read here: rows a_i = (x1, x2, x3, 1) and targets y_i.
   const auto csv = read_csv_rows(kSourceDir / "configs" / "data" / "linear.csv");

@@ -40,7 +40,7 @@ std::vector<CheckStep> run_steps(const Experiment& e, long count,
   const std::int64_t rows = e.dataset ? e.dataset->train_rows : e.program->starts;
   const std::int64_t batch =
       e.dataset && t.batch_size > 0 ? std::min<std::int64_t>(t.batch_size, rows) : rows;
-  const bool shuffled = e.dataset && e.config.data.shuffle;
+  const bool shuffled = e.dataset && shuffles_epochs(e.config.data.shuffle, rows, batch);
   if (shuffled) {
     order.resize(static_cast<std::size_t>(rows));
     Rng rng(e.config.data.seed);

@@ -1,4 +1,4 @@
-// The epoch order (see batches.hpp).
+// The epoch order (see epoch_order.hpp).
 #include "train/epoch_order.hpp"
 
 #include <numeric>
@@ -8,6 +8,10 @@ namespace descent {
 void epoch_order(Rng& rng, bool shuffle, std::vector<std::int64_t>& order) {
   std::iota(order.begin(), order.end(), 0);
   if (shuffle) rng.shuffle(order);
+}
+
+bool shuffles_epochs(bool setting, std::int64_t rows, std::int64_t batch) {
+  return setting && batch < rows;
 }
 
 }  // namespace descent

@@ -95,7 +95,7 @@ Cadence cadence_of(const ExperimentConfig& config, const Program& program, const
       t.checkpoint_every > 0 ? t.checkpoint_every : std::max({c.epoch_batches, c.total / 20, 1L});
   c.validating = dataset && dataset->validation_rows > 0;
   c.eval_every = t.eval_every > 0 ? t.eval_every : c.epoch_batches;
-  c.shuffled = dataset && config.data.shuffle;
+  c.shuffled = dataset && shuffles_epochs(config.data.shuffle, c.rows, c.batch);
   return c;
 }
 
