@@ -18,6 +18,7 @@
 #include "cli/experiment_setup.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cuda/api/gpu_api.hpp"
+#include "forwarding_backend.hpp"
 #include "test_support.hpp"
 #include "train/trainer.hpp"
 
@@ -26,40 +27,25 @@ namespace {
 
 // A backend that passes everything to another, with one gradient (or one updated parameter)
 // scaled by 1 + 1e-9.
-class Perturbed final : public Backend {
+class Perturbed final : public ForwardingBackend {
  public:
   Perturbed(Backend& inner, std::size_t param, bool in_update)
-      : inner_(inner), param_(param), in_update_(in_update) {}
-  std::string name() const override { return "perturbed " + inner_.name(); }
-  std::string precision() const override { return inner_.precision(); }
-  std::int64_t summation_depth(std::int64_t rows) const override {
-    return inner_.summation_depth(rows);
-  }
-  void attach(const DataSplits& data) override { inner_.attach(data); }
-  void set_epoch_order(const std::vector<std::int64_t>& order) override {
-    inner_.set_epoch_order(order);
-  }
-  void load(const std::vector<ParamState>& params) override { inner_.load(params); }
+      : ForwardingBackend(inner), param_(param), in_update_(in_update) {}
+  std::string name() const override { return "perturbed " + ForwardingBackend::name(); }
   void store(std::vector<ParamState>& params) override {
-    inner_.store(params);
+    inner().store(params);
     if (in_update_)
       for (double& v : params[param_].value) v *= 1 + 1e-9;
   }
-  void step(const BatchRows& batch, const UpdateSettings& update) override {
-    inner_.step(batch, update);
-  }
-  StepReport report() override { return inner_.report(); }
-  double evaluate(const BatchRows& batch) override { return inner_.evaluate(batch); }
   double objective_and_gradients(const BatchRows& batch,
                                  std::vector<std::vector<double>>& gradients) override {
-    const double f = inner_.objective_and_gradients(batch, gradients);
+    const double f = inner().objective_and_gradients(batch, gradients);
     if (!in_update_)
       for (double& v : gradients[param_]) v *= 1 + 1e-9;
     return f;
   }
 
  private:
-  Backend& inner_;
   std::size_t param_;
   bool in_update_;
 };

@@ -87,6 +87,33 @@ inline void write_file(const fs::path& path, const std::string& bytes) {
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
+// configs/linear.toml with plain SGD at lr = 100, full batch, 600 steps: it diverges. Its loss,
+// "(prediction - y)^2", is at line 13, column 9.
+inline std::string linear_blowup_config() {
+  return "[data]\n"
+         "file = \"" +
+         (kSourceDir / "configs" / "data" / "linear.csv").string() +
+         "\"\n"
+         "inputs = { x = \"x1..x3\", y = \"y\" }\n"
+         "\n"
+         "[params]\n"
+         "w = { shape = [3], init = \"zeros\" }\n"
+         "b = { init = \"zeros\" }\n"
+         "\n"
+         "[model]\n"
+         "prediction = \"dot(w, x) + b\"\n"
+         "\n"
+         "[cost]\n"
+         "loss = \"(prediction - y)^2\"\n"
+         "\n"
+         "[train]\n"
+         "optimizer = \"sgd\"\n"
+         "lr = 100\n"
+         "steps = 600\n"
+         "batch_size = 0\n"
+         "seed = 1\n";
+}
+
 // Starts the descent binary with `args`, stdout and stderr redirected to the given files.
 // Returns the child's pid.
 inline pid_t spawn_descent(const std::vector<std::string>& args, const fs::path& stdout_file,

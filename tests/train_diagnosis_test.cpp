@@ -80,27 +80,7 @@ TEST(TrainDiagnosis, AnF32OverflowNamesTheNodeBeyondF32sRange) {
   // passes f64's, so in f32 the run diverges at a step whose f64 values are all finite.
   TempDir tmp("descent_diagnosis_f32");
   const fs::path config = tmp / "linear_blowup.toml";
-  write_file(config, "[data]\nfile = \"" +
-                         (kSourceDir / "configs" / "data" / "linear.csv").string() +
-                         "\"\n"
-                         "inputs = { x = \"x1..x3\", y = \"y\" }\n"
-                         "\n"
-                         "[params]\n"
-                         "w = { shape = [3], init = \"zeros\" }\n"
-                         "b = { init = \"zeros\" }\n"
-                         "\n"
-                         "[model]\n"
-                         "prediction = \"dot(w, x) + b\"\n"
-                         "\n"
-                         "[cost]\n"
-                         "loss = \"(prediction - y)^2\"\n"  // line 13, text from column 9
-                         "\n"
-                         "[train]\n"
-                         "optimizer = \"sgd\"\n"
-                         "lr = 100\n"
-                         "steps = 600\n"
-                         "batch_size = 0\n"
-                         "seed = 1\n");
+  write_file(config, linear_blowup_config());
   const Experiment e = set_up_experiment(config.string(), {});
   CpuBackendOptions f32;
   f32.f32 = true;

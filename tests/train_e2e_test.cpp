@@ -868,33 +868,11 @@ TEST(TrainE2E, DivergenceFoundStepsLaterRollsBackToTheFailedStep) {
 }
 
 TEST(TrainE2E, DivergenceOfLinearRegressionWithAHugeRateKeepsTheLastGoodCheckpoint) {
-  // linear.toml with plain SGD at lr = 100: every step multiplies the error by ~|1 - 100 λ|,
-  // so the squared residual overflows to inf after a few dozen steps.
+  // Every step multiplies the error by ~|1 - 100 λ|, so the squared residual overflows to inf
+  // after a few dozen steps.
   TempDir tmp;
   const fs::path config = tmp / "linear_blowup.toml";
-  write_file(config,
-             "[data]\n"
-             "file = \"" +
-                 (kSourceDir / "configs" / "data" / "linear.csv").string() +
-                 "\"\n"
-                 "inputs = { x = \"x1..x3\", y = \"y\" }\n"
-                 "\n"
-                 "[params]\n"
-                 "w = { shape = [3], init = \"zeros\" }\n"
-                 "b = { init = \"zeros\" }\n"
-                 "\n"
-                 "[model]\n"
-                 "prediction = \"dot(w, x) + b\"\n"
-                 "\n"
-                 "[cost]\n"
-                 "loss = \"(prediction - y)^2\"\n"  // line 13, text from column 9
-                 "\n"
-                 "[train]\n"
-                 "optimizer = \"sgd\"\n"
-                 "lr = 100\n"
-                 "steps = 600\n"
-                 "batch_size = 0\n"
-                 "seed = 1\n");
+  write_file(config, linear_blowup_config());
   const fs::path run = tmp / "run";
   const CliResult r =
       run_descent({"train", config.string(), "--out", run.string(), "--quiet"}, tmp.path());
