@@ -38,8 +38,7 @@ std::vector<CheckStep> run_steps(const Experiment& e, long count,
                                  std::vector<std::int64_t>& order) {
   const TrainConfig& t = e.config.train;
   const std::int64_t rows = e.dataset ? e.dataset->train_rows : e.program->starts;
-  const std::int64_t batch =
-      e.dataset && t.batch_size > 0 ? std::min<std::int64_t>(t.batch_size, rows) : rows;
+  const std::int64_t batch = batch_rows(e.config, rows, e.dataset.has_value());
   const bool shuffled = e.dataset && shuffles_epochs(e.config.data.shuffle, rows, batch);
   if (shuffled) {
     order.resize(static_cast<std::size_t>(rows));

@@ -92,7 +92,8 @@ std::vector<NodeId> Rewriter::run(const std::vector<NodeId>& roots, RewriteStats
 
 void Rewriter::count_uses(const std::vector<NodeId>& roots) {
   // Forget the last pass (of this run or the one before): only the nodes it reached and the
-  // nodes it rewrote to carry marks, so this costs what the pass cost, not the graph's size.
+  // nodes it rewrote to carry marks, so this costs what the pass cost, not the graph's size
+  // (beside the reached-node bitmap, one word for 64 ids, which is cleared and swept whole).
   for (NodeId id : order_) pass_[id] = PassSlot{};
   for (NodeId id : rewritten_to_) pass_[id] = PassSlot{};
   rewritten_to_.clear();

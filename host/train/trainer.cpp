@@ -31,12 +31,6 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-// Rows per step out of `n`: batch_size, or all of them (full batch, and minimize mode's starts).
-std::int64_t batch_rows(const ExperimentConfig& config, std::int64_t n, bool fit) {
-  if (!fit || config.train.batch_size <= 0) return n;
-  return std::min<std::int64_t>(config.train.batch_size, n);
-}
-
 long batches_per_epoch(std::int64_t n, std::int64_t b) {
   return static_cast<long>((n + b - 1) / b);
 }
@@ -457,6 +451,11 @@ class TrainingRun {
 };
 
 }  // namespace
+
+std::int64_t batch_rows(const ExperimentConfig& config, std::int64_t n, bool fit) {
+  if (!fit || config.train.batch_size <= 0) return n;
+  return std::min<std::int64_t>(config.train.batch_size, n);
+}
 
 long total_steps(const ExperimentConfig& config, const Dataset* dataset) {
   if (config.train.steps > 0 || !dataset) return std::max(config.train.steps, 1L);

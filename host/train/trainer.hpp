@@ -45,6 +45,10 @@ TrainSummary run_training(const ExperimentConfig& config, const Program& program
 // The parameters as they start (seeded), with zeroed optimizer state.
 TrainState initial_state(const ExperimentConfig& config, const Program& program);
 
+// Rows per step out of `n`: batch_size, or all of them (full batch, and minimize mode's starts:
+// `fit` false).
+std::int64_t batch_rows(const ExperimentConfig& config, std::int64_t n, bool fit);
+
 // The total number of optimizer steps of a run.
 long total_steps(const ExperimentConfig& config, const Dataset* dataset);
 
