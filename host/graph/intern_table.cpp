@@ -15,6 +15,13 @@ constexpr std::size_t kYoungSlots = std::size_t{1} << 15;
 constexpr std::size_t kFirstSlots = 64;
 // flush_young() writes `main` region by region, 2^kRegionBits of them.
 constexpr int kRegionBits = 12;
+// `main` grows (doubles) when it would be more than 3/4 full. Its slots are 8 bytes, eight to a
+// cache line, so a lookup that probes a few slots past its own still reads one line, mostly:
+// at 3/4 full, linear probing reads about 2.5 slots for a key that is there and 8.5 for one
+// that is not (Knuth's estimates), against 1.5 and 2.5 at 1/2 full. What the fuller table
+// saves is memory the cache must hold: `main` is read at random and, in a graph of a million
+// nodes, is 8 MiB instead of 16, beside the nodes and their heads.
+constexpr bool too_full(std::size_t entries, std::size_t slots) { return 4 * entries > 3 * slots; }
 
 void prefetch(const void* address) {
 #if defined(__GNUC__)
@@ -74,9 +81,9 @@ void InternTable::grow_young() {
 
 void InternTable::flush_young() {
   const std::size_t entries = static_cast<std::size_t>(young_start_) + young_count_;
-  if (2 * entries > main_.size()) {
+  if (too_full(entries, main_.size())) {
     std::size_t size = std::max<std::size_t>(main_.size(), kYoungSlots);
-    while (2 * entries > size) size *= 2;
+    while (too_full(entries, size)) size *= 2;
     auto old = std::exchange(main_, decltype(main_)(size));
     for (const MainSlot& s : old)
       if (s.id != kAbsent) place_main(main_, s);

@@ -78,7 +78,7 @@ class InternTable {
   void grow_young();
   void flush_young();
 
-  // Ids below young_start_; a power of two, at most half full, on huge pages (large_buffer.hpp)
+  // Ids below young_start_; a power of two, at most 3/4 full, on huge pages (large_buffer.hpp)
   // when large: its reads are at random.
   std::vector<MainSlot, HugePageAllocator<MainSlot>> main_;
   std::vector<Slot> young_;  // ids from young_start_ on; at most half full
