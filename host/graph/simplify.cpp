@@ -7,9 +7,10 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <optional>
-#include <unordered_map>
+#include <vector>
 
 #include "graph/elementwise.hpp"
 #include "graph/window.hpp"
@@ -22,6 +23,30 @@ using Opt = std::optional<NodeId>;
 constexpr Opt kNo = std::nullopt;
 // Up to this many distinct terms, like terms are found by a scan (no map to build).
 constexpr std::size_t kFewTerms = 16;
+
+// Where each distinct rest stands among a sum's terms, beyond kFewTerms of them: open
+// addressing over the rests' ids in one array sized for the sum, where a node-based map would
+// allocate an entry a term (a long sum is normalized again whenever one of its terms changes).
+class TermIndex {
+ public:
+  explicit TermIndex(std::size_t terms) : slots_(std::bit_ceil(2 * terms + 2)) {}
+  // The position entered for `rest`, or `next`, which is entered for it.
+  std::size_t find_or_add(NodeId rest, std::size_t next) {
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = static_cast<std::size_t>((rest * 0x9e3779b97f4a7c15ULL) >> 32) & mask;
+    for (; slots_[i].rest != kNoNode; i = (i + 1) & mask)
+      if (slots_[i].rest == rest) return slots_[i].at;
+    slots_[i] = {rest, next};
+    return next;
+  }
+
+ private:
+  struct Slot {
+    NodeId rest = kNoNode;  // empty
+    std::size_t at = 0;
+  };
+  std::vector<Slot> slots_;
+};
 
 bool all_constant_children(const Graph& g, NodeId id) {
   const NodeHead head = g.head(id);
@@ -148,7 +173,7 @@ Opt normalize_sum(Rewriter& r, NodeId id) {
   std::vector<Term> terms;
   // Like terms by rest, in order of first appearance, their coefficients added in order: by
   // a scan while there are few, by a map beyond (O(terms), not O(terms^2)).
-  std::unordered_map<NodeId, std::size_t> index_of;
+  std::optional<TermIndex> index_of;
   for (const Term& t : gathered) {
     if (t.rest == kNoNode) {
       constant += t.coefficient;
@@ -159,9 +184,11 @@ Opt normalize_sum(Rewriter& r, NodeId id) {
       for (std::size_t i = 0; i < terms.size(); ++i)
         if (terms[i].rest == t.rest) at = i;
     } else {
-      if (index_of.empty())  // from now on, by the map
-        for (std::size_t i = 0; i < terms.size(); ++i) index_of.emplace(terms[i].rest, i);
-      at = index_of.emplace(t.rest, terms.size()).first->second;
+      if (!index_of) {  // from now on, by the index
+        index_of.emplace(gathered.size());
+        for (std::size_t i = 0; i < terms.size(); ++i) index_of->find_or_add(terms[i].rest, i);
+      }
+      at = index_of->find_or_add(t.rest, terms.size());
     }
     if (at == terms.size())
       terms.push_back(t);
