@@ -6,7 +6,8 @@
 #   scripts/bench_derive.sh --families mlp --sizes 1000,10000 --budget 5
 #   scripts/bench_derive.sh --sizes 10000,100000 --clock cpu --rounds 5   # the scaling goal:
 #     time per node at 100k against 10k, sizes taking turns so that a shared machine's slow
-#     spells fall on both alike
+#     spells fall on both alike; the last figure, the ratio of each size's fastest rep, is the
+#     steadier one on a busy machine
 # BUILD_DIR overrides the build folder. Timings are this machine's; nothing here asserts them.
 set -euo pipefail
 
