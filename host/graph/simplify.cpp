@@ -172,7 +172,7 @@ Opt normalize_sum(Rewriter& r, NodeId id) {
   double constant = 0.0;
   std::vector<Term> terms;
   // Like terms by rest, in order of first appearance, their coefficients added in order: by
-  // a scan while there are few, by a map beyond (O(terms), not O(terms^2)).
+  // a scan while there are few, by a TermIndex beyond (O(terms), not O(terms^2)).
   std::optional<TermIndex> index_of;
   for (const Term& t : gathered) {
     if (t.rest == kNoNode) {
