@@ -60,6 +60,31 @@ TEST(GraphStorage, InterningGivesOneIdPerKey) {
   EXPECT_THROW(g.variable("x", VarKind::param), Error);
 }
 
+// An op node built over a child with no other parent is found through that child alone, and
+// is entered in the index only when the child gains a second parent (graph.hpp, HeadSlot): then
+// with an id far older than the keys entered around it, among many moves of the index's young
+// part into its main part. Every such node must still be found, never built twice.
+TEST(GraphStorage, ANodeIsFoundAfterItsChildGainsParents) {
+  Graph g;
+  const NodeId x = g.variable("x", VarKind::free);
+  constexpr int kCount = 40000;
+  std::vector<NodeId> base, first, second, third;
+  for (int i = 0; i < kCount; ++i) {
+    base.push_back(g.add(x, g.num(i)));   // over a new constant: its only parent
+    first.push_back(g.neg(base.back()));  // base's only parent, so far
+  }
+  for (int i = 0; i < kCount; ++i) second.push_back(g.apply(Op::exp, base[i]));
+  for (int i = 0; i < kCount; ++i) third.push_back(g.mul(base[i], base[i]));
+  const std::size_t size = g.size();
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_EQ(g.neg(base[i]), first[i]) << i;
+    ASSERT_EQ(g.apply(Op::exp, base[i]), second[i]) << i;
+    ASSERT_EQ(g.mul(base[i], base[i]), third[i]) << i;
+    ASSERT_EQ(g.add(g.num(i), x), base[i]) << i;
+  }
+  EXPECT_EQ(g.size(), size);
+}
+
 // Reachable nodes in id order, as the interpreter and the rewrites rely on.
 TEST(GraphStorage, ReachableListsEveryNodeBelowTheRootsInIdOrder) {
   Graph g;

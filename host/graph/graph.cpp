@@ -287,16 +287,23 @@ NodeId Graph::added(Node& node, const Shape& attr, const Span& span) {
   if (node.arity > 0) {
     const NodeId newest = node.arity == 2 ? std::max(node.child[0], node.child[1]) : node.child[0];
     HeadSlot& slot = heads_[newest];
-    if (slot.recent_parent != kNoNode) slot.head.flags |= NodeHead::kManyParents;
-    slot.recent_parent = id;
+    if (slot.recent_parent != kNoNode && !(slot.head.flags & NodeHead::kManyParents)) {
+      slot.head.flags |= NodeHead::kManyParents;
+      // The child's first parent, the only one until now, was found by the hint; from now on
+      // it is found in the index, unless it is there already (an op with an attribute).
+      const NodeHead first = heads_[slot.recent_parent].head;
+      if (op_info(first.op).attr == OpAttr::none)
+        index_.insert(op_key(first.op, first.child[0], first.child[1]), slot.recent_parent);
+    }
+    heads_[newest].recent_parent = id;
   }
   return id;
 }
 
-Node& Graph::append(const InternKey& key) {
+Node& Graph::append(const InternKey& key, bool indexed) {
   const auto id = static_cast<NodeId>(nodes_.size());
   if (id == kNoNode) throw Error(ExitCode::failure, "internal: the graph is full");
-  index_.insert(key, id);
+  if (indexed) index_.insert(key, id);
   return nodes_.emplace_back();
 }
 
@@ -409,7 +416,10 @@ NodeId Graph::apply_interned(Op op, std::uint8_t arity, NodeId a, NodeId b, cons
     fill(node);
     return intern(node, attr, span);
   }
-  Node& fresh = append(key);
+  // Found by its newest child's hint alone while that child has no other parent (find_op):
+  // entered in the index only once it has (see added()).
+  const bool hinted = op_info(op).attr == OpAttr::none;
+  Node& fresh = append(key, !hinted || heads_[key.newest_child].recent_parent != kNoNode);
   fill(fresh);
   return added(fresh, attr, span);
 }

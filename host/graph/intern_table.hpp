@@ -7,12 +7,12 @@
 // key found there with the node's.
 //
 // Large graphs do not fit in the cache, and a hash table is read at random, so the index is
-// kept in two parts: `young` holds the nodes added since the last flush, small enough to stay
+// kept in two parts: `young` holds the keys entered since the last flush, small enough to stay
 // in the cache, and `main` all older ones. A node is younger than its children, so a key whose
-// newest child is young cannot be in `main`: adding a node built on nodes just built (most of
-// what a rewrite adds) never reads `main`. A full `young` is moved into `main` in the order of
-// `main`'s slots, which writes it from front to back. A small direct-mapped cache of the keys
-// found last answers repeated lookups of older nodes.
+// newest child is younger than every id in `main` cannot be there: adding a node built on nodes
+// just built (most of what a rewrite adds) never reads `main`. A full `young` is moved into `main`
+// in the order of `main`'s slots, which writes it from front to back. A small direct-mapped cache
+// of the keys found last answers repeated lookups of older nodes.
 //
 // This file knows nothing of nodes' fields; graph.cpp makes the keys.
 #pragma once
@@ -45,8 +45,8 @@ class InternTable {
   // for a long key found in `young`.
   template <class Same>
   std::uint32_t find(const InternKey& key, Same same) const;
-  // Enters `id` (the next id, larger than every id entered before) under `key`, which find()
-  // did not find.
+  // Enters `id` under `key`, which find() did not find. Ids need not come in order: the graph
+  // enters some nodes late (graph.hpp, HeadSlot).
   void insert(const InternKey& key, std::uint32_t id);
 
  private:
