@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdint>
+#include <utility>
 
 namespace descent {
 
@@ -52,6 +54,9 @@ std::vector<NodeId> Rewriter::run(const std::vector<NodeId>& roots, RewriteStats
   if (batch_size != batch_size_) {
     fixed_.clear();
     reads_.clear();
+    scaled_.clear();
+    scaled_count_ = 0;
+    scaled_facts_.clear();
     batch_size_ = batch_size;
   }
   std::vector<NodeId> current = roots;
@@ -224,6 +229,12 @@ bool Rewriter::known_fixed(NodeId id) const {
 
 bool Rewriter::unshared(NodeId id) {
   const bool result = uses(id) <= 1;
+  if (capturing_) {
+    if ((id & kUnsharedBit) != 0)
+      capture_ok_ = false;
+    else
+      scaled_facts_.push_back(result ? (id | kUnsharedBit) : id);
+  }
   if (recording_) {
     if ((id & kUnsharedBit) != 0 || reads_.size() >= kUnsharedBit)
       recording_ = false;  // beyond what an entry can hold: this decision is not remembered
@@ -345,12 +356,68 @@ NodeId Rewriter::build_product_of(double coefficient, std::vector<Factor>& facto
   return chain;
 }
 
+Rewriter::ScaledEntry& Rewriter::scaled_slot(std::uint64_t coefficient_bits, NodeId rest) {
+  if (2 * (scaled_count_ + 1) > scaled_.size()) {  // at most half full
+    std::vector<ScaledEntry> old = std::exchange(
+        scaled_, std::vector<ScaledEntry>(std::max<std::size_t>(64, 2 * scaled_.size())));
+    for (const ScaledEntry& e : old)
+      if (e.rest != kNoNode) scaled_slot(e.coefficient_bits, e.rest) = e;
+  }
+  std::uint64_t h = (coefficient_bits ^ (std::uint64_t{rest} << 17)) * 0x9e3779b97f4a7c15ULL;
+  h ^= h >> 29;
+  const std::size_t mask = scaled_.size() - 1;
+  std::size_t i = h & mask;
+  while (scaled_[i].rest != kNoNode &&
+         !(scaled_[i].rest == rest && scaled_[i].coefficient_bits == coefficient_bits))
+    i = (i + 1) & mask;
+  return scaled_[i];
+}
+
+bool Rewriter::scaled_facts_hold(const ScaledEntry& entry) const {
+  for (std::uint32_t k = entry.facts_begin; k < entry.facts_end; ++k) {
+    const std::uint32_t fact = scaled_facts_[k];
+    if ((uses(fact & ~kUnsharedBit) <= 1) != ((fact & kUnsharedBit) != 0)) return false;
+  }
+  return true;
+}
+
 NodeId Rewriter::build_scaled(double c, NodeId rest) {
+  const auto coefficient_bits = std::bit_cast<std::uint64_t>(c);
+  {
+    const ScaledEntry& known = scaled_slot(coefficient_bits, rest);
+    if (known.rest == rest && scaled_facts_hold(known)) {
+      // The facts the build read, as unshared() would have recorded them.
+      for (std::uint32_t k = known.facts_begin; recording_ && k < known.facts_end; ++k) {
+        if (reads_.size() >= kUnsharedBit)
+          recording_ = false;
+        else
+          reads_.push_back(scaled_facts_[k]);
+      }
+      return known.result;
+    }
+  }
+  const auto facts_begin = static_cast<std::uint32_t>(scaled_facts_.size());
+  capturing_ = true;  // nothing below calls back here
+  capture_ok_ = true;
+  struct StopCapture {
+    bool& capturing;
+    ~StopCapture() { capturing = false; }
+  } stop{capturing_};
   double coefficient = c;
-  std::vector<Factor>& factors = scaled_factors_;  // nothing below calls back here
+  std::vector<Factor>& factors = scaled_factors_;
   factors.clear();
   gather_product(rest, 1.0, coefficient, factors, true);
-  return build_product_of(coefficient, factors, shape_of(rest));
+  const NodeId result = build_product_of(coefficient, factors, shape_of(rest));
+  capturing_ = false;
+  if (!capture_ok_ || scaled_facts_.size() >= kUnknown) {
+    scaled_facts_.resize(facts_begin);
+    return result;
+  }
+  ScaledEntry& entry = scaled_slot(coefficient_bits, rest);
+  if (entry.rest == kNoNode) ++scaled_count_;
+  entry = {coefficient_bits, rest, result, facts_begin,
+           static_cast<std::uint32_t>(scaled_facts_.size())};
+  return result;
 }
 
 std::vector<Factor> Rewriter::factors_of(NodeId rest, double& coefficient) {

@@ -179,6 +179,27 @@ class Rewriter {
   };
   std::vector<SumItem> sum_stack_;
   std::vector<Factor> scaled_factors_;  // build_scaled's
+
+  // build_scaled's memory: what c * rest was built to, with the facts the build read. Long sums
+  // are normalized again whenever a term changes (and once more to confirm the result), and
+  // each time every term's product is gathered and found again; a call whose facts still hold
+  // would do exactly what it did the first time, which built (or found) `result` and builds
+  // nothing now. Open addressing by (c, rest); empty slots have rest == kNoNode.
+  struct ScaledEntry {
+    std::uint64_t coefficient_bits = 0;
+    NodeId rest = kNoNode;
+    NodeId result = kNoNode;
+    std::uint32_t facts_begin = 0;  // a range of scaled_facts_, each entry as in reads_
+    std::uint32_t facts_end = 0;
+  };
+  std::vector<ScaledEntry> scaled_;
+  std::size_t scaled_count_ = 0;
+  std::vector<std::uint32_t> scaled_facts_;
+  bool capturing_ = false;   // unshared() also appends to scaled_facts_
+  bool capture_ok_ = false;  // false when a fact could not be captured
+  ScaledEntry& scaled_slot(std::uint64_t coefficient_bits, NodeId rest);
+  // Every fact of `entry` holds now.
+  bool scaled_facts_hold(const ScaledEntry& entry) const;
 };
 
 }  // namespace descent
