@@ -8,7 +8,9 @@
 #     time per node at 100k against 10k, sizes taking turns so that a shared machine's slow
 #     spells fall on both alike; the last figure, the ratio of each size's fastest rep, is the
 #     steadier one on a busy machine
-# BUILD_DIR overrides the build folder. Timings are this machine's; nothing here asserts them.
+# BUILD_DIR overrides the build folder, which is configured for the benchmark (Release, tests
+# and CUDA off): give it a folder of its own, not a development build. Timings are this
+# machine's; nothing here asserts them.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

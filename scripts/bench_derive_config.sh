@@ -3,7 +3,9 @@
 # simplify and printing every gradient) on generated configs: a minimize config whose cost is a
 # family's expression of about N nodes over the parameters x0..x19 (written by
 # descent_bench_derive --write-config; the random_tree family by default). Builds descent and
-# the benchmark in Release (build-bench/, as scripts/bench_derive.sh does) unless DESCENT is set.
+# the benchmark in Release (build-bench/, as scripts/bench_derive.sh does; BUILD_DIR overrides
+# it, and is configured the same way: tests and CUDA off, so give it a folder of its own). With
+# DESCENT set, that descent is timed; the benchmark still comes from the build folder.
 #   scripts/bench_derive_config.sh                                  # random_tree, 10k and 100k
 #   scripts/bench_derive_config.sh --families random_tree,scalar_mix --sizes 1000,10000 --reps 5
 # Prints, for each case, the wall time of the fastest of --reps runs (default 3), the size of
