@@ -295,7 +295,7 @@ NodeId Graph::added(Node& node, const Shape& attr, const Span& span) {
       if (op_info(first.op).attr == OpAttr::none)
         index_.insert(op_key(first.op, first.child[0], first.child[1]), slot.recent_parent);
     }
-    heads_[newest].recent_parent = id;
+    slot.recent_parent = id;
   }
   return id;
 }
