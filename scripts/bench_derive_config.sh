@@ -9,8 +9,7 @@
 #   scripts/bench_derive_config.sh                                  # random_tree, 10k and 100k
 #   scripts/bench_derive_config.sh --families random_tree,scalar_mix --sizes 1000,10000 --reps 5
 # Prints, for each case, the wall time of the fastest of --reps runs (default 3), the size of
-# what was printed and the time per node. DESCENT=path times another descent binary on the same
-# configs. Timings are this machine's; nothing here asserts them.
+# what was printed and the time per node. Timings are this machine's; nothing here asserts them.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

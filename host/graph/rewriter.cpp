@@ -219,29 +219,31 @@ NodeId Rewriter::rewrite_node(NodeId id) {
 
 bool Rewriter::known_fixed(NodeId id) const {
   if (id >= fixed_.size() || fixed_[id].begin == kUnknown) return false;
-  for (std::uint32_t k = fixed_[id].begin; k < fixed_[id].end; ++k) {
-    const std::uint32_t read = reads_[k];
-    const bool was_unshared = (read & kUnsharedBit) != 0;
-    if ((uses(read & ~kUnsharedBit) <= 1) != was_unshared) return false;
-  }
+  for (std::uint32_t k = fixed_[id].begin; k < fixed_[id].end; ++k)
+    if (!fact_holds(reads_[k])) return false;
   return true;
 }
 
 bool Rewriter::unshared(NodeId id) {
   const bool result = uses(id) <= 1;
-  if (capturing_) {
-    if ((id & kUnsharedBit) != 0)
-      capture_ok_ = false;
-    else
-      scaled_facts_.push_back(result ? (id | kUnsharedBit) : id);
+  if ((id & kUnsharedBit) != 0) {
+    // Beyond what a fact can hold: neither this decision nor this build is remembered.
+    recording_ = false;
+    capture_ok_ = false;
+    return result;
   }
-  if (recording_) {
-    if ((id & kUnsharedBit) != 0 || reads_.size() >= kUnsharedBit)
-      recording_ = false;  // beyond what an entry can hold: this decision is not remembered
-    else
-      reads_.push_back(result ? (id | kUnsharedBit) : id);
-  }
+  const std::uint32_t fact = result ? (id | kUnsharedBit) : id;
+  if (capturing_) scaled_facts_.push_back(fact);
+  record(fact);
   return result;
+}
+
+void Rewriter::record(std::uint32_t fact) {
+  if (!recording_) return;
+  if (reads_.size() >= kUnsharedBit)
+    recording_ = false;  // beyond what an entry can hold: this decision is not remembered
+  else
+    reads_.push_back(fact);
 }
 
 bool Rewriter::shaped_like(NodeId id, const Shape& shape) const {
@@ -357,12 +359,6 @@ NodeId Rewriter::build_product_of(double coefficient, std::vector<Factor>& facto
 }
 
 Rewriter::ScaledEntry& Rewriter::scaled_slot(std::uint64_t coefficient_bits, NodeId rest) {
-  if (2 * (scaled_count_ + 1) > scaled_.size()) {  // at most half full
-    std::vector<ScaledEntry> old = std::exchange(
-        scaled_, std::vector<ScaledEntry>(std::max<std::size_t>(64, 2 * scaled_.size())));
-    for (const ScaledEntry& e : old)
-      if (e.rest != kNoNode) scaled_slot(e.coefficient_bits, e.rest) = e;
-  }
   std::uint64_t h = (coefficient_bits ^ (std::uint64_t{rest} << 17)) * 0x9e3779b97f4a7c15ULL;
   h ^= h >> 29;
   const std::size_t mask = scaled_.size() - 1;
@@ -373,26 +369,27 @@ Rewriter::ScaledEntry& Rewriter::scaled_slot(std::uint64_t coefficient_bits, Nod
   return scaled_[i];
 }
 
-bool Rewriter::scaled_facts_hold(const ScaledEntry& entry) const {
-  for (std::uint32_t k = entry.facts_begin; k < entry.facts_end; ++k) {
-    const std::uint32_t fact = scaled_facts_[k];
-    if ((uses(fact & ~kUnsharedBit) <= 1) != ((fact & kUnsharedBit) != 0)) return false;
+void Rewriter::remember_scaled(const ScaledEntry& entry) {
+  if (2 * (scaled_count_ + 1) > scaled_.size()) {
+    std::vector<ScaledEntry> old = std::exchange(
+        scaled_, std::vector<ScaledEntry>(std::max<std::size_t>(64, 2 * scaled_.size())));
+    for (const ScaledEntry& e : old)
+      if (e.rest != kNoNode) scaled_slot(e.coefficient_bits, e.rest) = e;
   }
-  return true;
+  ScaledEntry& slot = scaled_slot(entry.coefficient_bits, entry.rest);
+  if (slot.rest == kNoNode) ++scaled_count_;
+  slot = entry;
 }
 
 NodeId Rewriter::build_scaled(double c, NodeId rest) {
   const auto coefficient_bits = std::bit_cast<std::uint64_t>(c);
-  {
+  if (!scaled_.empty()) {
     const ScaledEntry& known = scaled_slot(coefficient_bits, rest);
-    if (known.rest == rest && scaled_facts_hold(known)) {
-      // The facts the build read, as unshared() would have recorded them.
-      for (std::uint32_t k = known.facts_begin; recording_ && k < known.facts_end; ++k) {
-        if (reads_.size() >= kUnsharedBit)
-          recording_ = false;
-        else
-          reads_.push_back(scaled_facts_[k]);
-      }
+    if (known.rest == rest && std::all_of(scaled_facts_.begin() + known.facts_begin,
+                                          scaled_facts_.begin() + known.facts_end,
+                                          [&](std::uint32_t fact) { return fact_holds(fact); })) {
+      // The facts the build read, recorded as unshared() would have recorded them.
+      for (std::uint32_t k = known.facts_begin; k < known.facts_end; ++k) record(scaled_facts_[k]);
       return known.result;
     }
   }
@@ -408,15 +405,13 @@ NodeId Rewriter::build_scaled(double c, NodeId rest) {
   factors.clear();
   gather_product(rest, 1.0, coefficient, factors, true);
   const NodeId result = build_product_of(coefficient, factors, shape_of(rest));
-  capturing_ = false;
-  if (!capture_ok_ || scaled_facts_.size() >= kUnknown) {
+  // Facts are counted in 32 bits, as reads_'s are.
+  if (!capture_ok_ || scaled_facts_.size() >= kUnsharedBit) {
     scaled_facts_.resize(facts_begin);
     return result;
   }
-  ScaledEntry& entry = scaled_slot(coefficient_bits, rest);
-  if (entry.rest == kNoNode) ++scaled_count_;
-  entry = {coefficient_bits, rest, result, facts_begin,
-           static_cast<std::uint32_t>(scaled_facts_.size())};
+  remember_scaled({coefficient_bits, rest, result, facts_begin,
+                   static_cast<std::uint32_t>(scaled_facts_.size())});
   return result;
 }
 

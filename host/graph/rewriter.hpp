@@ -126,6 +126,12 @@ class Rewriter {
   }
   // uses(id) <= 1, recorded as a fact that the decision being made rests on.
   bool unshared(NodeId id);
+  // Appends a fact (as reads_ keeps them) to the decision being recorded, if one is.
+  void record(std::uint32_t fact);
+  // Whether a fact, as reads_ keeps them, holds now.
+  bool fact_holds(std::uint32_t fact) const {
+    return (uses(fact & ~kUnsharedBit) <= 1) == ((fact & kUnsharedBit) != 0);
+  }
   // Sets order_, pass_ and reached_ for a pass from `roots`.
   void count_uses(const std::vector<NodeId>& roots);
   // Asks the cache for the heads of the children `id` will be rebuilt over (a hint).
@@ -197,9 +203,10 @@ class Rewriter {
   std::vector<std::uint32_t> scaled_facts_;
   bool capturing_ = false;   // unshared() also appends to scaled_facts_
   bool capture_ok_ = false;  // false when a fact could not be captured
+  // The slot holding (c, rest), or the empty one where it would go; scaled_ is not empty.
   ScaledEntry& scaled_slot(std::uint64_t coefficient_bits, NodeId rest);
-  // Every fact of `entry` holds now.
-  bool scaled_facts_hold(const ScaledEntry& entry) const;
+  // Enters `entry` (over the one with its key), growing scaled_ to stay at most half full.
+  void remember_scaled(const ScaledEntry& entry);
 };
 
 }  // namespace descent
