@@ -222,17 +222,17 @@ TEST(Lexer, TokensCarryKindsTextAndSpans) {
   ASSERT_EQ(tokens.size(), kinds.size());
   for (std::size_t i = 0; i < kinds.size(); ++i) EXPECT_EQ(tokens[i].kind, kinds[i]) << i;
   EXPECT_EQ(tokens[4].text, "**");
-  EXPECT_EQ(tokens[4].span.begin, 4u);
-  EXPECT_EQ(tokens[4].span.end, 6u);
+  EXPECT_EQ(tokens[4].begin, 4u);
+  EXPECT_EQ(tokens[4].end, 6u);
   EXPECT_EQ(tokens[7].number, 0.5);
-  EXPECT_EQ(tokens.back().span.begin, src->text.size());
+  EXPECT_EQ(tokens.back().begin, src->text.size());
 }
 
 TEST(Lexer, EndOfInputSitsJustAfterTheLastToken) {
   const std::vector<Token> tokens = tokenize(make_source("expr", "x +  \n\n"));
   EXPECT_EQ(tokens.back().kind, TokenKind::end);
-  EXPECT_EQ(tokens.back().span.begin, 3u);
-  EXPECT_EQ(tokens.back().span.end, 3u);
+  EXPECT_EQ(tokens.back().begin, 3u);
+  EXPECT_EQ(tokens.back().end, 3u);
   EXPECT_EQ(quote_token(tokens.back()), "end of input");
   EXPECT_EQ(quote_token(tokens[1]), "'+'");
 }
@@ -408,6 +408,15 @@ std::vector<BadInput> bad_inputs() {
           "expr:1:1: error: unexpected byte 0xED (not valid UTF-8)\n  \xED\xA0\x80\n  ^"),
       bad("truncated UTF-8 sequence", "\xC3",
           "expr:1:1: error: unexpected byte 0xC3 (not valid UTF-8)\n  \xC3\n  ^"),
+      // A lexical error is reported wherever it lies, even after a syntax error: the parser
+      // reads tokens as it goes, and on a syntax error lexes the rest of the text first.
+      bad("syntax error, then a bad character", "x + * y $",
+          "expr:1:9: error: unexpected character '$'\n  x + * y $\n          ^"),
+      bad("syntax error, then a bad number", "(x\ny + 1.2.3",
+          "expr:2:5: error: malformed number '1.2.3': more than one decimal point\n"
+          "  y + 1.2.3\n      ^~~~~"),
+      bad("too deep, then a bad character", parens + "$",
+          one_line_error(parens + "$", 200002, "unexpected character '$'")),
       // Positions beyond the first line.
       bad("error on line 3", "a +\n  b *\n  c )",
           "expr:3:5: error: unexpected ')' after a complete expression\n    c )\n      ^"),

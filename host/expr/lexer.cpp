@@ -10,6 +10,7 @@
 #include <limits>
 #include <string>
 #include <system_error>
+#include <utility>
 
 #include "common/error.hpp"
 
@@ -85,148 +86,153 @@ Utf8Char decode_utf8(std::string_view text, std::size_t pos) {
   return {length, cp};
 }
 
-class Lexer {
- public:
-  explicit Lexer(const std::shared_ptr<const Source>& source)
-      : source_(source), text_(source->text) {}
-
-  std::vector<Token> run() {
-    if (text_.size() > std::numeric_limits<std::uint32_t>::max())
-      throw input_error("expression is longer than 4 GiB", span(0, 0));
-    std::vector<Token> tokens;
-    std::size_t last_end = 0;  // where the end-of-input token goes: just after the last token
-    while (true) {
-      while (pos_ < text_.size() && is_space(text_[pos_])) ++pos_;
-      if (pos_ == text_.size()) break;
-      tokens.push_back(next_token());
-      last_end = pos_;
-    }
-    tokens.push_back(Token{TokenKind::end, span(last_end, last_end), {}, 0.0});
-    return tokens;
-  }
-
- private:
-  Span span(std::size_t begin, std::size_t end) const {
-    return Span{source_, static_cast<std::uint32_t>(begin), static_cast<std::uint32_t>(end)};
-  }
-  Token make(TokenKind kind, std::size_t begin) const {
-    return Token{kind, span(begin, pos_), text_.substr(begin, pos_ - begin), 0.0};
-  }
-  char at(std::size_t i) const { return i < text_.size() ? text_[i] : '\0'; }
-
-  Token next_token() {
-    const std::size_t begin = pos_;
-    const char c = text_[pos_];
-    if (is_digit(c) || (c == '.' && is_digit(at(pos_ + 1)))) return lex_number();
-    if (c == '.' && at(pos_ + 1) == '.') reject_dotted_run(begin);  // "..5"
-    if (is_letter(c)) {
-      while (pos_ < text_.size() && is_name_char(text_[pos_])) ++pos_;
-      return make(TokenKind::name, begin);
-    }
-    for (const OperatorSpelling& op : kOperators) {
-      if (text_.substr(pos_).starts_with(op.text)) {
-        pos_ += op.text.size();
-        return make(op.kind, begin);
-      }
-    }
-    reject_character(begin);
-  }
-
-  // digits [ '.' digits ] | '.' digits, then optionally [eE] [+-] digits.
-  Token lex_number() {
-    const std::size_t begin = pos_;
-    skip_digits();
-    if (at(pos_) == '.') {
-      ++pos_;
-      skip_digits();
-    }
-    bool has_exponent = false;
-    if (at(pos_) == 'e' || at(pos_) == 'E') {
-      std::size_t digits_at = pos_ + 1;
-      if (at(digits_at) == '+' || at(digits_at) == '-') ++digits_at;
-      if (!is_digit(at(digits_at))) {
-        throw input_error("malformed number '" +
-                              std::string(text_.substr(begin, digits_at - begin)) +
-                              "': expected digits after the exponent '" + text_[pos_] + "'",
-                          span(begin, digits_at));
-      }
-      pos_ = digits_at;
-      skip_digits();
-      has_exponent = true;
-    }
-    if (at(pos_) == '.') {  // "1.2.3", "1..", "1e3.5"
-      const std::size_t run_end = end_of_number_like_run(pos_);
-      throw input_error(
-          "malformed number '" + std::string(text_.substr(begin, run_end - begin)) + "': " +
-              (has_exponent ? "a decimal point in the exponent" : "more than one decimal point"),
-          span(begin, run_end));
-    }
-
-    Token token = make(TokenKind::number, begin);
-    const auto [ptr, ec] =
-        std::from_chars(token.text.data(), token.text.data() + token.text.size(), token.number);
-    if (ec == std::errc::result_out_of_range)
-      throw input_error("number '" + std::string(token.text) + "' is out of the range of a double",
-                        token.span);
-    if (ec != std::errc() || ptr != token.text.data() + token.text.size())  // cannot happen
-      throw input_error("malformed number '" + std::string(token.text) + "'", token.span);
-    return token;
-  }
-
-  void skip_digits() {
-    while (pos_ < text_.size() && is_digit(text_[pos_])) ++pos_;
-  }
-  std::size_t end_of_number_like_run(std::size_t from) const {
-    while (from < text_.size() && (is_name_char(text_[from]) || text_[from] == '.')) ++from;
-    return from;
-  }
-
-  // A run of dots with digits in it ("..5") reads as a broken number; a run without digits
-  // ("x..y") is just an unexpected '.'.
-  void reject_dotted_run(std::size_t begin) const {
-    const std::size_t run_end = end_of_number_like_run(begin);
-    for (std::size_t i = begin; i < run_end; ++i) {
-      if (is_digit(text_[i])) {
-        throw input_error("malformed number '" + std::string(text_.substr(begin, run_end - begin)) +
-                              "': more than one decimal point",
-                          span(begin, run_end));
-      }
-    }
-  }
-
-  // Names the character plainly: "'$'", a code point for control and non-ASCII characters,
-  // and the byte value when the text there is not UTF-8 at all.
-  [[noreturn]] void reject_character(std::size_t begin) const {
-    const auto byte = static_cast<unsigned char>(text_[begin]);
-    if (byte < 0x80) {
-      if (byte < 0x20 || byte == 0x7F)
-        throw input_error("unexpected control character U+" + hex(byte, 4), span(begin, begin + 1));
-      throw input_error(std::string("unexpected character '") + text_[begin] + "'",
-                        span(begin, begin + 1));
-    }
-    const Utf8Char ch = decode_utf8(text_, begin);
-    if (ch.length == 0) {
-      throw input_error("unexpected byte 0x" + hex(byte, 2) + " (not valid UTF-8)",
-                        span(begin, begin + 1));
-    }
-    throw input_error("unexpected non-ASCII character '" +
-                          std::string(text_.substr(begin, ch.length)) + "' (U+" +
-                          hex(ch.code_point, ch.code_point > 0xFFFFF  ? 6
-                                             : ch.code_point > 0xFFFF ? 5
-                                                                      : 4) +
-                          "); names and operators are ASCII only",
-                      span(begin, begin + ch.length));
-  }
-
-  std::shared_ptr<const Source> source_;
-  std::string_view text_;
-  std::size_t pos_ = 0;
-};
-
 }  // namespace
 
+Lexer::Lexer(std::shared_ptr<const Source> source)
+    : source_(std::move(source)), text_(source_->text) {
+  if (text_.size() > std::numeric_limits<std::uint32_t>::max())
+    throw input_error("expression is longer than 4 GiB", span(0, 0));
+}
+
+Token Lexer::next() {
+  try {
+    while (pos_ < text_.size() && is_space(text_[pos_])) ++pos_;
+    if (pos_ == text_.size())
+      return Token{TokenKind::end,
+                   static_cast<std::uint32_t>(last_end_),
+                   static_cast<std::uint32_t>(last_end_),
+                   {},
+                   0.0};
+    Token token = lex();
+    last_end_ = pos_;
+    return token;
+  } catch (...) {
+    failed_ = true;
+    throw;
+  }
+}
+
+void Lexer::throw_any_lexical_error() {
+  if (failed_) return;
+  while (next().kind != TokenKind::end) {
+  }
+}
+
+Token Lexer::make(TokenKind kind, std::size_t begin) const {
+  return Token{kind, static_cast<std::uint32_t>(begin), static_cast<std::uint32_t>(pos_),
+               text_.substr(begin, pos_ - begin), 0.0};
+}
+
+Token Lexer::lex() {
+  const std::size_t begin = pos_;
+  const char c = text_[pos_];
+  if (is_digit(c) || (c == '.' && is_digit(at(pos_ + 1)))) return lex_number();
+  if (c == '.' && at(pos_ + 1) == '.') reject_dotted_run(begin);  // "..5"
+  if (is_letter(c)) {
+    while (pos_ < text_.size() && is_name_char(text_[pos_])) ++pos_;
+    return make(TokenKind::name, begin);
+  }
+  for (const OperatorSpelling& op : kOperators) {
+    if (c == op.text[0] && (op.text.size() == 1 || at(pos_ + 1) == op.text[1])) {
+      pos_ += op.text.size();
+      return make(op.kind, begin);
+    }
+  }
+  reject_character(begin);
+}
+
+// digits [ '.' digits ] | '.' digits, then optionally [eE] [+-] digits.
+Token Lexer::lex_number() {
+  const std::size_t begin = pos_;
+  skip_digits();
+  if (at(pos_) == '.') {
+    ++pos_;
+    skip_digits();
+  }
+  bool has_exponent = false;
+  if (at(pos_) == 'e' || at(pos_) == 'E') {
+    std::size_t digits_at = pos_ + 1;
+    if (at(digits_at) == '+' || at(digits_at) == '-') ++digits_at;
+    if (!is_digit(at(digits_at))) {
+      throw input_error("malformed number '" + std::string(text_.substr(begin, digits_at - begin)) +
+                            "': expected digits after the exponent '" + text_[pos_] + "'",
+                        span(begin, digits_at));
+    }
+    pos_ = digits_at;
+    skip_digits();
+    has_exponent = true;
+  }
+  if (at(pos_) == '.') {  // "1.2.3", "1..", "1e3.5"
+    const std::size_t run_end = end_of_number_like_run(pos_);
+    throw input_error(
+        "malformed number '" + std::string(text_.substr(begin, run_end - begin)) + "': " +
+            (has_exponent ? "a decimal point in the exponent" : "more than one decimal point"),
+        span(begin, run_end));
+  }
+
+  Token token = make(TokenKind::number, begin);
+  const auto [ptr, ec] =
+      std::from_chars(token.text.data(), token.text.data() + token.text.size(), token.number);
+  if (ec == std::errc::result_out_of_range)
+    throw input_error("number '" + std::string(token.text) + "' is out of the range of a double",
+                      span(token));
+  if (ec != std::errc() || ptr != token.text.data() + token.text.size())  // cannot happen
+    throw input_error("malformed number '" + std::string(token.text) + "'", span(token));
+  return token;
+}
+
+void Lexer::skip_digits() {
+  while (pos_ < text_.size() && is_digit(text_[pos_])) ++pos_;
+}
+
+std::size_t Lexer::end_of_number_like_run(std::size_t from) const {
+  while (from < text_.size() && (is_name_char(text_[from]) || text_[from] == '.')) ++from;
+  return from;
+}
+
+// A run of dots with digits in it ("..5") reads as a broken number; a run without digits
+// ("x..y") is just an unexpected '.'.
+void Lexer::reject_dotted_run(std::size_t begin) const {
+  const std::size_t run_end = end_of_number_like_run(begin);
+  for (std::size_t i = begin; i < run_end; ++i) {
+    if (is_digit(text_[i])) {
+      throw input_error("malformed number '" + std::string(text_.substr(begin, run_end - begin)) +
+                            "': more than one decimal point",
+                        span(begin, run_end));
+    }
+  }
+}
+
+// Names the character plainly: "'$'", a code point for control and non-ASCII characters,
+// and the byte value when the text there is not UTF-8 at all.
+void Lexer::reject_character(std::size_t begin) const {
+  const auto byte = static_cast<unsigned char>(text_[begin]);
+  if (byte < 0x80) {
+    if (byte < 0x20 || byte == 0x7F)
+      throw input_error("unexpected control character U+" + hex(byte, 4), span(begin, begin + 1));
+    throw input_error(std::string("unexpected character '") + text_[begin] + "'",
+                      span(begin, begin + 1));
+  }
+  const Utf8Char ch = decode_utf8(text_, begin);
+  if (ch.length == 0) {
+    throw input_error("unexpected byte 0x" + hex(byte, 2) + " (not valid UTF-8)",
+                      span(begin, begin + 1));
+  }
+  throw input_error("unexpected non-ASCII character '" +
+                        std::string(text_.substr(begin, ch.length)) + "' (U+" +
+                        hex(ch.code_point, ch.code_point > 0xFFFFF  ? 6
+                                           : ch.code_point > 0xFFFF ? 5
+                                                                    : 4) +
+                        "); names and operators are ASCII only",
+                    span(begin, begin + ch.length));
+}
+
 std::vector<Token> tokenize(const std::shared_ptr<const Source>& source) {
-  return Lexer(source).run();
+  Lexer lexer(source);
+  std::vector<Token> tokens;
+  do tokens.push_back(lexer.next());
+  while (tokens.back().kind != TokenKind::end);
+  return tokens;
 }
 
 std::string quote_token(const Token& token) {

@@ -82,40 +82,66 @@ AstPtr make_node(AstKind kind, Span span) {
 
 class Parser {
  public:
-  explicit Parser(const std::shared_ptr<const Source>& source) : tokens_(tokenize(source)) {}
+  explicit Parser(const std::shared_ptr<const Source>& source)
+      : lexer_(source), peek_(lexer_.next()) {}
 
+  // Tokens are read as the grammar asks for them, so a syntax error may be found before a
+  // lexical error further on; the lexical one is reported, as when the whole text was
+  // tokenized first.
   AstPtr parse_all() {
-    if (peek().kind == TokenKind::end) throw input_error("empty expression", peek().span);
+    try {
+      return parse_root();
+    } catch (const Error&) {
+      lexer_.throw_any_lexical_error();
+      throw;
+    }
+  }
+
+ private:
+  AstPtr parse_root() {
+    if (peek().kind == TokenKind::end) throw input_error("empty expression", span(peek()));
     AstPtr root = parse_binary(0, 0, OperandSite{});
     if (peek().kind != TokenKind::end) {
       const Token& extra = peek();
       std::string message = "unexpected " + quote_token(extra) + " after a complete expression";
       if (starts_operand(extra.kind)) message += "; is an operator missing?";
-      throw input_error(std::move(message), extra.span);
+      throw input_error(std::move(message), span(extra));
     }
     return root;
   }
 
- private:
   // What came just before an operand, so that a missing one is reported in context.
   struct OperandSite {
     const Token* after = nullptr;  // nullptr: the start of the expression
     bool argument = false;         // a call argument, after '(' or ','
   };
 
-  const Token& peek() const { return tokens_[pos_]; }
-  const Token& next_after_peek() const {
-    return tokens_[pos_ + 1 < tokens_.size() ? pos_ + 1 : pos_];
+  // The token to be read next. A reference to it is good until advance().
+  const Token& peek() const { return peek_; }
+  // The token after peek() (the end token when peek() is the end).
+  const Token& next_after_peek() {
+    if (!has_after_) {
+      after_ = peek_.kind == TokenKind::end ? peek_ : lexer_.next();
+      has_after_ = true;
+    }
+    return after_;
   }
-  // The end token is never consumed: callers only advance past tokens they have checked.
-  const Token& advance() { return tokens_[pos_++]; }
+  // Moves past peek() and returns it. The end token is never consumed: callers only advance
+  // past tokens they have checked.
+  Token advance() {
+    const Token token = peek_;
+    peek_ = has_after_ ? after_ : lexer_.next();
+    has_after_ = false;
+    return token;
+  }
+  Span span(const Token& token) const { return lexer_.span(token); }
 
   // One more nesting level, opened by `opener`.
-  static int enter(int depth, const Token& opener) {
+  int enter(int depth, const Token& opener) const {
     if (depth >= kMaxExpressionDepth) {
       throw input_error("expression nested too deeply (more than " +
                             std::to_string(kMaxExpressionDepth) + " levels)",
-                        opener.span);
+                        span(opener));
     }
     return depth + 1;
   }
@@ -125,7 +151,7 @@ class Parser {
     AstPtr lhs = parse_operand(depth, site);
     while (const BinaryOperator* op = find_binary_operator(peek().kind)) {
       if (op->power < min_power) break;
-      const Token& op_token = advance();
+      const Token op_token = advance();
       const int inner = enter(depth, op_token);
       AstPtr rhs = parse_binary(op->right_associative ? op->power : op->power + 1, inner,
                                 OperandSite{&op_token, false});
@@ -137,7 +163,7 @@ class Parser {
       const BinaryOperator* following = find_binary_operator(peek().kind);
       if (op->power == kComparisonPower && following && following->power == kComparisonPower)
         throw input_error("comparisons do not chain: write (a < b)*(b < c) for a < b < c",
-                          peek().span);
+                          span(peek()));
     }
     return lhs;
   }
@@ -154,11 +180,11 @@ class Parser {
   }
 
   AstPtr parse_atom(int depth, OperandSite site) {
-    const Token& token = peek();
+    const Token token = peek();
     switch (token.kind) {
       case TokenKind::number: {
         advance();
-        AstPtr node = make_node(AstKind::number, token.span);
+        AstPtr node = make_node(AstKind::number, span(token));
         node->number = token.number;
         return node;
       }
@@ -170,7 +196,7 @@ class Parser {
         advance();
         AstPtr operand =
             parse_binary(kUnaryMinusPower, enter(depth, token), OperandSite{&token, false});
-        AstPtr node = make_node(AstKind::negate, Span::cover(token.span, operand->span));
+        AstPtr node = make_node(AstKind::negate, Span::cover(span(token), operand->span));
         node->args.push_back(std::move(operand));
         return node;
       }
@@ -181,8 +207,8 @@ class Parser {
     }
   }
 
-  static AstPtr make_name(const Token& token) {
-    AstPtr node = make_node(AstKind::name, token.span);
+  AstPtr make_name(const Token& token) const {
+    AstPtr node = make_node(AstKind::name, span(token));
     node->name = std::string(token.text);
     return node;
   }
@@ -190,72 +216,73 @@ class Parser {
   // '(' e ')'. The node's span is widened to include the parentheses, so that an enclosing
   // node's span, the cover of its operands, covers all of its text.
   AstPtr parse_group(int depth) {
-    const Token& open = advance();
+    const Token open = advance();
     AstPtr inner = parse_binary(0, enter(depth, open), OperandSite{&open, false});
     if (peek().kind != TokenKind::rparen) {
-      throw input_error("expected ')' to close '(' opened at " + line_col(open.span), peek().span);
+      throw input_error("expected ')' to close '(' opened at " + line_col(span(open)),
+                        span(peek()));
     }
-    const Token& close = advance();
-    inner->span = Span::cover(open.span, close.span);
+    const Token close = advance();
+    inner->span = Span::cover(span(open), span(close));
     return inner;
   }
 
   // name '(' [ e { ',' e } ] ')'
   AstPtr parse_call(int depth) {
-    const Token& name = advance();
-    const Token& open = advance();
+    const Token name = advance();
+    const Token open = advance();
     const int inner = enter(depth, open);
     // Built only on an error: line_col scans the source from its start (O(offset)).
     const auto where = [&] {
-      return "in the arguments of " + quote_token(name) + " opened at " + line_col(open.span);
+      return "in the arguments of " + quote_token(name) + " opened at " + line_col(span(open));
     };
     AstPtr node = make_node(AstKind::call, {});
     node->name = std::string(name.text);
-    node->name_span = name.span;
+    node->name_span = span(name);
     if (peek().kind == TokenKind::end)
-      throw input_error("expected an argument or ')' " + where(), peek().span);
+      throw input_error("expected an argument or ')' " + where(), span(peek()));
     if (peek().kind != TokenKind::rparen) {
-      const Token* before_argument = &open;
+      Token before_argument = open;  // '(' or the last ','
       while (true) {
-        node->args.push_back(parse_binary(0, inner, OperandSite{before_argument, true}));
+        node->args.push_back(parse_binary(0, inner, OperandSite{&before_argument, true}));
         if (peek().kind == TokenKind::comma) {
-          before_argument = &advance();
+          before_argument = advance();
           continue;
         }
         if (peek().kind == TokenKind::rparen) break;
-        throw input_error("expected ',' or ')' " + where(), peek().span);
+        throw input_error("expected ',' or ')' " + where(), span(peek()));
       }
     }
-    const Token& close = advance();
-    node->span = Span::cover(name.span, close.span);
+    const Token close = advance();
+    node->span = Span::cover(span(name), span(close));
     return node;
   }
 
   // operand '[' subscript { ',' subscript } ']', a subscript e or [e] ':' [e].
   AstPtr parse_subscripts(AstPtr operand, int& depth) {
-    const Token& open = advance();
+    const Token open = advance();
     depth = enter(depth, open);
-    const auto where = [&] { return "in the subscripts opened at " + line_col(open.span); };
+    const auto where = [&] { return "in the subscripts opened at " + line_col(span(open)); };
     const auto ends_subscript = [&] {
       const TokenKind kind = peek().kind;
       return kind == TokenKind::comma || kind == TokenKind::rbracket || kind == TokenKind::end;
     };
     AstPtr node = make_node(AstKind::index, {});
-    const Token* before = &open;
+    Token before = open;  // '[' or the last ','
     while (true) {
       if (ends_subscript())
-        throw input_error("expected an index or a slice " + where(), peek().span);
+        throw input_error("expected an index or a slice " + where(), span(peek()));
       Subscript sub;
       if (peek().kind != TokenKind::colon) {
-        sub.start = parse_binary(0, depth, OperandSite{before, false});
+        sub.start = parse_binary(0, depth, OperandSite{&before, false});
         sub.span = sub.start->span;
       }
       if (peek().kind == TokenKind::colon) {
-        const Token& colon = advance();
+        const Token colon = advance();
         sub.slice = true;
-        sub.span = sub.start ? Span::cover(sub.span, colon.span) : colon.span;
+        sub.span = sub.start ? Span::cover(sub.span, span(colon)) : span(colon);
         if (peek().kind == TokenKind::colon)
-          throw input_error("slice steps are not supported; write start:stop", peek().span);
+          throw input_error("slice steps are not supported; write start:stop", span(peek()));
         if (!ends_subscript()) {
           sub.stop = parse_binary(0, depth, OperandSite{&colon, false});
           sub.span = Span::cover(sub.span, sub.stop->span);
@@ -263,29 +290,31 @@ class Parser {
       }
       node->subscripts.push_back(std::move(sub));
       if (peek().kind == TokenKind::comma) {
-        before = &advance();
+        before = advance();
         continue;
       }
       if (peek().kind == TokenKind::rbracket) break;
-      throw input_error("expected ',' or ']' " + where(), peek().span);
+      throw input_error("expected ',' or ']' " + where(), span(peek()));
     }
-    const Token& close = advance();
-    node->span = Span::cover(operand->span, close.span);
+    const Token close = advance();
+    node->span = Span::cover(operand->span, span(close));
     node->args.push_back(std::move(operand));
     return node;
   }
 
-  [[noreturn]] static void reject_missing_operand(const Token& found, OperandSite site) {
+  [[noreturn]] void reject_missing_operand(const Token& found, OperandSite site) const {
     std::string message = site.argument ? "expected an argument"
                           : site.after  ? "expected an expression after " + quote_token(*site.after)
                                         : "expected an expression";
     std::string note;
     if (found.kind == TokenKind::plus) note = "there is no unary '+'; write the operand alone";
-    throw input_error(std::move(message), found.span, std::move(note));
+    throw input_error(std::move(message), span(found), std::move(note));
   }
 
-  std::vector<Token> tokens_;
-  std::size_t pos_ = 0;
+  Lexer lexer_;
+  Token peek_;   // the next token
+  Token after_;  // the one after it, when has_after_
+  bool has_after_ = false;
 };
 
 }  // namespace
