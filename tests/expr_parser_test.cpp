@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -209,6 +210,30 @@ TEST(Parser, SpansReportFilePositionsOfAnEmbeddedExpression) {
   EXPECT_EQ(call.args[0]->span.where(), "model.toml:13:7");
   EXPECT_EQ(product.args[1]->span.where(), "model.toml:13:12");
   EXPECT_EQ(root->span.source, src);
+}
+
+TEST(Ast, OperandsReadAsAVectorWhetherTwoOrMore) {
+  AstPtr call = parse_expression("f(a, b, c, d, e)");
+  ASSERT_EQ(call->args.size(), 5u);
+  std::string names;
+  for (const AstPtr& arg : call->args) names += arg->name;
+  EXPECT_EQ(names, "abcde");
+  std::string reversed;
+  for (auto it = call->args.rbegin(); it != call->args.rend(); ++it) reversed += (*it)->name;
+  EXPECT_EQ(reversed, "edcba");
+  EXPECT_THROW(call->args.at(5), std::out_of_range);
+
+  AstArgs args;
+  EXPECT_TRUE(args.empty());
+  args.push_back(parse_expression("x"));
+  args.push_back(parse_expression("y"));
+  ASSERT_EQ(args.size(), 2u);
+  args.push_back(parse_expression("z"));  // the two kept in place move into the array
+  ASSERT_EQ(args.size(), 3u);
+  EXPECT_EQ(args[0]->name + args[1]->name + args[2]->name, "xyz");
+  EXPECT_THROW(args.push_back(nullptr), std::invalid_argument);
+  args.clear();
+  EXPECT_TRUE(args.empty());
 }
 
 TEST(Lexer, TokensCarryKindsTextAndSpans) {

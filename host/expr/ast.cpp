@@ -1,5 +1,8 @@
-// The syntax tree's iterative destructor (see ast.hpp).
+// The syntax tree's iterative destructor and its operand list (see ast.hpp).
 #include "expr/ast.hpp"
+
+#include <stdexcept>
+#include <utility>
 
 namespace descent::expr {
 
@@ -16,6 +19,22 @@ void take_children(Ast& node, std::vector<std::unique_ptr<Ast>>& pending) {
 }
 
 }  // namespace
+
+void AstArgs::push_back(std::unique_ptr<Ast> arg) {
+  if (!arg) throw std::invalid_argument("AstArgs::push_back: a null operand");
+  if (!more_) {
+    for (std::unique_ptr<Ast>& slot : first_) {
+      if (!slot) {
+        slot = std::move(arg);
+        return;
+      }
+    }
+    more_ = std::make_unique<std::vector<std::unique_ptr<Ast>>>();
+    more_->reserve(4);
+    for (std::unique_ptr<Ast>& slot : first_) more_->push_back(std::move(slot));
+  }
+  more_->push_back(std::move(arg));
+}
 
 Ast::~Ast() {
   std::vector<std::unique_ptr<Ast>> pending;

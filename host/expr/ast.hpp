@@ -3,7 +3,10 @@
 // reports unknown names, wrong arities and shape errors at each node's span.
 #pragma once
 
+#include <cstddef>
+#include <iterator>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -30,16 +33,61 @@ struct Subscript {
   std::unique_ptr<Ast> stop;   // the slice's stop (null when left out)
 };
 
+// A node's operands, as a vector of them reads: the first two are kept in the node itself
+// (every operator has at most two), more in an array of their own (a call's arguments). So a
+// pass over the tree reads a node and its operands' addresses in one place, and building a
+// node allocates nothing beside it.
+class AstArgs {
+ public:
+  std::size_t size() const {
+    if (more_) return more_->size();
+    return static_cast<std::size_t>(first_[0] != nullptr) + (first_[1] != nullptr);
+  }
+  bool empty() const { return size() == 0; }
+  std::unique_ptr<Ast>& operator[](std::size_t i) { return data()[i]; }
+  const std::unique_ptr<Ast>& operator[](std::size_t i) const { return data()[i]; }
+  const std::unique_ptr<Ast>& at(std::size_t i) const {
+    if (i >= size()) throw std::out_of_range("AstArgs::at");
+    return data()[i];
+  }
+  std::unique_ptr<Ast>* begin() { return data(); }
+  std::unique_ptr<Ast>* end() { return data() + size(); }
+  const std::unique_ptr<Ast>* begin() const { return data(); }
+  const std::unique_ptr<Ast>* end() const { return data() + size(); }
+  std::reverse_iterator<const std::unique_ptr<Ast>*> rbegin() const {
+    return std::reverse_iterator(end());
+  }
+  std::reverse_iterator<const std::unique_ptr<Ast>*> rend() const {
+    return std::reverse_iterator(begin());
+  }
+  // Appends an operand, which must not be null.
+  void push_back(std::unique_ptr<Ast> arg);
+  void clear() {
+    first_[0].reset();
+    first_[1].reset();
+    more_.reset();
+  }
+
+ private:
+  std::unique_ptr<Ast>* data() { return more_ ? more_->data() : first_; }
+  const std::unique_ptr<Ast>* data() const { return more_ ? more_->data() : first_; }
+
+  std::unique_ptr<Ast> first_[2];  // the operands while there are at most two, in order
+  std::unique_ptr<std::vector<std::unique_ptr<Ast>>> more_;  // all of them when there are more
+};
+
+// The fields a pass over the tree reads at every node (kind, operands, span, number) come
+// first, within 64 bytes.
 struct Ast {
   AstKind kind = AstKind::number;
-  Span span;            // the whole node's text, e.g. all of "f(a, b)"
-  double number = 0.0;  // kind == number
-  std::string name;     // kind == name or call
-  Span name_span;       // kind == call: the function name alone
   // kind == binary: one of + - * / ^ @ ("**" is stored as '^'), or a comparison: < > = !
   // for <, >, ==, != and L G for <=, >=
   char op = 0;
-  std::vector<std::unique_ptr<Ast>> args;
+  AstArgs args;
+  Span span;                          // the whole node's text, e.g. all of "f(a, b)"
+  double number = 0.0;                // kind == number
+  std::string name;                   // kind == name or call
+  Span name_span;                     // kind == call: the function name alone
   std::vector<Subscript> subscripts;  // kind == index
 
   Ast() = default;
