@@ -232,8 +232,17 @@ TEST(Ast, OperandsReadAsAVectorWhetherTwoOrMore) {
   ASSERT_EQ(args.size(), 3u);
   EXPECT_EQ(args[0]->name + args[1]->name + args[2]->name, "xyz");
   EXPECT_THROW(args.push_back(nullptr), std::invalid_argument);
+  ASSERT_EQ(args.size(), 3u);
   args.clear();
   EXPECT_TRUE(args.empty());
+
+  // An operand moved out leaves a null in its place and the count as it was, as in a vector.
+  AstPtr sum = parse_expression("a + b");
+  AstPtr left = std::move(sum->args[0]);
+  ASSERT_EQ(sum->args.size(), 2u);
+  EXPECT_EQ(sum->args[0], nullptr);
+  EXPECT_EQ(sum->args[1]->name, "b");
+  EXPECT_EQ(left->name, "a");
 }
 
 TEST(Lexer, TokensCarryKindsTextAndSpans) {
@@ -254,7 +263,9 @@ TEST(Lexer, TokensCarryKindsTextAndSpans) {
 }
 
 TEST(Lexer, EndOfInputSitsJustAfterTheLastToken) {
-  const std::vector<Token> tokens = tokenize(make_source("expr", "x +  \n\n"));
+  // The tokens' text views point into the source, which must outlive them.
+  const auto src = make_source("expr", "x +  \n\n");
+  const std::vector<Token> tokens = tokenize(src);
   EXPECT_EQ(tokens.back().kind, TokenKind::end);
   EXPECT_EQ(tokens.back().begin, 3u);
   EXPECT_EQ(tokens.back().end, 3u);
@@ -440,6 +451,12 @@ std::vector<BadInput> bad_inputs() {
       bad("syntax error, then a bad number", "(x\ny + 1.2.3",
           "expr:2:5: error: malformed number '1.2.3': more than one decimal point\n"
           "  y + 1.2.3\n      ^~~~~"),
+      // The first lexical error is the one reported, not one after it.
+      bad("bad number, then a bad character", "x + 1.2.3 $",
+          "expr:1:5: error: malformed number '1.2.3': more than one decimal point\n"
+          "  x + 1.2.3 $\n      ^~~~~"),
+      bad("bad character read ahead in a call", "f $",
+          "expr:1:3: error: unexpected character '$'\n  f $\n    ^"),
       bad("too deep, then a bad character", parens + "$",
           one_line_error(parens + "$", 200002, "unexpected character '$'")),
       // Positions beyond the first line.

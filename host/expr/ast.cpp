@@ -9,7 +9,8 @@ namespace descent::expr {
 namespace {
 
 void take_children(Ast& node, std::vector<std::unique_ptr<Ast>>& pending) {
-  for (auto& child : node.args) pending.push_back(std::move(child));
+  for (auto& child : node.args)
+    if (child) pending.push_back(std::move(child));  // null: moved out
   node.args.clear();
   for (Subscript& s : node.subscripts) {
     if (s.start) pending.push_back(std::move(s.start));
@@ -22,18 +23,20 @@ void take_children(Ast& node, std::vector<std::unique_ptr<Ast>>& pending) {
 
 void AstArgs::push_back(std::unique_ptr<Ast> arg) {
   if (!arg) throw std::invalid_argument("AstArgs::push_back: a null operand");
+  if (!more_ && size_ < 2) {
+    first_[size_++] = std::move(arg);
+    return;
+  }
   if (!more_) {
-    for (std::unique_ptr<Ast>& slot : first_) {
-      if (!slot) {
-        slot = std::move(arg);
-        return;
-      }
-    }
-    more_ = std::make_unique<std::vector<std::unique_ptr<Ast>>>();
-    more_->reserve(4);
-    for (std::unique_ptr<Ast>& slot : first_) more_->push_back(std::move(slot));
+    // The two kept in place move into the array only once it holds them (a throwing
+    // allocation leaves this list as it was).
+    auto all = std::make_unique<std::vector<std::unique_ptr<Ast>>>();
+    all->reserve(4);
+    for (std::unique_ptr<Ast>& slot : first_) all->push_back(std::move(slot));
+    more_ = std::move(all);
   }
   more_->push_back(std::move(arg));
+  ++size_;
 }
 
 Ast::~Ast() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <iterator>
 #include <memory>
 #include <stdexcept>
@@ -14,7 +15,7 @@
 
 namespace descent::expr {
 
-enum class AstKind {
+enum class AstKind : std::uint8_t {
   number,  // 2, 0.5, 1e-3
   name,    // x, w_1
   negate,  // -a                       args = {a}
@@ -36,14 +37,12 @@ struct Subscript {
 // A node's operands, as a vector of them reads: the first two are kept in the node itself
 // (every operator has at most two), more in an array of their own (a call's arguments). So a
 // pass over the tree reads a node and its operands' addresses in one place, and building a
-// node allocates nothing beside it.
+// node allocates nothing beside it. An operand moved out leaves a null in its place, as in a
+// vector.
 class AstArgs {
  public:
-  std::size_t size() const {
-    if (more_) return more_->size();
-    return static_cast<std::size_t>(first_[0] != nullptr) + (first_[1] != nullptr);
-  }
-  bool empty() const { return size() == 0; }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
   std::unique_ptr<Ast>& operator[](std::size_t i) { return data()[i]; }
   const std::unique_ptr<Ast>& operator[](std::size_t i) const { return data()[i]; }
   const std::unique_ptr<Ast>& at(std::size_t i) const {
@@ -66,6 +65,7 @@ class AstArgs {
     first_[0].reset();
     first_[1].reset();
     more_.reset();
+    size_ = 0;
   }
 
  private:
@@ -74,10 +74,10 @@ class AstArgs {
 
   std::unique_ptr<Ast> first_[2];  // the operands while there are at most two, in order
   std::unique_ptr<std::vector<std::unique_ptr<Ast>>> more_;  // all of them when there are more
+  std::uint32_t size_ = 0;
 };
 
-// The fields a pass over the tree reads at every node (kind, operands, span, number) come
-// first, within 64 bytes.
+// The fields a pass over the tree reads at every node (kind, operands, span) come first.
 struct Ast {
   AstKind kind = AstKind::number;
   // kind == binary: one of + - * / ^ @ ("**" is stored as '^'), or a comparison: < > = !

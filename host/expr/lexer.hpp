@@ -1,7 +1,7 @@
 // The lexer of the expression language (DESIGN §3): turns source text into tokens, each with
-// the Span it came from. Knows numbers, names, the operators + - * / ^ ** @, parentheses,
-// brackets, colons and commas; skips whitespace (spaces, tabs, newlines, carriage returns).
-// It does not know the grammar: "2 x" or "x +" lex fine and are rejected by the parser.
+// the offsets of the text it came from. Knows numbers, names, the operators + - * / ^ ** @,
+// parentheses, brackets, colons and commas; skips whitespace (spaces, tabs, newlines, carriage
+// returns). It does not know the grammar: "2 x" or "x +" lex fine and are rejected by the parser.
 // It throws descent::Error (input_error) for a malformed number ("1e", "1.2.3", "1e999") and
 // for a character that starts no token ('$', a control character, any non-ASCII character).
 #pragma once
