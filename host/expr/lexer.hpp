@@ -68,12 +68,13 @@ class Lexer {
   // input with both reports the lexical one, wherever it lies. Does nothing after next() threw.
   void throw_any_lexical_error();
 
+  // The token's place in the source, as diagnostics and the syntax tree keep it.
   Span span(const Token& token) const { return span(token.begin, token.end); }
+
+ private:
   Span span(std::size_t begin, std::size_t end) const {
     return Span{source_, static_cast<std::uint32_t>(begin), static_cast<std::uint32_t>(end)};
   }
-
- private:
   Token lex();
   Token make(TokenKind kind, std::size_t begin) const;
   char at(std::size_t i) const { return i < text_.size() ? text_[i] : '\0'; }
