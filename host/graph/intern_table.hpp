@@ -108,13 +108,20 @@ std::uint32_t InternTable::probe_main(std::uint64_t h, Same same) const {
 template <class Same>
 std::uint32_t InternTable::find(const InternKey& key, Same same) const {
   const std::uint64_t h = hash(key);
+  // Every slot that may be read is known now: ask for all of them at once, so that their cache
+  // misses overlap instead of following one another down the tiers.
+  const bool in_main = key.newest_child < young_start_ && !main_.empty();
+#if defined(__GNUC__)
+  __builtin_prefetch(&young_[h & (young_.size() - 1)]);
+  if (in_main) __builtin_prefetch(&main_[tag_of(h) & (main_.size() - 1)]);
+#endif
   Slot* recent = nullptr;
   if (key.short_key) {
     recent = &recent_[(h >> 40) & (recent_.size() - 1)];
     if (recent->id != kAbsent && same_slot_key(*recent, key)) return recent->id;
   }
   std::uint32_t id = probe(young_, h, key, same);
-  if (id == kAbsent && key.newest_child < young_start_ && !main_.empty()) id = probe_main(h, same);
+  if (id == kAbsent && in_main) id = probe_main(h, same);
   if (id != kAbsent && recent) *recent = {id, key.op, true, key.payload};
   return id;
 }
