@@ -108,8 +108,8 @@ std::uint32_t InternTable::probe_main(std::uint64_t h, Same same) const {
 template <class Same>
 std::uint32_t InternTable::find(const InternKey& key, Same same) const {
   const std::uint64_t h = hash(key);
-  // Every slot that may be read is known now: ask for all of them at once, so that their cache
-  // misses overlap instead of following one another down the tiers.
+  // Where the probes of `young` and `main` start is known now: ask for both slots at once, so
+  // that their cache misses overlap with the recent-keys check instead of following it.
   const bool in_main = key.newest_child < young_start_ && !main_.empty();
 #if defined(__GNUC__)
   __builtin_prefetch(&young_[h & (young_.size() - 1)]);
