@@ -257,7 +257,7 @@ TEST(Lexer, TokensCarryKindsTextAndSpans) {
   for (std::size_t i = 0; i < kinds.size(); ++i) EXPECT_EQ(tokens[i].kind, kinds[i]) << i;
   EXPECT_EQ(tokens[4].text, "**");
   EXPECT_EQ(tokens[4].begin, 4u);
-  EXPECT_EQ(tokens[4].end, 6u);
+  EXPECT_EQ(tokens[4].end(), 6u);
   EXPECT_EQ(tokens[7].number, 0.5);
   EXPECT_EQ(tokens.back().begin, src->text.size());
 }
@@ -268,7 +268,7 @@ TEST(Lexer, EndOfInputSitsJustAfterTheLastToken) {
   const std::vector<Token> tokens = tokenize(src);
   EXPECT_EQ(tokens.back().kind, TokenKind::end);
   EXPECT_EQ(tokens.back().begin, 3u);
-  EXPECT_EQ(tokens.back().end, 3u);
+  EXPECT_EQ(tokens.back().end(), 3u);
   EXPECT_EQ(quote_token(tokens.back()), "end of input");
   EXPECT_EQ(quote_token(tokens[1]), "'+'");
 }

@@ -98,11 +98,7 @@ Token Lexer::next() {
   try {
     while (pos_ < text_.size() && is_space(text_[pos_])) ++pos_;
     if (pos_ == text_.size())
-      return Token{TokenKind::end,
-                   static_cast<std::uint32_t>(last_end_),
-                   static_cast<std::uint32_t>(last_end_),
-                   {},
-                   0.0};
+      return Token{TokenKind::end, static_cast<std::uint32_t>(last_end_), {}, 0.0};
     Token token = lex();
     last_end_ = pos_;
     return token;
@@ -119,8 +115,7 @@ void Lexer::throw_any_lexical_error() {
 }
 
 Token Lexer::make(TokenKind kind, std::size_t begin) const {
-  return Token{kind, static_cast<std::uint32_t>(begin), static_cast<std::uint32_t>(pos_),
-               text_.substr(begin, pos_ - begin), 0.0};
+  return Token{kind, static_cast<std::uint32_t>(begin), text_.substr(begin, pos_ - begin), 0.0};
 }
 
 Token Lexer::lex() {

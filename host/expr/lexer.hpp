@@ -45,10 +45,12 @@ enum class TokenKind {
 // It holds no reference to the source itself, so that reading one costs no reference count.
 struct Token {
   TokenKind kind = TokenKind::end;
-  std::uint32_t begin = 0;  // byte offsets of its characters in the source text: [begin, end)
-  std::uint32_t end = 0;
-  std::string_view text;  // those characters, a view into the source's text ("" for end)
-  double number = 0.0;    // kind == number: its value
+  std::uint32_t begin = 0;  // byte offset of its first character in the source text
+  std::string_view text;    // its characters, a view into the source's text ("" for end)
+  double number = 0.0;      // kind == number: its value
+
+  // The offset just past its characters.
+  std::uint32_t end() const { return begin + static_cast<std::uint32_t>(text.size()); }
 };
 
 // Reads the tokens of a source one at a time, in order; the parser asks for each as it needs
@@ -69,7 +71,7 @@ class Lexer {
   void throw_any_lexical_error();
 
   // The token's place in the source, as diagnostics and the syntax tree keep it.
-  Span span(const Token& token) const { return span(token.begin, token.end); }
+  Span span(const Token& token) const { return span(token.begin, token.end()); }
 
  private:
   Span span(std::size_t begin, std::size_t end) const {
