@@ -1,10 +1,13 @@
 // Covers host/graph/rewriter.cpp's memory of build_scaled: a scaled product it built once is
 // reused while the facts its build read (whether a product below is used once) still hold, and
 // built again when they do not, so that a Rewriter that runs again over the same graph gives
-// what a fresh one gives. Needs no GPU.
+// what a fresh one gives. And rebuild_product, which returns the node it is given when its heads
+// show that it is the product asked for: it must give what build_product gives, whatever node it
+// is given. Needs no GPU.
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -101,6 +104,64 @@ TEST(Rewriter, ANodeDecidedOnARememberedScaledProductIsSeenAgainWhenItsFactsChan
   EXPECT_EQ(p.g.head(alone[1]).op, Op::sin);
   Rewriter fresh(p.g, kDecidingRules);
   EXPECT_EQ(fresh.run({tan, tanh}), alone);
+}
+
+// Products over scalar variables, a vector variable and non-leaf bases, with exponents and
+// coefficients that build_product writes as pow nodes and a leading number; each is asked of
+// rebuild_product with the node it builds to, and with nodes that differ from it in one way
+// each (association, order, an exponent, the coefficient, a factor, the shape).
+TEST(Rewriter, RebuildProductGivesWhatBuildProductGivesWhateverNodeItIsGiven) {
+  Graph g;
+  std::vector<NodeId> bases;
+  for (int i = 0; i < 4; ++i) bases.push_back(g.variable("s" + std::to_string(i), VarKind::free));
+  bases.push_back(g.apply(Op::sin, bases[0]));
+  bases.push_back(g.apply(Op::exp, g.add(bases[1], bases[2])));
+  const NodeId vec = g.variable("v", VarKind::free, Shape::vector(3));
+  Rewriter r(g, {});
+  const std::array<double, 5> exponents = {1.0, 2.0, -1.0, 0.5, 3.0};
+  const std::array<double, 4> coefficients = {1.0, -1.0, 2.0, 0.5};
+  std::uint64_t state = 12345;
+  const auto next = [&](std::uint64_t n) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::size_t>((state >> 33) % n);
+  };
+  int canonical = 0;  // candidates that are the product itself
+  for (int trial = 0; trial < 400; ++trial) {
+    std::vector<Factor> factors;
+    const std::size_t count = 1 + next(4);
+    for (std::size_t k = 0; k < count; ++k)
+      factors.push_back({bases[next(bases.size())], exponents[next(exponents.size())]});
+    if (trial % 5 == 0) factors.push_back({vec, 1.0});
+    const double coefficient = coefficients[next(coefficients.size())];
+    const Shape shape = trial % 7 == 0 ? Shape::vector(3) : r.shape_of(factors[0].base);
+    if (trial % 5 == 0 && !(shape == Shape::vector(3))) continue;
+    const NodeId built = r.build_product(coefficient, factors, shape);
+
+    std::vector<NodeId> candidates = {built, bases[0], vec};
+    std::vector<Factor> changed = factors;
+    changed.back().exponent += 1.0;  // one exponent
+    candidates.push_back(r.build_product(coefficient, changed, shape));
+    candidates.push_back(r.build_product(coefficient * 3.0, factors, shape));  // the coefficient
+    if (factors.size() > 1) {  // a factor fewer, and the terms multiplied right to left
+      candidates.push_back(r.build_product(
+          coefficient, std::vector<Factor>(factors.begin() + 1, factors.end()), shape));
+      NodeId right = kNoNode;
+      for (auto f = factors.rbegin(); f != factors.rend(); ++f) {
+        const NodeId term = f->exponent == 1.0 ? f->base : g.pow(f->base, g.num(f->exponent));
+        right = right == kNoNode ? term : g.mul(term, right);
+      }
+      candidates.push_back(right);
+      candidates.push_back(g.mul(g.num(coefficient), right));
+    }
+    for (const NodeId candidate : candidates) {
+      const std::size_t size = g.size();
+      const NodeId rebuilt = r.rebuild_product(candidate, coefficient, factors, shape);
+      ASSERT_EQ(rebuilt, built) << "trial " << trial << ", candidate " << candidate;
+      EXPECT_EQ(g.size(), size);  // the product exists: nothing is built
+      if (candidate == built) ++canonical;
+    }
+  }
+  EXPECT_GT(canonical, 300);
 }
 
 }  // namespace

@@ -358,6 +358,62 @@ NodeId Rewriter::build_product_of(double coefficient, std::vector<Factor>& facto
   return chain;
 }
 
+NodeId Rewriter::rebuild_product(NodeId id, double coefficient, std::vector<Factor> factors,
+                                 Shape shape) {
+  // The order build_product_of builds in (it sorts again: a sorted list stays as it is).
+  stable_sort_by(factors, [](const Factor& f) { return f.base; });
+  if (is_built_product(id, coefficient, factors, shape)) return id;
+  return build_product_of(coefficient, factors, shape);
+}
+
+bool Rewriter::is_number(NodeId node, double value) const {
+  if (value == 0.0) value = 0.0;  // as Graph::constant interns -0
+  const NodeHead head = g_.head(node);
+  return head.op == Op::constant && head.plain_scalar() &&
+         std::bit_cast<std::uint64_t>(head.value()) == std::bit_cast<std::uint64_t>(value);
+}
+
+bool Rewriter::is_factor_term(NodeId node, const Factor& f) const {
+  if (f.exponent == 1.0) return node == f.base;
+  // g_.pow(base, g_.num(exponent)): the power node over the base and that interned number.
+  const NodeHead head = g_.head(node);
+  return head.op == Op::pow && head.child[0] == f.base && is_number(head.child[1], f.exponent);
+}
+
+// build_product_of gives term_1 for one factor, mul(chain_{i-1}, term_i) for the i-th (a mul's
+// children in id order, whichever came first), then mul(number, chain) for a coefficient other
+// than 1 when the chain has the shape. Every node of that build is interned, so a node whose
+// heads show this structure over the same terms is the one each lookup would find.
+bool Rewriter::is_built_product(NodeId id, double coefficient, std::span<const Factor> sorted,
+                                const Shape& shape) const {
+  if (sorted.empty()) return false;  // the build gives a constant
+  NodeId node = id;
+  if (coefficient != 1.0) {
+    const NodeHead head = g_.head(node);
+    if (head.op != Op::mul) return false;
+    if (is_number(head.child[0], coefficient))
+      node = head.child[1];
+    else if (is_number(head.child[1], coefficient))
+      node = head.child[0];
+    else
+      return false;
+  }
+  // A chain of another shape gets a filled constant (a node of its own) for its coefficient.
+  if (!shaped_like(node, shape)) return false;
+  for (std::size_t i = sorted.size() - 1; i > 0; --i) {
+    const NodeHead head = g_.head(node);
+    if (head.op != Op::mul) return false;
+    // Both children can be the term only when they are the same node.
+    if (is_factor_term(head.child[1], sorted[i]))
+      node = head.child[0];
+    else if (is_factor_term(head.child[0], sorted[i]))
+      node = head.child[1];
+    else
+      return false;
+  }
+  return is_factor_term(node, sorted[0]);
+}
+
 Rewriter::ScaledEntry& Rewriter::scaled_slot(std::uint64_t coefficient_bits, NodeId rest) {
   std::uint64_t h = (coefficient_bits ^ (std::uint64_t{rest} << 17)) * 0x9e3779b97f4a7c15ULL;
   h ^= h >> 29;

@@ -92,6 +92,10 @@ class Rewriter {
                       bool top, bool shallow = false);
   // coefficient * Π factors, in base-id order, shaped like `shape`.
   NodeId build_product(double coefficient, std::vector<Factor> factors, Shape shape);
+  // build_product(coefficient, factors, shape) for a rule that normalizes `id`, which most
+  // often is that product already: when the heads of `id` and of its chain show that it is, it
+  // is returned without a lookup (a lookup would find it and build nothing); else it is built.
+  NodeId rebuild_product(NodeId id, double coefficient, std::vector<Factor> factors, Shape shape);
   // c * rest, merged into rest's own coefficient when rest is a product.
   NodeId build_scaled(double c, NodeId rest);
   // The product's factors (for common-factor search); multiplies its numeric coefficient into
@@ -116,6 +120,14 @@ class Rewriter {
   std::size_t count_factors_shallow(NodeId id, bool top, std::size_t& budget) const;
   // build_product on `factors`, which it sorts in place.
   NodeId build_product_of(double coefficient, std::vector<Factor>& factors, const Shape& shape);
+  // Whether build_product_of(coefficient, sorted, shape), `sorted` in base-id order, would give
+  // `id`: read from heads alone, false when they show otherwise.
+  bool is_built_product(NodeId id, double coefficient, std::span<const Factor> sorted,
+                        const Shape& shape) const;
+  // Whether `node` is the term build_product_of makes of `f`: the base, or base^exponent.
+  bool is_factor_term(NodeId node, const Factor& f) const;
+  // Whether `node` is the plain scalar constant that Graph::constant(value) gives.
+  bool is_number(NodeId node, double value) const;
   // Uses of `id` among the reachable nodes (and the roots) this pass; 1 for a node built in it.
   std::uint32_t uses(NodeId id) const {
     return id < pass_.size() && pass_[id].uses != 0 ? pass_[id].uses : 1;
