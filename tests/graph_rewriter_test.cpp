@@ -164,5 +164,37 @@ TEST(Rewriter, RebuildProductGivesWhatBuildProductGivesWhateverNodeItIsGiven) {
   EXPECT_GT(canonical, 300);
 }
 
+// build_scaled takes a hint, the node a sum's term was read from, and returns it when it is the
+// scaled product asked for: whatever the hint, the result is what a build without one gives.
+TEST(Rewriter, BuildScaledGivesTheSameNodeWhateverItsHint) {
+  Graph g;
+  std::vector<NodeId> rests;
+  for (int i = 0; i < 3; ++i) rests.push_back(g.variable("s" + std::to_string(i), VarKind::free));
+  rests.push_back(g.apply(Op::sin, rests[0]));
+  rests.push_back(g.pow(rests[1], g.num(2.0)));
+  rests.push_back(g.mul(rests[0], rests[1]));
+  rests.push_back(g.mul(g.num(3.0), g.mul(rests[2], rests[3])));
+  rests.push_back(g.mul(g.mul(rests[1], rests[0]), rests[4]));
+  Rewriter hinted(g, {});
+  const std::array<double, 4> coefficients = {2.0, -1.0, 0.5, 3.0};
+  std::vector<NodeId> hints = rests;
+  int returned = 0;  // hints that were the result
+  for (const double c : coefficients)
+    for (const NodeId rest : rests) {
+      Rewriter plain(g, {});
+      const NodeId built = plain.build_scaled(c, rest);
+      hints.push_back(built);
+      hints.push_back(g.mul(g.num(c), rest));
+      for (const NodeId hint : hints) {
+        const std::size_t size = g.size();
+        const NodeId result = hinted.build_scaled(c, rest, hint);
+        ASSERT_EQ(result, built) << "c " << c << ", rest " << rest << ", hint " << hint;
+        EXPECT_EQ(g.size(), size);
+        if (hint == result) ++returned;
+      }
+    }
+  EXPECT_GE(returned, static_cast<int>(coefficients.size() * rests.size()));
+}
+
 }  // namespace
 }  // namespace descent

@@ -360,9 +360,15 @@ NodeId Rewriter::build_product_of(double coefficient, std::vector<Factor>& facto
 
 NodeId Rewriter::rebuild_product(NodeId id, double coefficient, std::vector<Factor> factors,
                                  Shape shape) {
+  return build_product_at(id, coefficient, factors, shape);
+}
+
+NodeId Rewriter::build_product_at(NodeId existing, double coefficient, std::vector<Factor>& factors,
+                                  const Shape& shape) {
   // The order build_product_of builds in (it sorts again: a sorted list stays as it is).
   stable_sort_by(factors, [](const Factor& f) { return f.base; });
-  if (is_built_product(id, coefficient, factors, shape)) return id;
+  if (existing != kNoNode && is_built_product(existing, coefficient, factors, shape))
+    return existing;
   return build_product_of(coefficient, factors, shape);
 }
 
@@ -437,7 +443,16 @@ void Rewriter::remember_scaled(const ScaledEntry& entry) {
   slot = entry;
 }
 
-NodeId Rewriter::build_scaled(double c, NodeId rest) {
+NodeId Rewriter::build_scaled(double c, NodeId rest, NodeId hint) {
+  double coefficient = c;
+  std::vector<Factor>& factors = scaled_factors_;  // nothing below calls back here
+  factors.clear();
+  // Gathering a rest that is no product opens nothing and so reads no fact: there is nothing
+  // to remember, and building it costs what finding it in the memory would.
+  if (!is_product(op(rest))) {
+    gather_product(rest, 1.0, coefficient, factors, true);
+    return build_product_at(hint, coefficient, factors, shape_of(rest));
+  }
   const auto coefficient_bits = std::bit_cast<std::uint64_t>(c);
   if (!scaled_.empty()) {
     const ScaledEntry& known = scaled_slot(coefficient_bits, rest);
@@ -450,17 +465,14 @@ NodeId Rewriter::build_scaled(double c, NodeId rest) {
     }
   }
   const auto facts_begin = static_cast<std::uint32_t>(scaled_facts_.size());
-  capturing_ = true;  // nothing below calls back here
+  capturing_ = true;
   capture_ok_ = true;
   struct StopCapture {
     bool& capturing;
     ~StopCapture() { capturing = false; }
   } stop{capturing_};
-  double coefficient = c;
-  std::vector<Factor>& factors = scaled_factors_;
-  factors.clear();
   gather_product(rest, 1.0, coefficient, factors, true);
-  const NodeId result = build_product_of(coefficient, factors, shape_of(rest));
+  const NodeId result = build_product_at(hint, coefficient, factors, shape_of(rest));
   // Facts are counted in 32 bits, as reads_'s are.
   if (!capture_ok_ || scaled_facts_.size() >= kUnsharedBit) {
     scaled_facts_.resize(facts_begin);
@@ -491,7 +503,8 @@ Term Rewriter::split_term(NodeId id) {
   if (node.op == Op::mul) {
     for (int i = 0; i < 2; ++i) {
       const NodeHead factor = g_.head(node.child[i]);
-      if (factor.op == Op::constant && factor.rank == 0) return {factor.value(), node.child[1 - i]};
+      if (factor.op == Op::constant && factor.rank == 0)
+        return {factor.value(), node.child[1 - i], id};
     }
   }
   if (node.op == Op::neg) {
@@ -545,7 +558,8 @@ NodeId Rewriter::build_sum(std::vector<Term> terms, double constant, Shape shape
   stable_sort_by(terms, [](const Term& t) { return t.rest; });
   NodeId chain = kNoNode;
   for (const Term& t : terms) {
-    const NodeId term = t.coefficient == 1.0 ? t.rest : build_scaled(t.coefficient, t.rest);
+    const NodeId term =
+        t.coefficient == 1.0 ? t.rest : build_scaled(t.coefficient, t.rest, t.read_from);
     chain = chain == kNoNode ? term : g_.add(chain, term);
   }
   if (chain == kNoNode) return g_.constant(constant, shape);

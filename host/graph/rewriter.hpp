@@ -39,6 +39,9 @@ struct Factor {
 struct Term {
   double coefficient;
   NodeId rest;
+  // The node the term was read from (split_term), or kNoNode: a hint for build_sum, which is
+  // often rebuilding that very node (build_scaled checks it before it is used).
+  NodeId read_from = kNoNode;
 };
 
 struct RewriteStats {
@@ -96,8 +99,9 @@ class Rewriter {
   // often is that product already: when the heads of `id` and of its chain show that it is, it
   // is returned without a lookup (a lookup would find it and build nothing); else it is built.
   NodeId rebuild_product(NodeId id, double coefficient, std::vector<Factor> factors, Shape shape);
-  // c * rest, merged into rest's own coefficient when rest is a product.
-  NodeId build_scaled(double c, NodeId rest);
+  // c * rest, merged into rest's own coefficient when rest is a product. `hint` may name the
+  // node that is c * rest already (as rebuild_product's `id`); it is returned when it is.
+  NodeId build_scaled(double c, NodeId rest, NodeId hint = kNoNode);
   // The product's factors (for common-factor search); multiplies its numeric coefficient into
   // `coefficient` (a term's rest can still carry one: 2*x in x - 2*x).
   std::vector<Factor> factors_of(NodeId rest, double& coefficient);
@@ -120,6 +124,10 @@ class Rewriter {
   std::size_t count_factors_shallow(NodeId id, bool top, std::size_t& budget) const;
   // build_product on `factors`, which it sorts in place.
   NodeId build_product_of(double coefficient, std::vector<Factor>& factors, const Shape& shape);
+  // build_product_of, or `existing` (kNoNode: none) without a lookup when its heads show that
+  // it is that product.
+  NodeId build_product_at(NodeId existing, double coefficient, std::vector<Factor>& factors,
+                          const Shape& shape);
   // Whether build_product_of(coefficient, sorted, shape), `sorted` in base-id order, would give
   // `id`: read from heads alone, false when they show otherwise.
   bool is_built_product(NodeId id, double coefficient, std::span<const Factor> sorted,
