@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -107,9 +108,12 @@ TEST(Rewriter, ANodeDecidedOnARememberedScaledProductIsSeenAgainWhenItsFactsChan
 }
 
 // Products over scalar variables, a vector variable and non-leaf bases, with exponents and
-// coefficients that build_product writes as pow nodes and a leading number; each is asked of
-// rebuild_product with the node it builds to, and with nodes that differ from it in one way
-// each (association, order, an exponent, the coefficient, a factor, the shape).
+// coefficients that build_product writes as pow nodes and a leading number (among them -0, NaN
+// and infinity, which constants are interned by the bits of); each is asked of rebuild_product
+// with the node it builds to, and with nodes that differ from it in one way each (association,
+// order, an exponent, the coefficient, a factor, the shape, a filled constant for the number).
+// The node itself must come back without a lookup, except where the build fills a constant of
+// the product's shape (a node the heads cannot confirm); every other node must not.
 TEST(Rewriter, RebuildProductGivesWhatBuildProductGivesWhateverNodeItIsGiven) {
   Graph g;
   std::vector<NodeId> bases;
@@ -118,23 +122,26 @@ TEST(Rewriter, RebuildProductGivesWhatBuildProductGivesWhateverNodeItIsGiven) {
   bases.push_back(g.apply(Op::exp, g.add(bases[1], bases[2])));
   const NodeId vec = g.variable("v", VarKind::free, Shape::vector(3));
   Rewriter r(g, {});
-  const std::array<double, 5> exponents = {1.0, 2.0, -1.0, 0.5, 3.0};
-  const std::array<double, 4> coefficients = {1.0, -1.0, 2.0, 0.5};
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::array<double, 8> exponents = {1.0, 2.0, -1.0, 0.5, 3.0, -0.0, nan, inf};
+  const std::array<double, 7> coefficients = {1.0, -1.0, 2.0, 0.5, -0.0, nan, -inf};
   std::uint64_t state = 12345;
   const auto next = [&](std::uint64_t n) {
     state = state * 6364136223846793005ULL + 1442695040888963407ULL;
     return static_cast<std::size_t>((state >> 33) % n);
   };
-  int canonical = 0;  // candidates that are the product itself
-  for (int trial = 0; trial < 400; ++trial) {
+  int reused = 0;
+  for (int trial = 0; trial < 600; ++trial) {
     std::vector<Factor> factors;
     const std::size_t count = 1 + next(4);
     for (std::size_t k = 0; k < count; ++k)
       factors.push_back({bases[next(bases.size())], exponents[next(exponents.size())]});
-    if (trial % 5 == 0) factors.push_back({vec, 1.0});
+    const bool with_vector = trial % 5 == 0;
+    if (with_vector) factors.push_back({vec, 1.0});
     const double coefficient = coefficients[next(coefficients.size())];
-    const Shape shape = trial % 7 == 0 ? Shape::vector(3) : r.shape_of(factors[0].base);
-    if (trial % 5 == 0 && !(shape == Shape::vector(3))) continue;
+    const Shape shape = with_vector || trial % 7 == 0 ? Shape::vector(3) : Shape{};
+    const bool filled = !with_vector && trial % 7 == 0;  // a scalar chain, a vector shape
     const NodeId built = r.build_product(coefficient, factors, shape);
 
     std::vector<NodeId> candidates = {built, bases[0], vec};
@@ -142,43 +149,47 @@ TEST(Rewriter, RebuildProductGivesWhatBuildProductGivesWhateverNodeItIsGiven) {
     changed.back().exponent += 1.0;  // one exponent
     candidates.push_back(r.build_product(coefficient, changed, shape));
     candidates.push_back(r.build_product(coefficient * 3.0, factors, shape));  // the coefficient
-    if (factors.size() > 1) {  // a factor fewer, and the terms multiplied right to left
+    NodeId right = kNoNode;  // the terms multiplied right to left
+    for (auto f = factors.rbegin(); f != factors.rend(); ++f) {
+      const NodeId term = f->exponent == 1.0 ? f->base : g.pow(f->base, g.num(f->exponent));
+      right = right == kNoNode ? term : g.mul(term, right);
+    }
+    candidates.push_back(right);
+    candidates.push_back(g.mul(g.num(coefficient), right));
+    candidates.push_back(g.mul(g.constant(coefficient, shape), right));
+    if (factors.size() > 1)  // a factor fewer
       candidates.push_back(r.build_product(
           coefficient, std::vector<Factor>(factors.begin() + 1, factors.end()), shape));
-      NodeId right = kNoNode;
-      for (auto f = factors.rbegin(); f != factors.rend(); ++f) {
-        const NodeId term = f->exponent == 1.0 ? f->base : g.pow(f->base, g.num(f->exponent));
-        right = right == kNoNode ? term : g.mul(term, right);
-      }
-      candidates.push_back(right);
-      candidates.push_back(g.mul(g.num(coefficient), right));
-    }
     for (const NodeId candidate : candidates) {
       const std::size_t size = g.size();
+      const std::size_t reused_before = r.reused_products();
       const NodeId rebuilt = r.rebuild_product(candidate, coefficient, factors, shape);
       ASSERT_EQ(rebuilt, built) << "trial " << trial << ", candidate " << candidate;
       EXPECT_EQ(g.size(), size);  // the product exists: nothing is built
-      if (candidate == built) ++canonical;
+      const bool confirmed = r.reused_products() > reused_before;
+      EXPECT_EQ(confirmed, candidate == built && !filled)
+          << "trial " << trial << ", candidate " << candidate;
+      if (confirmed) ++reused;
     }
   }
-  EXPECT_GT(canonical, 300);
+  EXPECT_GT(reused, 400);
 }
 
 // build_scaled takes a hint, the node a sum's term was read from, and returns it when it is the
-// scaled product asked for: whatever the hint, the result is what a build without one gives.
+// scaled product asked for: whatever the hint, the result is what a build without one gives,
+// and the hint that is that product comes back without a lookup. A fresh Rewriter for each
+// call, so that what build_scaled remembers of products does not answer first.
 TEST(Rewriter, BuildScaledGivesTheSameNodeWhateverItsHint) {
   Graph g;
   std::vector<NodeId> rests;
   for (int i = 0; i < 3; ++i) rests.push_back(g.variable("s" + std::to_string(i), VarKind::free));
   rests.push_back(g.apply(Op::sin, rests[0]));
-  rests.push_back(g.pow(rests[1], g.num(2.0)));
+  rests.push_back(g.pow(rests[1], g.num(2.0)));  // no product, but gathered as s1^2
   rests.push_back(g.mul(rests[0], rests[1]));
-  rests.push_back(g.mul(g.num(3.0), g.mul(rests[2], rests[3])));
+  rests.push_back(g.mul(g.num(3.0), g.mul(rests[2], rests[3])));  // a coefficient of its own
   rests.push_back(g.mul(g.mul(rests[1], rests[0]), rests[4]));
-  Rewriter hinted(g, {});
   const std::array<double, 4> coefficients = {2.0, -1.0, 0.5, 3.0};
   std::vector<NodeId> hints = rests;
-  int returned = 0;  // hints that were the result
   for (const double c : coefficients)
     for (const NodeId rest : rests) {
       Rewriter plain(g, {});
@@ -186,14 +197,15 @@ TEST(Rewriter, BuildScaledGivesTheSameNodeWhateverItsHint) {
       hints.push_back(built);
       hints.push_back(g.mul(g.num(c), rest));
       for (const NodeId hint : hints) {
+        Rewriter hinted(g, {});
         const std::size_t size = g.size();
         const NodeId result = hinted.build_scaled(c, rest, hint);
         ASSERT_EQ(result, built) << "c " << c << ", rest " << rest << ", hint " << hint;
         EXPECT_EQ(g.size(), size);
-        if (hint == result) ++returned;
+        EXPECT_EQ(hinted.reused_products(), hint == built ? 1u : 0u)
+            << "c " << c << ", rest " << rest << ", hint " << hint;
       }
     }
-  EXPECT_GE(returned, static_cast<int>(coefficients.size() * rests.size()));
 }
 
 }  // namespace

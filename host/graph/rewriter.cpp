@@ -344,8 +344,13 @@ NodeId Rewriter::build_product(double coefficient, std::vector<Factor> factors, 
 NodeId Rewriter::build_product_of(double coefficient, std::vector<Factor>& factors,
                                   const Shape& shape) {
   stable_sort_by(factors, [](const Factor& f) { return f.base; });
+  return build_sorted_product(coefficient, factors, shape);
+}
+
+NodeId Rewriter::build_sorted_product(double coefficient, std::span<const Factor> sorted,
+                                      const Shape& shape) {
   NodeId chain = kNoNode;
-  for (const Factor& f : factors) {
+  for (const Factor& f : sorted) {
     const NodeId term = f.exponent == 1.0 ? f.base : g_.pow(f.base, g_.num(f.exponent));
     chain = chain == kNoNode ? term : g_.mul(chain, term);
   }
@@ -365,11 +370,12 @@ NodeId Rewriter::rebuild_product(NodeId id, double coefficient, std::vector<Fact
 
 NodeId Rewriter::build_product_at(NodeId existing, double coefficient, std::vector<Factor>& factors,
                                   const Shape& shape) {
-  // The order build_product_of builds in (it sorts again: a sorted list stays as it is).
   stable_sort_by(factors, [](const Factor& f) { return f.base; });
-  if (existing != kNoNode && is_built_product(existing, coefficient, factors, shape))
+  if (existing != kNoNode && is_built_product(existing, coefficient, factors, shape)) {
+    ++reused_products_;
     return existing;
-  return build_product_of(coefficient, factors, shape);
+  }
+  return build_sorted_product(coefficient, factors, shape);
 }
 
 bool Rewriter::is_number(NodeId node, double value) const {
@@ -386,7 +392,7 @@ bool Rewriter::is_factor_term(NodeId node, const Factor& f) const {
   return head.op == Op::pow && head.child[0] == f.base && is_number(head.child[1], f.exponent);
 }
 
-// build_product_of gives term_1 for one factor, mul(chain_{i-1}, term_i) for the i-th (a mul's
+// build_sorted_product gives term_1 for one factor, mul(chain_{i-1}, term_i) for the i-th (a mul's
 // children in id order, whichever came first), then mul(number, chain) for a coefficient other
 // than 1 when the chain has the shape. Every node of that build is interned, so a node whose
 // heads show this structure over the same terms is the one each lookup would find.
@@ -448,7 +454,8 @@ NodeId Rewriter::build_scaled(double c, NodeId rest, NodeId hint) {
   std::vector<Factor>& factors = scaled_factors_;  // nothing below calls back here
   factors.clear();
   // Gathering a rest that is no product opens nothing and so reads no fact: there is nothing
-  // to remember, and building it costs what finding it in the memory would.
+  // to remember, and the hint, when it is the term, answers without a lookup (otherwise the
+  // build looks up the few nodes of number * rest).
   if (!is_product(op(rest))) {
     gather_product(rest, 1.0, coefficient, factors, true);
     return build_product_at(hint, coefficient, factors, shape_of(rest));

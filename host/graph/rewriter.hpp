@@ -39,8 +39,9 @@ struct Factor {
 struct Term {
   double coefficient;
   NodeId rest;
-  // The node the term was read from (split_term), or kNoNode: a hint for build_sum, which is
-  // often rebuilding that very node (build_scaled checks it before it is used).
+  // The node number * rest that split_term split the term from, or kNoNode: a hint for
+  // build_sum, which is most often rebuilding that very node (build_scaled checks it before it
+  // is used; a coefficient changed since, by a sign or a like term, fails the check).
   NodeId read_from = kNoNode;
 };
 
@@ -102,6 +103,9 @@ class Rewriter {
   // c * rest, merged into rest's own coefficient when rest is a product. `hint` may name the
   // node that is c * rest already (as rebuild_product's `id`); it is returned when it is.
   NodeId build_scaled(double c, NodeId rest, NodeId hint = kNoNode);
+  // How many products rebuild_product and build_scaled have returned as they were, without a
+  // lookup (a measure of that shortcut, for tests and benchmarks).
+  std::size_t reused_products() const { return reused_products_; }
   // The product's factors (for common-factor search); multiplies its numeric coefficient into
   // `coefficient` (a term's rest can still carry one: 2*x in x - 2*x).
   std::vector<Factor> factors_of(NodeId rest, double& coefficient);
@@ -124,12 +128,15 @@ class Rewriter {
   std::size_t count_factors_shallow(NodeId id, bool top, std::size_t& budget) const;
   // build_product on `factors`, which it sorts in place.
   NodeId build_product_of(double coefficient, std::vector<Factor>& factors, const Shape& shape);
-  // build_product_of, or `existing` (kNoNode: none) without a lookup when its heads show that
-  // it is that product.
+  // build_product_of, or `existing` (kNoNode: none) without a lookup when is_built_product
+  // shows that it is that product.
   NodeId build_product_at(NodeId existing, double coefficient, std::vector<Factor>& factors,
                           const Shape& shape);
-  // Whether build_product_of(coefficient, sorted, shape), `sorted` in base-id order, would give
-  // `id`: read from heads alone, false when they show otherwise.
+  // build_product_of on factors already in base-id order.
+  NodeId build_sorted_product(double coefficient, std::span<const Factor> sorted,
+                              const Shape& shape);
+  // Whether build_sorted_product(coefficient, sorted, shape) would give `id`, read from the
+  // heads of `id`'s chain (and the shape of a tensor chain); false when they show otherwise.
   bool is_built_product(NodeId id, double coefficient, std::span<const Factor> sorted,
                         const Shape& shape) const;
   // Whether `node` is the term build_product_of makes of `f`: the base, or base^exponent.
@@ -205,8 +212,10 @@ class Rewriter {
   };
   std::vector<SumItem> sum_stack_;
   std::vector<Factor> scaled_factors_;  // build_scaled's
+  std::size_t reused_products_ = 0;     // see reused_products()
 
-  // build_scaled's memory: what c * rest was built to, with the facts the build read. Long sums
+  // build_scaled's memory of products (a rest that is no product reads no fact and is built
+  // directly): what c * rest was built to, with the facts the build read. Long sums
   // are normalized again whenever a term changes (and once more to confirm the result), and
   // each time every term's product is gathered and found again; a call whose facts still hold
   // would do exactly what it did the first time, which built (or found) `result` and builds
