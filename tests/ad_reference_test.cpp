@@ -1,6 +1,6 @@
 // Covers host/ad/reverse.cpp and host/ad/rules.cpp (reverse-mode derivatives and their rules),
 // host/graph/simplify.cpp and stabilize.cpp (the simplified and stabilized forms, rewritten by
-// host/graph/rewriter.cpp), host/graph/printer.cpp (the
+// host/graph/rewriter.cpp and canonical_forms.cpp), host/graph/printer.cpp (the
 // printed derivative reads back as the same function) and host/cpu/interpreter.cpp (both the
 // graph and the printed text are evaluated there). The reference facts of the derive issue:
 // the seed's product-rule and chain-rule examples against their closed forms, printed length

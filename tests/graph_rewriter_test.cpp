@@ -1,4 +1,4 @@
-// Covers host/graph/rewriter.cpp's memory of build_scaled: a scaled product it built once is
+// Covers host/graph/canonical_forms.cpp's memory of build_scaled: a scaled product it built once is
 // reused while the facts its build read (whether a product below is used once) still hold, and
 // built again when they do not, so that a Rewriter that runs again over the same graph gives
 // what a fresh one gives. And rebuild_product, which returns the node it is given when its heads

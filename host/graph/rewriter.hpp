@@ -4,7 +4,8 @@
 // the rewritten nodes in the same graph; unreachable old nodes are simply left behind. It also
 // gives the rules their vocabulary of canonical forms: a product gathered to
 // coefficient * Π base^exponent, a sum to Σ coefficient*term + constant, both rebuilt in
-// base-id order.
+// base-id order. The passes are implemented in rewriter.cpp, the canonical forms in
+// canonical_forms.cpp.
 //
 // It knows no rule and no algebra beyond that vocabulary; the rule lists and their comments are
 // in simplify.cpp and stabilize.cpp.
@@ -143,6 +144,8 @@ class Rewriter {
   bool is_factor_term(NodeId node, const Factor& f) const;
   // Whether `node` is the plain scalar constant that Graph::constant(value) gives.
   bool is_number(NodeId node, double value) const;
+  // The ops a sum is gathered through (a sub is a sum with its second term negated).
+  static bool is_sum(Op op) { return op == Op::add || op == Op::sub; }
   // Uses of `id` among the reachable nodes (and the roots) this pass; 1 for a node built in it.
   std::uint32_t uses(NodeId id) const {
     return id < pass_.size() && pass_[id].uses != 0 ? pass_[id].uses : 1;

@@ -1,7 +1,7 @@
 // The simplifier's rule list (see simplify.hpp for the canonical form it reaches), each rule with
 // its algebra in a comment. A rule reads one node and returns its replacement, copying what it
 // reads from a node before it builds nodes. This file does not decide where or how often rules
-// run, nor gather or rebuild products and sums itself (the engine, rewriter.cpp, does), and has
+// run, nor gather or rebuild products and sums itself (the engine, rewriter.hpp, does), and has
 // no stabilizing rule (stabilize.cpp).
 #include "graph/simplify.hpp"
 
