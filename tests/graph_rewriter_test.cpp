@@ -1,9 +1,9 @@
 // Covers host/graph/canonical_forms.cpp's memory of build_scaled: a scaled product it built once is
 // reused while the facts its build read (whether a product below is used once) still hold, and
 // built again when they do not, so that a Rewriter that runs again over the same graph gives
-// what a fresh one gives. And rebuild_product, which returns the node it is given when its heads
-// show that it is the product asked for: it must give what build_product gives, whatever node it
-// is given. Needs no GPU.
+// what a fresh one gives. And the hints of build_product and build_scaled, returned when their
+// heads show that they are the product asked for: the result must be what a build without a
+// hint gives, whatever the hint. Needs no GPU.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -109,12 +109,12 @@ TEST(Rewriter, ANodeDecidedOnARememberedScaledProductIsSeenAgainWhenItsFactsChan
 
 // Products over scalar variables, a vector variable and non-leaf bases, with exponents and
 // coefficients that build_product writes as pow nodes and a leading number (among them -0, NaN
-// and infinity, which constants are interned by the bits of); each is asked of rebuild_product
-// with the node it builds to, and with nodes that differ from it in one way each (association,
-// order, an exponent, the coefficient, a factor, the shape, a filled constant for the number).
-// The node itself must come back without a lookup, except where the build fills a constant of
-// the product's shape (a node the heads cannot confirm); every other node must not.
-TEST(Rewriter, RebuildProductGivesWhatBuildProductGivesWhateverNodeItIsGiven) {
+// and infinity, which constants are interned by the bits of); each is asked of build_product
+// with the node it builds to as its hint, and with nodes that differ from it in one way each
+// (association, order, an exponent, the coefficient, a factor, the shape, a filled constant for the
+// number). The node itself must come back without a lookup, except where the build fills a constant
+// of the product's shape (a node the heads cannot confirm); every other node must not.
+TEST(Rewriter, BuildProductGivesTheSameNodeWhateverItsHint) {
   Graph g;
   std::vector<NodeId> bases;
   for (int i = 0; i < 4; ++i) bases.push_back(g.variable("s" + std::to_string(i), VarKind::free));
@@ -163,7 +163,7 @@ TEST(Rewriter, RebuildProductGivesWhatBuildProductGivesWhateverNodeItIsGiven) {
     for (const NodeId candidate : candidates) {
       const std::size_t size = g.size();
       const std::size_t reused_before = r.reused_products();
-      const NodeId rebuilt = r.rebuild_product(candidate, coefficient, factors, shape);
+      const NodeId rebuilt = r.build_product(coefficient, factors, shape, candidate);
       ASSERT_EQ(rebuilt, built) << "trial " << trial << ", candidate " << candidate;
       EXPECT_EQ(g.size(), size);  // the product exists: nothing is built
       const bool confirmed = r.reused_products() > reused_before;

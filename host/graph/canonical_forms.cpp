@@ -131,14 +131,9 @@ void Rewriter::gather_product_within(NodeId id, double power, double& coefficien
   }
 }
 
-NodeId Rewriter::build_product(double coefficient, std::vector<Factor> factors, Shape shape) {
-  return build_product_of(coefficient, factors, shape);
-}
-
-NodeId Rewriter::build_product_of(double coefficient, std::vector<Factor>& factors,
-                                  const Shape& shape) {
-  stable_sort_by(factors, [](const Factor& f) { return f.base; });
-  return build_sorted_product(coefficient, factors, shape);
+NodeId Rewriter::build_product(double coefficient, std::vector<Factor> factors, Shape shape,
+                               NodeId hint) {
+  return build_product_at(hint, coefficient, factors, shape);
 }
 
 NodeId Rewriter::build_sorted_product(double coefficient, std::span<const Factor> sorted,
@@ -155,11 +150,6 @@ NodeId Rewriter::build_sorted_product(double coefficient, std::span<const Factor
     chain = g_.mul(g_.constant(coefficient, coefficient_shape), chain);
   }
   return chain;
-}
-
-NodeId Rewriter::rebuild_product(NodeId id, double coefficient, std::vector<Factor> factors,
-                                 Shape shape) {
-  return build_product_at(id, coefficient, factors, shape);
 }
 
 NodeId Rewriter::build_product_at(NodeId existing, double coefficient, std::vector<Factor>& factors,

@@ -95,16 +95,16 @@ class Rewriter {
   // are opened (counting nodes, not factors, so that a long chain costs O(budget) a call).
   void gather_product(NodeId id, double power, double& coefficient, std::vector<Factor>& out,
                       bool top, bool shallow = false);
-  // coefficient * Π factors, in base-id order, shaped like `shape`.
-  NodeId build_product(double coefficient, std::vector<Factor> factors, Shape shape);
-  // build_product(coefficient, factors, shape) for a rule that normalizes `id`, which most
-  // often is that product already: when the heads of `id` and of its chain show that it is, it
-  // is returned without a lookup (a lookup would find it and build nothing); else it is built.
-  NodeId rebuild_product(NodeId id, double coefficient, std::vector<Factor> factors, Shape shape);
-  // c * rest, merged into rest's own coefficient when rest is a product. `hint` may name the
-  // node that is c * rest already (as rebuild_product's `id`); it is returned when it is.
+  // coefficient * Π factors, in base-id order, shaped like `shape`. `hint` may name the node
+  // that is that product already (a rule normalizing a product most often finds it so): when
+  // the heads of `hint` and of its chain show that it is, it is returned without a lookup (a
+  // lookup would find it and build nothing); else the product is built.
+  NodeId build_product(double coefficient, std::vector<Factor> factors, Shape shape,
+                       NodeId hint = kNoNode);
+  // c * rest, merged into rest's own coefficient when rest is a product; `hint` as for
+  // build_product.
   NodeId build_scaled(double c, NodeId rest, NodeId hint = kNoNode);
-  // How many products rebuild_product and build_scaled have returned as they were, without a
+  // How many products build_product and build_scaled have returned from their hint, without a
   // lookup (a measure of that shortcut, for tests and benchmarks).
   std::size_t reused_products() const { return reused_products_; }
   // The product's factors (for common-factor search); multiplies its numeric coefficient into
@@ -127,20 +127,18 @@ class Rewriter {
   void gather_product_within(NodeId id, double power, double& coefficient, std::vector<Factor>& out,
                              bool top, bool shallow, std::size_t& budget);
   std::size_t count_factors_shallow(NodeId id, bool top, std::size_t& budget) const;
-  // build_product on `factors`, which it sorts in place.
-  NodeId build_product_of(double coefficient, std::vector<Factor>& factors, const Shape& shape);
-  // build_product_of, or `existing` (kNoNode: none) without a lookup when is_built_product
-  // shows that it is that product.
+  // build_product on `factors`, which it sorts in place: `existing` (kNoNode: none) without a
+  // lookup when is_built_product shows that it is the product, else the product built.
   NodeId build_product_at(NodeId existing, double coefficient, std::vector<Factor>& factors,
                           const Shape& shape);
-  // build_product_of on factors already in base-id order.
+  // build_product on factors already in base-id order, built.
   NodeId build_sorted_product(double coefficient, std::span<const Factor> sorted,
                               const Shape& shape);
   // Whether build_sorted_product(coefficient, sorted, shape) would give `id`, read from the
   // heads of `id`'s chain (and the shape of a tensor chain); false when they show otherwise.
   bool is_built_product(NodeId id, double coefficient, std::span<const Factor> sorted,
                         const Shape& shape) const;
-  // Whether `node` is the term build_product_of makes of `f`: the base, or base^exponent.
+  // Whether `node` is the term build_sorted_product makes of `f`: the base, or base^exponent.
   bool is_factor_term(NodeId node, const Factor& f) const;
   // Whether `node` is the plain scalar constant that Graph::constant(value) gives.
   bool is_number(NodeId node, double value) const;

@@ -159,7 +159,7 @@ Opt normalize_product(Rewriter& r, NodeId id) {
       }
     }
   }
-  return r.rebuild_product(id, coefficient, std::move(factors), shape);
+  return r.build_product(coefficient, std::move(factors), shape, id);
 }
 
 // Sums: 3*x + 2*x → 5*x; x - x → 0; x + 0 → x; c1 + c2 → c;
