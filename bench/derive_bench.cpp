@@ -5,7 +5,8 @@
 // runs (the total is the median of per-run totals, not the sum of medians). Small cases repeat
 // until --budget seconds are spent (at least --min-reps, at most --max-reps runs); a case whose
 // first run takes longer than --budget is measured once more at most. The first run of a case is
-// a warm-up and is discarded unless it is the only one.
+// a warm-up and is discarded unless it is the only one. Each rep starts on a fresh heap (see
+// start_rep; --heap kept leaves the allocator as the reps before left it).
 //
 // Prints a table, the 10x-size scaling exponent of each phase (≈1 linear, ≈2 quadratic), and
 // with --json FILE writes the same figures. --digests also prints a digest of each case's whole
@@ -25,6 +26,11 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+#include <sys/resource.h>
 
 #include "ad/derive.hpp"
 #include "common/error.hpp"
@@ -52,6 +58,49 @@ double now_ms() {
       .count();
 }
 
+// Whether each rep starts on a fresh heap (--heap fresh, the default) or on whatever the reps
+// before left the allocator with (--heap kept).
+bool g_fresh_heap = true;
+
+// Before each rep, outside its clock: the memory the C library kept from the reps before, of
+// this size or another, is given back to the system, so that every rep starts as a process does
+// and pays the kernel for the memory it touches. Without it the sizes are not timed alike. glibc
+// maps a large block on its own and unmaps it when it is freed, so a large case pays its page
+// faults in every rep; a small case's blocks come from the heap, which after a large case's reps
+// keeps what is freed (glibc raises its thresholds to the size of the mapped blocks freed, up to
+// 32 MiB). So a 10k case timed in the same process as a 100k case spent 0.02 ms a rep in the
+// kernel where in a process of its own it spent 5 ms (of 25), while the 100k case spent 19 ms (of
+// 290) either way: its time per node was compared with a small case that alone paid nothing for
+// its memory.
+void start_rep() {
+#if defined(__GLIBC__)
+  if (g_fresh_heap) malloc_trim(0);
+#endif
+}
+
+// The calling thread's CPU time so far, in user code and in the kernel. Linux splits a thread's
+// time between the two by sampling at its tick (every 4 ms at 250 Hz): the split of one short rep
+// is coarse, the mean over many reps is not.
+struct ThreadTimes {
+  double user_ms = 0.0;
+  double kernel_ms = 0.0;
+};
+
+ThreadTimes thread_times() {
+  ThreadTimes t;
+#if defined(RUSAGE_THREAD)
+  rusage usage{};
+  if (getrusage(RUSAGE_THREAD, &usage) == 0) {
+    const auto ms = [](const timeval& v) {
+      return static_cast<double>(v.tv_sec) * 1e3 + static_cast<double>(v.tv_usec) * 1e-3;
+    };
+    t.user_ms = ms(usage.ru_utime);
+    t.kernel_ms = ms(usage.ru_stime);
+  }
+#endif
+  return t;
+}
+
 // The phases in the order they run.
 enum Phase { kParse, kLower, kStabilize, kDerive, kSimplify, kTotal, kPhases };
 constexpr const char* kPhaseNames[kPhases] = {"parse",  "lower",    "stabilize",
@@ -59,6 +108,7 @@ constexpr const char* kPhaseNames[kPhases] = {"parse",  "lower",    "stabilize",
 
 struct RunTimes {
   double ms[kPhases] = {};
+  ThreadTimes split;  // the timed phases' thread time, in user code and in the kernel
 };
 
 // What one run produced besides its timings (identical on every run of a case).
@@ -83,6 +133,8 @@ struct CaseResult {
   double median_ms[kPhases] = {};
   double min_ms[kPhases] = {};
   std::vector<double> round_total_ms;  // the median total of each round's reps (--rounds)
+  ThreadTimes timed_sum;               // the timed reps' thread time, user and kernel, summed
+  int timed_reps = 0;                  // the reps timed_sum covers
   // Internal: the text timed, the reps each round runs, and every rep's times.
   std::string text;
   int reps_a_round = 0;
@@ -145,6 +197,7 @@ class Digest {
 
 RunTimes run_once(Family family, const std::string& text, RunShape* shape) {
   RunTimes t;
+  const ThreadTimes split0 = thread_times();
   const double t0 = now_ms();
   const expr::AstPtr ast = expr::parse_expression(text, std::string(family_name(family)));
   const double t1 = now_ms();
@@ -154,16 +207,21 @@ RunTimes run_once(Family family, const std::string& text, RunShape* shape) {
   const double t2 = now_ms();
   const std::vector<NodeId> stable = stabilize(graph, {root});
   const double t3 = now_ms();
+  const ThreadTimes split3 = thread_times();
   // Choosing the variables is bookkeeping, not a phase: it stays outside the clock.
   const std::vector<NodeId> wrt = gradient_variables(family, graph, stable[0]);
   GradientOptions raw;
   raw.simplify = false;
+  const ThreadTimes split4 = thread_times();
   const double t4 = now_ms();
   const std::vector<NodeId> gradients = derive_gradients(graph, stable[0], wrt, raw);
   const double t5 = now_ms();
   RewriteStats stats;
   const std::vector<NodeId> simplified = simplify(graph, gradients, &stats);
   const double t6 = now_ms();
+  const ThreadTimes split6 = thread_times();
+  t.split.user_ms = (split3.user_ms - split0.user_ms) + (split6.user_ms - split4.user_ms);
+  t.split.kernel_ms = (split3.kernel_ms - split0.kernel_ms) + (split6.kernel_ms - split4.kernel_ms);
 
   t.ms[kParse] = t1 - t0;
   t.ms[kLower] = t2 - t1;
@@ -239,6 +297,7 @@ CaseResult prepare_case(Family family, std::size_t target, const Options& option
   result.text = generate_expression(family, result.units, options.seed);
   result.text_bytes = result.text.size();
 
+  start_rep();
   const RunTimes warmup = run_once(family, result.text, &result.shape);
   const double first_s = warmup.ms[kTotal] / 1000.0;
   int wanted = 0;
@@ -258,7 +317,11 @@ CaseResult prepare_case(Family family, std::size_t target, const Options& option
 void run_round(CaseResult& result) {
   std::vector<double> totals;
   for (int r = 0; r < result.reps_a_round; ++r) {
+    start_rep();
     result.runs.push_back(run_once(result.family, result.text, nullptr));
+    result.timed_sum.user_ms += result.runs.back().split.user_ms;
+    result.timed_sum.kernel_ms += result.runs.back().split.kernel_ms;
+    ++result.timed_reps;
     totals.push_back(result.runs.back().ms[kTotal]);
   }
   if (!totals.empty()) result.round_total_ms.push_back(median(totals));
@@ -358,12 +421,40 @@ void print_scaling(const std::vector<CaseResult>& results) {
   }
 }
 
+// Each case's timed reps split into user code and the kernel (means a rep), and the time per
+// node in user code alone of each size against the one before: the kernel's part is mostly page
+// faults (the memory a rep touches first), which depends on the allocator's state (--heap) as
+// much as on the engine, and user time leaves it out.
+void print_thread_split(const std::vector<CaseResult>& results) {
+  std::printf(
+      "\nthread time a rep in user code and in the kernel (means of the timed reps; Linux splits "
+      "the\ntwo by sampling at its tick), and the per-node time ratio of user code alone:\n");
+  std::printf("%-11s %9s %10s %10s\n", "family", "nodes", "user ms", "kernel ms");
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const CaseResult& r = results[i];
+    if (r.timed_reps == 0) continue;
+    const double user = r.timed_sum.user_ms / r.timed_reps;
+    const double kernel = r.timed_sum.kernel_ms / r.timed_reps;
+    std::printf("%-11s %9zu %10s %10s", std::string(family_name(r.family)).c_str(),
+                r.shape.nodes_in, format_ms(user).c_str(), format_ms(kernel).c_str());
+    const CaseResult* before = i > 0 ? &results[i - 1] : nullptr;
+    if (before && before->family == r.family && before->timed_reps > 0) {
+      const double user_before = before->timed_sum.user_ms / before->timed_reps;
+      std::printf("   %.2f",
+                  (user / static_cast<double>(r.shape.nodes_in)) /
+                      std::max(user_before / static_cast<double>(before->shape.nodes_in), 1e-12));
+    }
+    std::printf("\n");
+  }
+}
+
 void write_json(const std::string& path, const Options& options,
                 const std::vector<CaseResult>& results) {
   std::ostringstream out;
   out << "{\n  \"benchmark\": \"descent_bench_derive\",\n  \"seed\": " << options.seed
       << ",\n  \"budget_s\": " << options.budget_s << ",\n  \"rounds\": " << options.rounds
-      << ",\n  \"clock\": \"" << (g_cpu_clock ? "cpu" : "wall") << "\",\n  \"cases\": [\n";
+      << ",\n  \"clock\": \"" << (g_cpu_clock ? "cpu" : "wall") << "\",\n  \"heap\": \""
+      << (g_fresh_heap ? "fresh" : "kept") << "\",\n  \"cases\": [\n";
   for (std::size_t i = 0; i < results.size(); ++i) {
     const CaseResult& r = results[i];
     out << "    {\"family\": \"" << family_name(r.family) << "\", \"target_nodes\": " << r.target
@@ -375,7 +466,11 @@ void write_json(const std::string& path, const Options& options,
         << ", \"simplify_passes\": " << r.shape.simplify_stats.passes
         << ", \"simplify_hit_cap\": " << (r.shape.simplify_stats.hit_cap ? "true" : "false")
         << ", \"digest\": \"" << std::hex << r.shape.digest << std::dec << "\""
-        << ", \"reps\": " << r.reps << ",\n     \"median_ms\": {";
+        << ", \"reps\": " << r.reps;
+    if (r.timed_reps > 0)
+      out << ", \"user_ms_mean\": " << r.timed_sum.user_ms / r.timed_reps
+          << ", \"kernel_ms_mean\": " << r.timed_sum.kernel_ms / r.timed_reps;
+    out << ",\n     \"median_ms\": {";
     for (int p = 0; p < kPhases; ++p)
       out << (p ? ", " : "") << "\"" << kPhaseNames[p] << "\": " << r.median_ms[p];
     out << "},\n     \"min_ms\": {";
@@ -415,7 +510,7 @@ void write_config(const std::string& path, Family family, std::size_t target, st
 constexpr const char* kUsage =
     "usage: descent_bench_derive [--json FILE] [--sizes N,N,...] [--families F,F,...]\n"
     "                            [--seed S] [--budget SECONDS] [--min-reps N] [--max-reps N]\n"
-    "                            [--digests] [--clock wall|cpu] [--rounds R]\n"
+    "                            [--digests] [--clock wall|cpu] [--rounds R] [--heap fresh|kept]\n"
     "       descent_bench_derive --write-config FILE --families F --sizes N [--seed S]\n"
     "  families: scalar_mix, polynomial, mlp, random_tree (default: all); sizes default\n"
     "  1000,10000,100000. --digests prints a digest of each case's whole graph (every node, in id\n"
@@ -425,7 +520,10 @@ constexpr const char* kUsage =
     "  nodes over params x0..x19 (for timing `descent derive FILE`). --rounds R runs a family's\n"
     "  sizes in turn R times, each round a share of the reps, and gives the time per node of each\n"
     "  size against the one before as the median of the rounds' ratios (with their range),\n"
-    "  and as the ratio of the fastest reps.\n";
+    "  and as the ratio of the fastest reps. --heap fresh (the default) has the C library give\n"
+    "  the memory it kept back to the system before each rep, so that each rep starts as a\n"
+    "  process does and pays for the memory it touches; --heap kept leaves it, so that a rep\n"
+    "  may run on memory that the reps before (of any size) left mapped.\n";
 
 [[noreturn]] void usage_error(const std::string& message) {
   std::fprintf(stderr, "descent_bench_derive: %s\n%s", message.c_str(), kUsage);
@@ -482,6 +580,9 @@ Options parse_flags(int argc, char** argv) {
     } else if (flag == "--clock") {
       if (value != "wall" && value != "cpu") usage_error("--clock expects wall or cpu");
       g_cpu_clock = value == "cpu";
+    } else if (flag == "--heap") {
+      if (value != "fresh" && value != "kept") usage_error("--heap expects fresh or kept");
+      g_fresh_heap = value == "fresh";
     } else if (flag == "--seed") {
       options.seed = parse_number<std::uint64_t>(flag, value);
     } else if (flag == "--budget") {
@@ -520,9 +621,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   std::printf(
-      "descent_bench_derive: seed %llu, budget %.1f s a case, medians over reps, %s time%s\n\n",
+      "descent_bench_derive: seed %llu, budget %.1f s a case, medians over reps, %s time, %s "
+      "heap%s\n\n",
       static_cast<unsigned long long>(options.seed), options.budget_s,
-      g_cpu_clock ? "thread CPU" : "wall",
+      g_cpu_clock ? "thread CPU" : "wall", g_fresh_heap ? "fresh" : "kept",
 #ifdef NDEBUG
       ""
 #else
@@ -542,6 +644,7 @@ int main(int argc, char** argv) {
                       static_cast<unsigned long long>(results.back().shape.digest));
       }
     print_scaling(results);
+    print_thread_split(results);
     std::printf(
         "\n'passes' is the gradient simplify's pass count; '!' = stopped at the cap of %d.\n",
         descent::kMaxRewritePasses);

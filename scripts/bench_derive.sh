@@ -7,7 +7,9 @@
 #   scripts/bench_derive.sh --sizes 10000,100000 --clock cpu --rounds 5   # the scaling goal:
 #     time per node at 100k against 10k, sizes taking turns so that a shared machine's slow
 #     spells fall on both alike; the last figure, the ratio of each size's fastest rep, is the
-#     steadier one on a busy machine
+#     steadier one on a busy machine. Each rep starts on a fresh heap, as a process does (the
+#     benchmark's --heap); the ratio of user time alone, printed last, leaves the kernel's
+#     part (page faults) out
 # BUILD_DIR overrides the build folder, which is configured for the benchmark (Release, tests
 # and CUDA off): give it a folder of its own, not a development build. Timings are this
 # machine's; nothing here asserts them.
