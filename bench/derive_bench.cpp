@@ -58,29 +58,44 @@ double now_ms() {
       .count();
 }
 
-// Whether each rep starts on a fresh heap (--heap fresh, the default) or on whatever the reps
-// before left the allocator with (--heap kept).
-bool g_fresh_heap = true;
+// Whether each rep starts on a fresh heap (--heap fresh, the default where the C library can
+// give memory back: glibc) or on whatever the reps before left the allocator with (--heap kept).
+#if defined(__GLIBC__)
+constexpr bool kCanTrim = true;
+#else
+constexpr bool kCanTrim = false;
+#endif
+bool g_fresh_heap = kCanTrim;
 
 // Before each rep, outside its clock: the memory the C library kept from the reps before, of
-// this size or another, is given back to the system, so that every rep starts as a process does
-// and pays the kernel for the memory it touches. Without it the sizes are not timed alike. glibc
-// maps a large block on its own and unmaps it when it is freed, so a large case pays its page
-// faults in every rep; a small case's blocks come from the heap, which after a large case's reps
-// keeps what is freed (glibc raises its thresholds to the size of the mapped blocks freed, up to
-// 32 MiB). So a 10k case timed in the same process as a 100k case spent 0.02 ms a rep in the
-// kernel where in a process of its own it spent 5 ms (of 25), while the 100k case spent 19 ms (of
-// 290) either way: its time per node was compared with a small case that alone paid nothing for
-// its memory.
+// this size or another, is given back to the system, so that the rep pays again for the memory
+// it touches, as a one-shot run (`descent derive`) pays for all of its own. It is not a new
+// process: glibc's thresholds stay where the reps before raised them. Without it the sizes are
+// not timed alike. glibc maps a large block on its own and unmaps it when it is freed, so a large
+// case pays its page faults in every rep; a small case's blocks come from the heap, which after a
+// large case's reps keeps what is freed (glibc raises its thresholds to the size of the mapped
+// blocks freed, up to 32 MiB). So a 10k case timed in the same process as a 100k case spent 0.02
+// ms a rep in the kernel (5 ms of 25 in a process of its own, and with the heap given back),
+// while the 100k case paid for its memory in every rep: its time per node was compared with a
+// small case that alone paid nothing for its memory. The choice moves the per-node ratio of the
+// totals by itself (by 0.05 to 0.2 on this project's machines), so ratios taken with --heap kept
+// (every one before this option) compare only with each other; the ratio of user time alone,
+// printed beside, leaves the kernel's part out either way (not the cache misses of cold memory).
 void start_rep() {
 #if defined(__GLIBC__)
   if (g_fresh_heap) malloc_trim(0);
 #endif
 }
 
-// The calling thread's CPU time so far, in user code and in the kernel. Linux splits a thread's
-// time between the two by sampling at its tick (every 4 ms at 250 Hz): the split of one short rep
-// is coarse, the mean over many reps is not.
+// The calling thread's CPU time so far, in user code and in the kernel (where the system reports
+// a thread's own: kThreadSplit). Linux splits a thread's time between the two by sampling at its
+// tick (every 4 ms at 250 Hz): the split of one short rep is coarse, the mean over many reps is
+// not.
+#if defined(RUSAGE_THREAD)
+constexpr bool kThreadSplit = true;
+#else
+constexpr bool kThreadSplit = false;
+#endif
 struct ThreadTimes {
   double user_ms = 0.0;
   double kernel_ms = 0.0;
@@ -303,7 +318,11 @@ CaseResult prepare_case(Family family, std::size_t target, const Options& option
   int wanted = 0;
   if (first_s > options.budget_s) {
     wanted = first_s > 10.0 * options.budget_s ? 0 : 1;  // already slow: one more a round
-    if (wanted == 0) result.runs.push_back(warmup);
+    if (wanted == 0) {
+      result.runs.push_back(warmup);
+      result.timed_sum = warmup.split;
+      result.timed_reps = 1;
+    }
   } else {
     wanted = static_cast<int>(std::ceil(options.budget_s / std::max(first_s, 1e-6)));
     wanted = std::clamp(wanted, options.min_reps, options.max_reps);
@@ -426,6 +445,7 @@ void print_scaling(const std::vector<CaseResult>& results) {
 // faults (the memory a rep touches first), which depends on the allocator's state (--heap) as
 // much as on the engine, and user time leaves it out.
 void print_thread_split(const std::vector<CaseResult>& results) {
+  if (!kThreadSplit) return;
   std::printf(
       "\nthread time a rep in user code and in the kernel (means of the timed reps; Linux splits "
       "the\ntwo by sampling at its tick), and the per-node time ratio of user code alone:\n");
@@ -467,7 +487,7 @@ void write_json(const std::string& path, const Options& options,
         << ", \"simplify_hit_cap\": " << (r.shape.simplify_stats.hit_cap ? "true" : "false")
         << ", \"digest\": \"" << std::hex << r.shape.digest << std::dec << "\""
         << ", \"reps\": " << r.reps;
-    if (r.timed_reps > 0)
+    if (kThreadSplit && r.timed_reps > 0)
       out << ", \"user_ms_mean\": " << r.timed_sum.user_ms / r.timed_reps
           << ", \"kernel_ms_mean\": " << r.timed_sum.kernel_ms / r.timed_reps;
     out << ",\n     \"median_ms\": {";
@@ -520,10 +540,12 @@ constexpr const char* kUsage =
     "  nodes over params x0..x19 (for timing `descent derive FILE`). --rounds R runs a family's\n"
     "  sizes in turn R times, each round a share of the reps, and gives the time per node of each\n"
     "  size against the one before as the median of the rounds' ratios (with their range),\n"
-    "  and as the ratio of the fastest reps. --heap fresh (the default) has the C library give\n"
-    "  the memory it kept back to the system before each rep, so that each rep starts as a\n"
-    "  process does and pays for the memory it touches; --heap kept leaves it, so that a rep\n"
-    "  may run on memory that the reps before (of any size) left mapped.\n";
+    "  and as the ratio of the fastest reps. --heap fresh (the default, with glibc) has the C\n"
+    "  library give the memory it kept back to the system before each rep, so that each rep\n"
+    "  pays again for the memory it touches, as a one-shot run does; --heap kept leaves it, so\n"
+    "  that a rep may run on memory that the reps before (of any size) left mapped. Ratios of\n"
+    "  the two modes do not compare; the per-node ratio of user time alone, printed last, leaves\n"
+    "  the kernel's part out in either.\n";
 
 [[noreturn]] void usage_error(const std::string& message) {
   std::fprintf(stderr, "descent_bench_derive: %s\n%s", message.c_str(), kUsage);
@@ -582,6 +604,8 @@ Options parse_flags(int argc, char** argv) {
       g_cpu_clock = value == "cpu";
     } else if (flag == "--heap") {
       if (value != "fresh" && value != "kept") usage_error("--heap expects fresh or kept");
+      if (value == "fresh" && !kCanTrim)
+        usage_error("--heap fresh needs a C library that gives memory back (glibc)");
       g_fresh_heap = value == "fresh";
     } else if (flag == "--seed") {
       options.seed = parse_number<std::uint64_t>(flag, value);

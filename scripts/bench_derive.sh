@@ -6,9 +6,10 @@
 #   scripts/bench_derive.sh --families mlp --sizes 1000,10000 --budget 5
 #   scripts/bench_derive.sh --sizes 10000,100000 --clock cpu --rounds 5   # the scaling goal:
 #     time per node at 100k against 10k, sizes taking turns so that a shared machine's slow
-#     spells fall on both alike; the last figure, the ratio of each size's fastest rep, is the
-#     steadier one on a busy machine. Each rep starts on a fresh heap, as a process does (the
-#     benchmark's --heap); the ratio of user time alone, printed last, leaves the kernel's
+#     spells fall on both alike; the last figure of the scaling line, the ratio of each
+#     size's fastest rep, is the steadier one on a busy machine. Each rep pays again for the
+#     memory it touches, as a one-shot run does (the benchmark's --heap); the per-node ratio
+#     of user time alone, in the section printed after the scaling lines, leaves the kernel's
 #     part (page faults) out
 # BUILD_DIR overrides the build folder, which is configured for the benchmark (Release, tests
 # and CUDA off): give it a folder of its own, not a development build. Timings are this

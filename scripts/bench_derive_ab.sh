@@ -10,7 +10,9 @@
 #   scripts/bench_derive_ab.sh main WORKTREE
 #   scripts/bench_derive_ab.sh 2dd5fc9 HEAD --runs 6 --families scalar_mix,random_tree
 # Each benchmark runs with its own defaults: one from before --heap existed runs every rep on
-# the heap the reps before left (see the benchmark's --help), one from after on a fresh heap.
+# the heap the reps before left (see the benchmark's --help), one from after on a fresh heap,
+# and both the times and the ratio of the totals move with that alone (the ratio by 0.05 to
+# 0.2): a pair from either side of that change does not compare.
 # WORKTREE stands for the working tree as it is, uncommitted changes included. A revision's
 # benchmark must know --digests, --clock cpu and --rounds and print the ratio of the fastest
 # reps (83220e5 and later); the digests compare only while the benchmark's Digest and its
