@@ -148,8 +148,7 @@ struct CaseResult {
   double median_ms[kPhases] = {};
   double min_ms[kPhases] = {};
   std::vector<double> round_total_ms;  // the median total of each round's reps (--rounds)
-  ThreadTimes timed_sum;               // the timed reps' thread time, user and kernel, summed
-  int timed_reps = 0;                  // the reps timed_sum covers
+  ThreadTimes mean_split;              // the timed reps' thread time, user and kernel (means)
   // Internal: the text timed, the reps each round runs, and every rep's times.
   std::string text;
   int reps_a_round = 0;
@@ -318,11 +317,7 @@ CaseResult prepare_case(Family family, std::size_t target, const Options& option
   int wanted = 0;
   if (first_s > options.budget_s) {
     wanted = first_s > 10.0 * options.budget_s ? 0 : 1;  // already slow: one more a round
-    if (wanted == 0) {
-      result.runs.push_back(warmup);
-      result.timed_sum = warmup.split;
-      result.timed_reps = 1;
-    }
+    if (wanted == 0) result.runs.push_back(warmup);
   } else {
     wanted = static_cast<int>(std::ceil(options.budget_s / std::max(first_s, 1e-6)));
     wanted = std::clamp(wanted, options.min_reps, options.max_reps);
@@ -338,9 +333,6 @@ void run_round(CaseResult& result) {
   for (int r = 0; r < result.reps_a_round; ++r) {
     start_rep();
     result.runs.push_back(run_once(result.family, result.text, nullptr));
-    result.timed_sum.user_ms += result.runs.back().split.user_ms;
-    result.timed_sum.kernel_ms += result.runs.back().split.kernel_ms;
-    ++result.timed_reps;
     totals.push_back(result.runs.back().ms[kTotal]);
   }
   if (!totals.empty()) result.round_total_ms.push_back(median(totals));
@@ -353,6 +345,10 @@ void summarize(CaseResult& result) {
     for (const RunTimes& run : result.runs) values.push_back(run.ms[p]);
     result.median_ms[p] = median(values);
     result.min_ms[p] = *std::min_element(values.begin(), values.end());
+  }
+  for (const RunTimes& run : result.runs) {
+    result.mean_split.user_ms += run.split.user_ms / result.reps;
+    result.mean_split.kernel_ms += run.split.kernel_ms / result.reps;
   }
   result.text.clear();
   result.text.shrink_to_fit();
@@ -452,14 +448,13 @@ void print_thread_split(const std::vector<CaseResult>& results) {
   std::printf("%-11s %9s %10s %10s\n", "family", "nodes", "user ms", "kernel ms");
   for (std::size_t i = 0; i < results.size(); ++i) {
     const CaseResult& r = results[i];
-    if (r.timed_reps == 0) continue;
-    const double user = r.timed_sum.user_ms / r.timed_reps;
-    const double kernel = r.timed_sum.kernel_ms / r.timed_reps;
+    const double user = r.mean_split.user_ms;
+    const double kernel = r.mean_split.kernel_ms;
     std::printf("%-11s %9zu %10s %10s", std::string(family_name(r.family)).c_str(),
                 r.shape.nodes_in, format_ms(user).c_str(), format_ms(kernel).c_str());
     const CaseResult* before = i > 0 ? &results[i - 1] : nullptr;
-    if (before && before->family == r.family && before->timed_reps > 0) {
-      const double user_before = before->timed_sum.user_ms / before->timed_reps;
+    if (before && before->family == r.family) {
+      const double user_before = before->mean_split.user_ms;
       std::printf("   %.2f",
                   (user / static_cast<double>(r.shape.nodes_in)) /
                       std::max(user_before / static_cast<double>(before->shape.nodes_in), 1e-12));
@@ -487,9 +482,9 @@ void write_json(const std::string& path, const Options& options,
         << ", \"simplify_hit_cap\": " << (r.shape.simplify_stats.hit_cap ? "true" : "false")
         << ", \"digest\": \"" << std::hex << r.shape.digest << std::dec << "\""
         << ", \"reps\": " << r.reps;
-    if (kThreadSplit && r.timed_reps > 0)
-      out << ", \"user_ms_mean\": " << r.timed_sum.user_ms / r.timed_reps
-          << ", \"kernel_ms_mean\": " << r.timed_sum.kernel_ms / r.timed_reps;
+    if (kThreadSplit)
+      out << ", \"user_ms_mean\": " << r.mean_split.user_ms
+          << ", \"kernel_ms_mean\": " << r.mean_split.kernel_ms;
     out << ",\n     \"median_ms\": {";
     for (int p = 0; p < kPhases; ++p)
       out << (p ? ", " : "") << "\"" << kPhaseNames[p] << "\": " << r.median_ms[p];
